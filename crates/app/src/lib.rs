@@ -1,0 +1,1 @@
+//! Steward's use cases and background jobs.

@@ -1,0 +1,1 @@
+//! The conformance suite every Steward store backend must pass.

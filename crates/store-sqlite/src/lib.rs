@@ -1,0 +1,1 @@
+//! Steward's embedded default store on SQLite.

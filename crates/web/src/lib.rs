@@ -1,0 +1,1 @@
+//! Steward's HTTP API and portal.
