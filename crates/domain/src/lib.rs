@@ -3,4 +3,22 @@
 //! Everything past the edge of the system sees only values built here, parsed from raw
 //! input once: typed ids, E.164 phone numbers, typed attribute values, roles and jobs.
 
+pub mod attribute;
+pub mod content;
+pub mod group;
+pub mod ids;
+pub mod job;
+pub mod org;
 pub mod phone;
+pub mod role;
+pub mod text;
+pub mod user;
+
+pub use attribute::{AttributeDef, AttributeKey, AttributeType, AttributeValue, ValueError};
+pub use ids::*;
+pub use job::{Counts, Job, JobKind, JobStatus, Progress};
+pub use org::{ApiToken, Org, Plan};
+pub use phone::{PhoneError, PhoneNumber, Region};
+pub use role::{GroupRole, Role};
+pub use text::{GroupName, OrgName, PersonName, TextError};
+pub use user::{Attributes, UpsertOutcome, User, UserSource, UserStatus, UserUpsert};

@@ -1,0 +1,81 @@
+//! Small validated text values: names and keys that reach the store only once checked.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Why a piece of text was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("{field} is empty")]
+    Empty { field: &'static str },
+    #[error("{field} is {len} characters long; at most {max} are allowed")]
+    TooLong {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
+    #[error("{field} contains a control character (such as a line break or tab)")]
+    ControlCharacter { field: &'static str },
+    #[error(
+        "{field} {raw:?} may only hold lowercase letters, digits and underscores, and must start with a letter"
+    )]
+    BadKey { field: &'static str, raw: String },
+}
+
+/// Trims surrounding whitespace and checks a one-line human text.
+pub fn clean_line(field: &'static str, raw: &str, max: usize) -> Result<String, TextError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(TextError::Empty { field });
+    }
+    let len = trimmed.chars().count();
+    if len > max {
+        return Err(TextError::TooLong { field, len, max });
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(TextError::ControlCharacter { field });
+    }
+    Ok(trimmed.to_owned())
+}
+
+macro_rules! line_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(raw: &str) -> Result<Self, TextError> {
+                clean_line($field, raw, $max).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+line_type!(/// A person's display name.
+    PersonName, "name", 256);
+line_type!(/// An organization's name.
+    OrgName, "org name", 200);
+line_type!(/// A group's name.
+    GroupName, "group name", 200);
