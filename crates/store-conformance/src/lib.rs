@@ -1,1 +1,715 @@
 //! The conformance suite every Steward store backend must pass.
+//!
+//! Each check is a plain function over `&dyn Store`, written against the interface
+//! only. A backend runs them all with [`conformance_tests!`], giving a factory that
+//! returns a fresh, empty store:
+//!
+//! ```ignore
+//! steward_store_conformance::conformance_tests!(|| fresh_sqlite_store());
+//! ```
+
+// This crate is test code: a failed unwrap is a failed check.
+#![allow(clippy::unwrap_used)]
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use steward_domain::content::{AuditEvent, Message};
+use steward_domain::group::{Group, Membership};
+use steward_domain::{
+    ApiToken, AttributeDef, AttributeKey, AttributeType, AttributeValue, Attributes, AuditId,
+    Counts, GroupId, GroupName, GroupRole, Job, JobId, JobKind, JobStatus, MessageId, Org, OrgId,
+    OrgName, PersonName, PhoneNumber, Plan, Progress, Region, Role, TokenId, UpsertOutcome,
+    UserSource, UserStatus, UserUpsert,
+};
+use steward_store::{
+    Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, RowError, Store, StoreError, TokenHash,
+    UserQuery,
+};
+
+/// Generates one `#[test]` per conformance check, each on a fresh store.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr) => {
+        $crate::conformance_tests!(@each $factory;
+            orgs_read_back_as_written,
+            tokens_are_found_by_their_hash_alone,
+            attribute_schema_is_replaced_whole_and_keeps_its_order,
+            upsert_creates_then_leaves_equal_rows_unchanged_then_updates,
+            users_of_one_org_are_invisible_to_another,
+            user_lists_page_by_phone_with_a_cursor_and_search,
+            jobs_are_claimed_oldest_first_and_only_once,
+            a_job_whose_lease_expired_is_claimed_again,
+            a_worker_that_lost_its_lease_cannot_commit,
+            an_import_step_commits_rows_errors_and_checkpoint_together,
+            canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop,
+            jobs_of_another_org_are_invisible,
+            content_cannot_point_across_orgs,
+            audit_events_are_appended_per_org,
+        );
+    };
+    (@each $factory:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                let store = ($factory)();
+                $crate::$check(&store);
+            }
+        )*
+    };
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0)
+        .single()
+        .expect("a valid date")
+}
+
+fn new_org(store: &dyn Store, name: &str) -> Org {
+    let org = Org {
+        id: OrgId::new(),
+        name: OrgName::parse(name).expect("a valid name"),
+        region: Region::parse("IN").expect("a known region"),
+        plan: Plan::Standard,
+        created_at: t0(),
+    };
+    store.create_org(&org).expect("create org");
+    org
+}
+
+fn phone(raw: &str) -> PhoneNumber {
+    PhoneNumber::from_e164(raw).expect("a valid phone")
+}
+
+fn upsert(raw_phone: &str, name: &str, attributes: Attributes) -> UserUpsert {
+    UserUpsert {
+        phone: phone(raw_phone),
+        name: PersonName::parse(name).expect("a valid name"),
+        source: UserSource::Upload,
+        attributes,
+    }
+}
+
+fn attrs(pairs: &[(&str, AttributeValue)]) -> Attributes {
+    pairs
+        .iter()
+        .map(|(k, v)| (AttributeKey::parse(k).expect("a valid key"), v.clone()))
+        .collect()
+}
+
+fn new_job(store: &dyn Store, org: OrgId, at: DateTime<Utc>) -> Job {
+    let job = Job {
+        id: JobId::new(),
+        org_id: org,
+        kind: JobKind::ImportUsers,
+        status: JobStatus::Queued,
+        file_name: Some("users.csv".into()),
+        created_by: "cli".into(),
+        created_at: at,
+        started_at: None,
+        finished_at: None,
+        progress: Progress::default(),
+        counts: Counts::default(),
+        payload: serde_json::json!({"blob": "x"}),
+        checkpoint: None,
+        attempts: 0,
+        cancel_requested: false,
+        error: None,
+    };
+    store.enqueue_job(&job).expect("enqueue");
+    job
+}
+
+fn lease_of(job: &Job, worker: &str) -> JobLease {
+    JobLease {
+        job_id: job.id,
+        org_id: job.org_id,
+        worker_id: worker.into(),
+    }
+}
+
+const PHONES: [&str; 4] = [
+    "+919876543210",
+    "+919876543211",
+    "+14155550123",
+    "+447400123456",
+];
+
+pub fn orgs_read_back_as_written(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    assert_eq!(store.get_org(org.id).unwrap(), Some(org.clone()));
+    assert_eq!(store.find_orgs_by_name("Contoso").unwrap(), vec![org]);
+    assert_eq!(store.get_org(OrgId::new()).unwrap(), None);
+    store.ping().unwrap();
+}
+
+pub fn tokens_are_found_by_their_hash_alone(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let token = ApiToken {
+        id: TokenId::new(),
+        org_id: org.id,
+        role: Role::OrgAdmin,
+        label: "ci".into(),
+        created_at: t0(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let hash = TokenHash([7; 32]);
+    store.create_api_token(&token, &hash).unwrap();
+    assert_eq!(store.find_api_token(&hash).unwrap(), Some(token.clone()));
+    assert_eq!(store.find_api_token(&TokenHash([8; 32])).unwrap(), None);
+    store
+        .touch_api_token(token.id, t0() + Duration::hours(1))
+        .unwrap();
+    let used = store.find_api_token(&hash).unwrap().unwrap();
+    assert_eq!(used.last_used_at, Some(t0() + Duration::hours(1)));
+    let again = ApiToken {
+        id: TokenId::new(),
+        ..token
+    };
+    assert!(matches!(
+        store.create_api_token(&again, &hash),
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+pub fn attribute_schema_is_replaced_whole_and_keeps_its_order(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let def = |key: &str, ty| AttributeDef {
+        key: AttributeKey::parse(key).unwrap(),
+        name: key.replace('_', " "),
+        ty,
+        mandatory: false,
+        suggested: false,
+    };
+    let first = vec![
+        def("employee_id", AttributeType::String),
+        def("age", AttributeType::Number),
+    ];
+    store.put_attribute_defs(org.id, &first).unwrap();
+    assert_eq!(store.attribute_defs(org.id).unwrap(), first);
+    let second = vec![
+        def("hired", AttributeType::DateTime),
+        def("employee_id", AttributeType::String),
+    ];
+    store.put_attribute_defs(org.id, &second).unwrap();
+    assert_eq!(store.attribute_defs(org.id).unwrap(), second);
+    let other = new_org(store, "Fabrikam");
+    assert_eq!(store.attribute_defs(other.id).unwrap(), vec![]);
+}
+
+pub fn upsert_creates_then_leaves_equal_rows_unchanged_then_updates(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    store
+        .put_attribute_defs(
+            org.id,
+            &[AttributeDef {
+                key: AttributeKey::parse("hired").unwrap(),
+                name: "Hired".into(),
+                ty: AttributeType::DateTime,
+                mandatory: false,
+                suggested: true,
+            }],
+        )
+        .unwrap();
+    let hired = AttributeValue::DateTime(t0());
+    let rows = vec![
+        upsert(PHONES[0], "Asha Rao", attrs(&[("hired", hired.clone())])),
+        upsert(PHONES[1], "Ravi Kumar", Attributes::new()),
+    ];
+    let created = store.upsert_users(org.id, &rows, t0()).unwrap();
+    assert_eq!(
+        created,
+        vec![UpsertOutcome::Created, UpsertOutcome::Created]
+    );
+    let again = store
+        .upsert_users(org.id, &rows, t0() + Duration::days(1))
+        .unwrap();
+    assert_eq!(
+        again,
+        vec![UpsertOutcome::Unchanged, UpsertOutcome::Unchanged]
+    );
+    let user = store.get_user(org.id, &phone(PHONES[0])).unwrap().unwrap();
+    assert_eq!(user.updated_at, t0(), "an unchanged row is not rewritten");
+    assert_eq!(user.attributes, attrs(&[("hired", hired)]));
+    assert_eq!(user.status, UserStatus::Active);
+
+    let renamed = vec![upsert(PHONES[0], "Asha R. Rao", Attributes::new())];
+    let later = t0() + Duration::days(2);
+    assert_eq!(
+        store.upsert_users(org.id, &renamed, later).unwrap(),
+        vec![UpsertOutcome::Updated]
+    );
+    let user = store.get_user(org.id, &phone(PHONES[0])).unwrap().unwrap();
+    assert_eq!(
+        (user.name.as_str(), user.updated_at, user.created_at),
+        ("Asha R. Rao", later, t0())
+    );
+    assert!(user.attributes.is_empty());
+    assert_eq!(store.count_users(org.id).unwrap(), 2);
+}
+
+pub fn users_of_one_org_are_invisible_to_another(store: &dyn Store) {
+    let a = new_org(store, "Contoso");
+    let b = new_org(store, "Fabrikam");
+    store
+        .upsert_users(
+            a.id,
+            &[upsert(PHONES[0], "Asha Rao", Attributes::new())],
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(store.get_user(b.id, &phone(PHONES[0])).unwrap(), None);
+    let page = store
+        .list_users(
+            b.id,
+            &UserQuery {
+                limit: 50,
+                ..UserQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!((page.items.len(), page.total), (0, 0));
+    // The same person may belong to both orgs, as separate records.
+    let outcome = store.upsert_users(b.id, &[upsert(PHONES[0], "Asha", Attributes::new())], t0());
+    assert_eq!(outcome.unwrap(), vec![UpsertOutcome::Created]);
+    assert_eq!(
+        store
+            .get_user(a.id, &phone(PHONES[0]))
+            .unwrap()
+            .unwrap()
+            .name
+            .as_str(),
+        "Asha Rao"
+    );
+    assert_eq!(
+        store
+            .data_counts(b.id)
+            .unwrap()
+            .iter()
+            .find(|(t, _)| t == "users")
+            .unwrap()
+            .1,
+        1
+    );
+}
+
+pub fn user_lists_page_by_phone_with_a_cursor_and_search(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let names = ["Asha Rao", "Ravi Kumar", "Ada Lovelace", "Alan Turing"];
+    let rows: Vec<_> = PHONES
+        .iter()
+        .zip(names)
+        .map(|(p, n)| upsert(p, n, Attributes::new()))
+        .collect();
+    store.upsert_users(org.id, &rows, t0()).unwrap();
+
+    let mut seen = Vec::new();
+    let mut query = UserQuery {
+        limit: 3,
+        ..UserQuery::default()
+    };
+    loop {
+        let page = store.list_users(org.id, &query).unwrap();
+        assert_eq!(page.total, 4);
+        seen.extend(page.items.iter().map(|u| u.phone.as_str().to_owned()));
+        match page.next_cursor {
+            Some(cursor) => query.after = Some(cursor),
+            None => break,
+        }
+    }
+    let mut expected: Vec<_> = PHONES.iter().map(|p| p.to_string()).collect();
+    expected.sort();
+    assert_eq!(seen, expected);
+
+    let search = |s: &str| {
+        let q = UserQuery {
+            limit: 50,
+            search: Some(s.into()),
+            ..UserQuery::default()
+        };
+        let page = store.list_users(org.id, &q).unwrap();
+        page.items
+            .into_iter()
+            .map(|u| u.name.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        search("a"),
+        vec!["Ada Lovelace", "Alan Turing", "Asha Rao"],
+        "by phone"
+    );
+    assert_eq!(search("+91 98765"), vec!["Asha Rao", "Ravi Kumar"]);
+    assert_eq!(search("44"), vec!["Alan Turing"]);
+    assert_eq!(
+        search("%"),
+        Vec::<String>::new(),
+        "LIKE wildcards are matched literally"
+    );
+}
+
+pub fn jobs_are_claimed_oldest_first_and_only_once(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let older = new_job(store, org.id, t0());
+    let newer = new_job(store, org.id, t0() + Duration::seconds(1));
+    let lease = t0() + Duration::minutes(1);
+    let first = store.claim_job("w1", t0(), lease).unwrap().unwrap();
+    assert_eq!(
+        (first.id, first.status, first.attempts),
+        (older.id, JobStatus::Running, 1)
+    );
+    assert_eq!(first.started_at, Some(t0()));
+    let second = store.claim_job("w2", t0(), lease).unwrap().unwrap();
+    assert_eq!(second.id, newer.id);
+    assert_eq!(store.claim_job("w3", t0(), lease).unwrap(), None);
+}
+
+pub fn a_job_whose_lease_expired_is_claimed_again(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let job = new_job(store, org.id, t0());
+    store
+        .claim_job("dead", t0(), t0() + Duration::seconds(30))
+        .unwrap()
+        .unwrap();
+    let w1 = lease_of(&job, "dead");
+    let progress = JobCheckpoint {
+        progress: Progress {
+            done: 10,
+            total: 100,
+        },
+        counts: Counts {
+            created: 10,
+            ..Counts::default()
+        },
+        state: Some(serde_json::json!({"offset": 1234})),
+    };
+    store.checkpoint_job(&w1, &progress).unwrap();
+    assert_eq!(
+        store
+            .claim_job("w2", t0() + Duration::seconds(29), t0())
+            .unwrap(),
+        None
+    );
+    let later = t0() + Duration::seconds(31);
+    let again = store
+        .claim_job("w2", later, later + Duration::seconds(30))
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.id, again.attempts), (job.id, 2));
+    assert_eq!(
+        again.checkpoint, progress.state,
+        "the new worker resumes from the checkpoint"
+    );
+    assert_eq!(
+        (again.progress, again.counts),
+        (progress.progress, progress.counts)
+    );
+    assert_eq!(
+        again.started_at,
+        Some(t0()),
+        "started_at is the first start"
+    );
+}
+
+pub fn a_worker_that_lost_its_lease_cannot_commit(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let job = new_job(store, org.id, t0());
+    store
+        .claim_job("slow", t0(), t0() + Duration::seconds(30))
+        .unwrap()
+        .unwrap();
+    let later = t0() + Duration::seconds(31);
+    store
+        .claim_job("fast", later, later + Duration::seconds(30))
+        .unwrap()
+        .unwrap();
+    let slow = lease_of(&job, "slow");
+    assert_eq!(store.heartbeat_job(&slow, later).unwrap(), Heartbeat::Lost);
+    let rows = [upsert(PHONES[0], "Asha Rao", Attributes::new())];
+    let step = store.import_users_step(&slow, &rows, &[], &JobCheckpoint::default(), later);
+    assert!(matches!(step, Err(StoreError::LeaseLost)));
+    assert_eq!(
+        store.count_users(org.id).unwrap(),
+        0,
+        "the stale step rolled back"
+    );
+    let end = JobEnd {
+        status: JobStatus::Completed,
+        error: None,
+        checkpoint: JobCheckpoint::default(),
+    };
+    assert!(matches!(
+        store.finish_job(&slow, &end, later),
+        Err(StoreError::LeaseLost)
+    ));
+
+    let fast = lease_of(&job, "fast");
+    assert_eq!(
+        store
+            .heartbeat_job(&fast, later + Duration::seconds(60))
+            .unwrap(),
+        Heartbeat::Held {
+            cancel_requested: false
+        }
+    );
+    store.finish_job(&fast, &end, later).unwrap();
+    let done = store.get_job(org.id, job.id).unwrap().unwrap();
+    assert_eq!(
+        (done.status, done.finished_at),
+        (JobStatus::Completed, Some(later))
+    );
+    assert!(
+        matches!(
+            store.finish_job(&fast, &end, later),
+            Err(StoreError::LeaseLost)
+        ),
+        "once"
+    );
+    assert_eq!(
+        store
+            .claim_job("w3", later + Duration::days(1), later)
+            .unwrap(),
+        None
+    );
+}
+
+pub fn an_import_step_commits_rows_errors_and_checkpoint_together(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let job = new_job(store, org.id, t0());
+    store
+        .claim_job("w", t0(), t0() + Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    let lease = lease_of(&job, "w");
+    let errors = vec![
+        RowError {
+            row: 3,
+            column: "Phone Number".into(),
+            value: "12".into(),
+            reason: "too short".into(),
+        },
+        RowError {
+            row: 3,
+            column: "Name".into(),
+            value: "".into(),
+            reason: "missing".into(),
+        },
+        RowError {
+            row: 5,
+            column: "Name".into(),
+            value: "".into(),
+            reason: "missing".into(),
+        },
+    ];
+    let before = JobCheckpoint {
+        progress: Progress { done: 4, total: 10 },
+        counts: Counts {
+            created: 1,
+            ..Counts::default()
+        },
+        state: Some(serde_json::json!({"row": 5})),
+    };
+    let rows = [
+        upsert(PHONES[0], "Asha Rao", Attributes::new()),
+        upsert(PHONES[1], "Ravi Kumar", Attributes::new()),
+    ];
+    let counts = store
+        .import_users_step(&lease, &rows, &errors, &before, t0())
+        .unwrap();
+    assert_eq!(
+        counts,
+        Counts {
+            created: 3,
+            updated: 0,
+            unchanged: 0,
+            failed: 2
+        }
+    );
+    let saved = store.get_job(org.id, job.id).unwrap().unwrap();
+    assert_eq!(
+        (saved.counts, saved.progress, saved.checkpoint),
+        (counts, before.progress, before.state)
+    );
+    assert_eq!(store.job_errors(org.id, job.id, 0, 100).unwrap(), errors);
+    assert_eq!(
+        store.job_errors(org.id, job.id, 3, 100).unwrap(),
+        errors[2..].to_vec()
+    );
+    let other = new_org(store, "Fabrikam");
+    assert_eq!(store.job_errors(other.id, job.id, 0, 100).unwrap(), vec![]);
+}
+
+pub fn canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let running = new_job(store, org.id, t0());
+    let queued = new_job(store, org.id, t0() + Duration::seconds(1));
+    store
+        .claim_job("w", t0(), t0() + Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    let canceled = store
+        .request_job_cancel(org.id, queued.id, t0())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (canceled.status, canceled.finished_at),
+        (JobStatus::Canceled, Some(t0()))
+    );
+    let asked = store
+        .request_job_cancel(org.id, running.id, t0())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (asked.status, asked.cancel_requested),
+        (JobStatus::Running, true)
+    );
+    let lease = lease_of(&running, "w");
+    assert_eq!(
+        store
+            .heartbeat_job(&lease, t0() + Duration::minutes(6))
+            .unwrap(),
+        Heartbeat::Held {
+            cancel_requested: true
+        }
+    );
+    assert_eq!(
+        store.claim_job("w2", t0(), t0()).unwrap(),
+        None,
+        "a canceled job never runs"
+    );
+}
+
+pub fn jobs_of_another_org_are_invisible(store: &dyn Store) {
+    let a = new_org(store, "Contoso");
+    let b = new_org(store, "Fabrikam");
+    let job = new_job(store, a.id, t0());
+    assert_eq!(store.get_job(b.id, job.id).unwrap(), None);
+    assert_eq!(store.request_job_cancel(b.id, job.id, t0()).unwrap(), None);
+    assert_eq!(
+        store.get_job(a.id, job.id).unwrap().unwrap().status,
+        JobStatus::Queued
+    );
+    let list = store
+        .list_jobs(
+            b.id,
+            &JobQuery {
+                limit: 10,
+                ..JobQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(list.total, 0);
+    for i in 1..5 {
+        new_job(store, a.id, t0() + Duration::seconds(i));
+    }
+    let first = store
+        .list_jobs(
+            a.id,
+            &JobQuery {
+                limit: 3,
+                ..JobQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!((first.items.len(), first.total), (3, 5));
+    assert!(
+        first
+            .items
+            .windows(2)
+            .all(|w| w[0].created_at > w[1].created_at),
+        "newest first"
+    );
+    let rest = JobQuery {
+        limit: 3,
+        after: first.next_cursor,
+        ..JobQuery::default()
+    };
+    let second = store.list_jobs(a.id, &rest).unwrap();
+    assert_eq!((second.items.len(), second.next_cursor), (2, None));
+}
+
+pub fn content_cannot_point_across_orgs(store: &dyn Store) {
+    let a = new_org(store, "Contoso");
+    let b = new_org(store, "Fabrikam");
+    store
+        .upsert_users(
+            a.id,
+            &[upsert(PHONES[0], "Asha Rao", Attributes::new())],
+            t0(),
+        )
+        .unwrap();
+    let user_a = store.get_user(a.id, &phone(PHONES[0])).unwrap().unwrap();
+    let group_b = Group {
+        id: GroupId::new(),
+        org_id: b.id,
+        parent_id: None,
+        name: GroupName::parse("Sales").unwrap(),
+        org_mapped: true,
+        created_at: t0(),
+    };
+    store
+        .insert_groups(b.id, std::slice::from_ref(&group_b))
+        .unwrap();
+    assert_eq!(store.list_groups(b.id).unwrap(), vec![group_b.clone()]);
+    assert_eq!(store.list_groups(a.id).unwrap(), vec![]);
+    // A membership in org B naming org A's user is not stored.
+    let membership = Membership {
+        org_id: b.id,
+        group_id: group_b.id,
+        user_id: user_a.id,
+        role: GroupRole::Member,
+        joined_at: t0(),
+    };
+    store.insert_memberships(b.id, &[membership]).unwrap();
+    let count = |org: OrgId, table: &str| {
+        store
+            .data_counts(org)
+            .unwrap()
+            .into_iter()
+            .find(|(t, _)| t == table)
+            .unwrap()
+            .1
+    };
+    assert_eq!(count(b.id, "memberships"), 0);
+    // Rows claiming another org than the one named are skipped.
+    let message = Message {
+        id: MessageId::new(),
+        org_id: a.id,
+        group_id: group_b.id,
+        sender_id: user_a.id,
+        body: "hi".into(),
+        created_at: t0(),
+    };
+    store.insert_messages(b.id, &[message]).unwrap();
+    assert_eq!(count(a.id, "messages") + count(b.id, "messages"), 0);
+}
+
+pub fn audit_events_are_appended_per_org(store: &dyn Store) {
+    let a = new_org(store, "Contoso");
+    let b = new_org(store, "Fabrikam");
+    let event = AuditEvent {
+        id: AuditId::new(),
+        org_id: a.id,
+        actor: "cli".into(),
+        action: "org.create".into(),
+        target: a.id.to_string(),
+        outcome: "ok".into(),
+        request_id: None,
+        ip: None,
+        at: t0(),
+    };
+    store.append_audit(&event).unwrap();
+    assert!(
+        store.append_audit(&event).is_err(),
+        "an audit id is written once"
+    );
+    let count = |org: OrgId| {
+        store
+            .data_counts(org)
+            .unwrap()
+            .into_iter()
+            .find(|(t, _)| t == "audit_events")
+            .unwrap()
+            .1
+    };
+    assert_eq!((count(a.id), count(b.id)), (1, 0));
+}

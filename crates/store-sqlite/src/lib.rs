@@ -1,1 +1,603 @@
 //! Steward's embedded default store on SQLite.
+//!
+//! One database file in the data directory, in WAL mode so readers never wait for the
+//! writer and several processes (the server and the CLI) can share it. Every write is
+//! one `BEGIN IMMEDIATE` transaction: it takes the write lock up front, so two writers
+//! queue on the busy timeout instead of failing on a lock upgrade. Migrations are
+//! embedded and run when the store opens.
+
+mod convert;
+mod jobs;
+mod schema;
+mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use r2d2::PooledConnection;
+use r2d2_sqlite::SqliteConnectionManager;
+use r2d2_sqlite::rusqlite::{self, OptionalExtension, TransactionBehavior, params};
+use steward_domain::content::{
+    Action, ActionResponse, AuditEvent, Connector, Message, Publication, TelemetryEvent,
+};
+use steward_domain::group::{Group, Membership};
+use steward_domain::{
+    ActionId, ApiToken, AttributeDef, ConnectorId, Counts, Job, JobId, Org, OrgId, PhoneNumber,
+    TokenId, UpsertOutcome, User, UserUpsert,
+};
+use steward_store::{
+    Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, Page, RowError, Store, StoreError,
+    StoreResult, TokenHash, UserQuery,
+};
+
+use crate::convert::{db, ts};
+
+/// The file name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "steward.db";
+
+type Conn = PooledConnection<SqliteConnectionManager>;
+
+/// The SQLite store: a small pool of connections to one database file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `DIR/steward.db` and brings its schema up to date.
+    pub fn open_dir(dir: &Path) -> StoreResult<SqliteStore> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        SqliteStore::open(&dir.join(DATABASE_FILE))
+    }
+
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let manager = SqliteConnectionManager::file(path).with_init(|conn| {
+            // WAL lets readers run beside the one writer; NORMAL sync is durable at
+            // each checkpoint of the WAL and safe against corruption on power loss.
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA cache_size = -65536;",
+            )?;
+            conn.busy_timeout(Duration::from_secs(30))
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        let store = SqliteStore { pool };
+        schema::migrate(&mut *store.conn()?)?;
+        Ok(store)
+    }
+
+    fn conn(&self) -> StoreResult<Conn> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Backend(format!("no database connection: {e}")))
+    }
+
+    /// Runs `work` in one write transaction, committed only if it returns `Ok`.
+    fn write<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let value = work(&tx)?;
+        tx.commit().map_err(db)?;
+        Ok(value)
+    }
+}
+
+impl Store for SqliteStore {
+    fn ping(&self) -> StoreResult<()> {
+        self.conn()?
+            .query_row("SELECT 1", [], |_| Ok(()))
+            .map_err(db)
+    }
+
+    fn create_org(&self, org: &Org) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO orgs (id, name, region, plan, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    org.id.to_string(),
+                    org.name.as_str(),
+                    org.region.as_str(),
+                    org.plan.as_str(),
+                    ts(org.created_at)
+                ],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn get_org(&self, id: OrgId) -> StoreResult<Option<Org>> {
+        let conn = self.conn()?;
+        let row = conn
+            .query_row(
+                "SELECT id, name, region, plan, created_at FROM orgs WHERE id = ?1",
+                [id.to_string()],
+                convert::OrgRow::read,
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(convert::OrgRow::into_org).transpose()
+    }
+
+    fn find_orgs_by_name(&self, name: &str) -> StoreResult<Vec<Org>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, name, region, plan, created_at FROM orgs WHERE name = ?1 ORDER BY id",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([name], convert::OrgRow::read)
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter().map(convert::OrgRow::into_org).collect()
+    }
+
+    fn create_api_token(&self, token: &ApiToken, hash: &TokenHash) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO api_tokens (id, org_id, role, label, secret_hash, created_at,
+                                         expires_at, last_used_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL)",
+                params![
+                    token.id.to_string(),
+                    token.org_id.to_string(),
+                    token.role.as_str(),
+                    token.label,
+                    &hash.0[..],
+                    ts(token.created_at),
+                    token.expires_at.map(ts),
+                ],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn find_api_token(&self, hash: &TokenHash) -> StoreResult<Option<ApiToken>> {
+        let conn = self.conn()?;
+        let row = conn
+            .query_row(
+                "SELECT id, org_id, role, label, created_at, expires_at, last_used_at, revoked_at
+                 FROM api_tokens WHERE secret_hash = ?1",
+                [&hash.0[..]],
+                convert::TokenRow::read,
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(convert::TokenRow::into_token).transpose()
+    }
+
+    fn touch_api_token(&self, id: TokenId, at: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
+                params![id.to_string(), ts(at)],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn attribute_defs(&self, org: OrgId) -> StoreResult<Vec<AttributeDef>> {
+        users::attribute_defs(&*self.conn()?, org)
+    }
+
+    fn put_attribute_defs(&self, org: OrgId, defs: &[AttributeDef]) -> StoreResult<()> {
+        self.write(|tx| users::put_attribute_defs(tx, org, defs))
+    }
+
+    fn get_user(&self, org: OrgId, phone: &PhoneNumber) -> StoreResult<Option<User>> {
+        users::get_user(&*self.conn()?, org, phone)
+    }
+
+    fn list_users(&self, org: OrgId, query: &UserQuery) -> StoreResult<Page<User>> {
+        users::list_users(&*self.conn()?, org, query)
+    }
+
+    fn count_users(&self, org: OrgId) -> StoreResult<u64> {
+        self.conn()?
+            .query_row(
+                "SELECT count(*) FROM users WHERE org_id = ?1 AND status = 'active'",
+                [org.to_string()],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn upsert_users(
+        &self,
+        org: OrgId,
+        rows: &[UserUpsert],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<UpsertOutcome>> {
+        self.write(|tx| users::upsert(tx, org, rows, now))
+    }
+
+    fn insert_groups(&self, org: OrgId, groups: &[Group]) -> StoreResult<()> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO groups (id, org_id, parent_id, name, org_mapped, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for g in groups.iter().filter(|g| g.org_id == org) {
+                stmt.execute(params![
+                    g.id.to_string(),
+                    org.to_string(),
+                    g.parent_id.map(|p| p.to_string()),
+                    g.name.as_str(),
+                    g.org_mapped,
+                    ts(g.created_at)
+                ])
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn list_groups(&self, org: OrgId) -> StoreResult<Vec<Group>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, org_id, parent_id, name, org_mapped, created_at
+                 FROM groups WHERE org_id = ?1 ORDER BY created_at, id",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([org.to_string()], convert::GroupRow::read)
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter()
+            .map(convert::GroupRow::into_group)
+            .collect()
+    }
+
+    fn insert_memberships(&self, org: OrgId, memberships: &[Membership]) -> StoreResult<()> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO memberships (org_id, group_id, user_id, role, joined_at)
+                     SELECT ?1, ?2, ?3, ?4, ?5
+                     WHERE EXISTS (SELECT 1 FROM groups WHERE id = ?2 AND org_id = ?1)
+                       AND EXISTS (SELECT 1 FROM users WHERE id = ?3 AND org_id = ?1)",
+                )
+                .map_err(db)?;
+            for m in memberships {
+                stmt.execute(params![
+                    org.to_string(),
+                    m.group_id.to_string(),
+                    m.user_id.to_string(),
+                    m.role.as_str(),
+                    ts(m.joined_at)
+                ])
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_messages(&self, org: OrgId, messages: &[Message]) -> StoreResult<()> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO messages (id, org_id, group_id, sender_id, body, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for m in messages.iter().filter(|m| m.org_id == org) {
+                stmt.execute(params![
+                    m.id.to_string(),
+                    org.to_string(),
+                    m.group_id.to_string(),
+                    m.sender_id.to_string(),
+                    m.body,
+                    ts(m.created_at)
+                ])
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_actions(&self, org: OrgId, actions: &[Action]) -> StoreResult<()> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO actions (id, org_id, kind, title, questions, created_by, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(db)?;
+            for a in actions.iter().filter(|a| a.org_id == org) {
+                stmt.execute(params![
+                    a.id.to_string(),
+                    org.to_string(),
+                    a.kind.as_str(),
+                    a.title,
+                    convert::json_text(&a.questions)?,
+                    a.created_by.to_string(),
+                    ts(a.created_at)
+                ])
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn publish_actions(&self, org: OrgId, items: &[Publication<ActionId>]) -> StoreResult<()> {
+        self.write(|tx| {
+            publish(
+                tx,
+                "action_publications",
+                "action_id",
+                "actions",
+                org,
+                items,
+            )
+        })
+    }
+
+    fn insert_action_responses(&self, org: OrgId, rows: &[ActionResponse]) -> StoreResult<()> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO action_responses
+                        (id, org_id, action_id, group_id, user_id, answers, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(db)?;
+            for r in rows.iter().filter(|r| r.org_id == org) {
+                stmt.execute(params![
+                    r.id.to_string(),
+                    org.to_string(),
+                    r.action_id.to_string(),
+                    r.group_id.to_string(),
+                    r.user_id.to_string(),
+                    convert::json_text(&r.answers)?,
+                    ts(r.created_at)
+                ])
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_connectors(&self, org: OrgId, connectors: &[Connector]) -> StoreResult<()> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO connectors (id, org_id, name, config, created_by, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for c in connectors.iter().filter(|c| c.org_id == org) {
+                stmt.execute(params![
+                    c.id.to_string(),
+                    org.to_string(),
+                    c.name,
+                    c.config.to_string(),
+                    c.created_by.to_string(),
+                    ts(c.created_at)
+                ])
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn publish_connectors(
+        &self,
+        org: OrgId,
+        items: &[Publication<ConnectorId>],
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            publish(
+                tx,
+                "connector_publications",
+                "connector_id",
+                "connectors",
+                org,
+                items,
+            )
+        })
+    }
+
+    fn insert_telemetry(&self, org: OrgId, events: &[TelemetryEvent]) -> StoreResult<()> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO telemetry_events (id, org_id, user_id, kind, properties, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for e in events.iter().filter(|e| e.org_id == org) {
+                stmt.execute(params![
+                    e.id.to_string(),
+                    org.to_string(),
+                    e.user_id.map(|u| u.to_string()),
+                    e.kind,
+                    e.properties.to_string(),
+                    ts(e.at)
+                ])
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO audit_events
+                    (id, org_id, actor, action, target, outcome, request_id, ip, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    e.id.to_string(),
+                    e.org_id.to_string(),
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.outcome,
+                    e.request_id,
+                    e.ip,
+                    ts(e.at)
+                ],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn data_counts(&self, org: OrgId) -> StoreResult<Vec<(String, u64)>> {
+        let conn = self.conn()?;
+        schema::TENANT_TABLES
+            .iter()
+            .map(|table| {
+                // Table names come from our own constant list, never from input.
+                let sql = format!("SELECT count(*) FROM {table} WHERE org_id = ?1");
+                let n: u64 = conn
+                    .query_row(&sql, [org.to_string()], |r| r.get(0))
+                    .map_err(db)?;
+                Ok(((*table).to_owned(), n))
+            })
+            .collect()
+    }
+
+    fn enqueue_job(&self, job: &Job) -> StoreResult<()> {
+        self.write(|tx| jobs::insert(tx, job))
+    }
+
+    fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
+        Ok(jobs::get(&*self.conn()?, id)?.filter(|job| job.org_id == org))
+    }
+
+    fn find_job(&self, id: JobId) -> StoreResult<Option<Job>> {
+        jobs::get(&*self.conn()?, id)
+    }
+
+    fn list_jobs(&self, org: OrgId, query: &JobQuery) -> StoreResult<Page<Job>> {
+        jobs::list(&*self.conn()?, org, query)
+    }
+
+    fn claim_job(
+        &self,
+        worker_id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>> {
+        self.write(|tx| jobs::claim(tx, worker_id, now, lease_until))
+    }
+
+    fn heartbeat_job(
+        &self,
+        lease: &JobLease,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Heartbeat> {
+        self.write(|tx| jobs::heartbeat(tx, lease, lease_until))
+    }
+
+    fn checkpoint_job(&self, lease: &JobLease, checkpoint: &JobCheckpoint) -> StoreResult<()> {
+        self.write(|tx| jobs::save_checkpoint(tx, lease, checkpoint))
+    }
+
+    fn finish_job(&self, lease: &JobLease, end: &JobEnd, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| jobs::finish(tx, lease, end, now))
+    }
+
+    fn request_job_cancel(
+        &self,
+        org: OrgId,
+        id: JobId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>> {
+        self.write(|tx| jobs::request_cancel(tx, org, id, now))
+    }
+
+    fn import_users_step(
+        &self,
+        lease: &JobLease,
+        rows: &[UserUpsert],
+        errors: &[RowError],
+        checkpoint: &JobCheckpoint,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Counts> {
+        self.write(|tx| {
+            let mut counts = checkpoint.counts;
+            for outcome in users::upsert(tx, lease.org_id, rows, now)? {
+                match outcome {
+                    UpsertOutcome::Created => counts.created += 1,
+                    UpsertOutcome::Updated => counts.updated += 1,
+                    UpsertOutcome::Unchanged => counts.unchanged += 1,
+                }
+            }
+            counts.failed += jobs::insert_row_errors(tx, lease, errors)?;
+            let saved = JobCheckpoint {
+                counts,
+                ..checkpoint.clone()
+            };
+            // Last: if the lease was lost this fails and the whole step rolls back.
+            jobs::save_checkpoint(tx, lease, &saved)?;
+            Ok(counts)
+        })
+    }
+
+    fn job_errors(
+        &self,
+        org: OrgId,
+        job: JobId,
+        after_row: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<RowError>> {
+        jobs::row_errors(&*self.conn()?, org, job, after_row, limit)
+    }
+}
+
+/// Publishes items to groups; both must belong to `org`, others are skipped.
+fn publish<T: std::fmt::Display>(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    item_column: &str,
+    item_table: &str,
+    org: OrgId,
+    items: &[Publication<T>],
+) -> StoreResult<()> {
+    // Names come from the two call sites above, never from input.
+    let sql = format!(
+        "INSERT OR IGNORE INTO {table} (org_id, {item_column}, group_id, published_by, published_at)
+         SELECT ?1, ?2, ?3, ?4, ?5
+         WHERE EXISTS (SELECT 1 FROM {item_table} WHERE id = ?2 AND org_id = ?1)
+           AND EXISTS (SELECT 1 FROM groups WHERE id = ?3 AND org_id = ?1)"
+    );
+    let mut stmt = tx.prepare(&sql).map_err(db)?;
+    for p in items.iter().filter(|p| p.org_id == org) {
+        stmt.execute(params![
+            org.to_string(),
+            p.item_id.to_string(),
+            p.group_id.to_string(),
+            p.published_by.to_string(),
+            ts(p.published_at)
+        ])
+        .map_err(db)?;
+    }
+    Ok(())
+}

@@ -1,1 +1,209 @@
-//! The storage interface of Steward: one trait shaped like its use cases, and the blob store.
+//! The storage interface of Steward: one trait shaped like its use cases, and the blob
+//! store for large files.
+//!
+//! The web and app layers only ever see [`Store`] and [`BlobStore`]; every backend
+//! (SQLite embedded by default, PostgreSQL later) implements them and passes the same
+//! conformance suite. Every method that touches tenant data takes the [`OrgId`] and the
+//! backend filters by it, so one org can never read or change another's rows.
+
+mod blob;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use steward_domain::content::{
+    Action, ActionResponse, AuditEvent, Connector, Message, Publication, TelemetryEvent,
+};
+use steward_domain::group::{Group, Membership};
+use steward_domain::{
+    ActionId, ApiToken, AttributeDef, ConnectorId, Counts, Job, JobId, JobKind, JobStatus, Org,
+    OrgId, PhoneNumber, Progress, TokenId, UpsertOutcome, User, UserUpsert,
+};
+
+pub use blob::{BlobError, BlobKey, BlobStore, LocalBlobStore};
+
+/// What can go wrong in a store. Backend details stay in `Backend` for logs; callers
+/// decide what a person sees.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The worker no longer holds the job (its lease ran out and another worker took
+    /// it, or the job was finished): its work must not be committed.
+    #[error("the job's lease was lost")]
+    LeaseLost,
+    /// Data in the store could not be read back into domain values.
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One page of a list, with an opaque cursor for the next page.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+    pub total: u64,
+}
+
+/// Which users to list. Pages are ordered by phone number; `after` is the cursor.
+#[derive(Clone, Debug, Default)]
+pub struct UserQuery {
+    pub limit: u32,
+    pub after: Option<String>,
+    /// Matches a name prefix (any case) or a phone prefix (digits, `+` optional).
+    pub search: Option<String>,
+    pub include_deleted: bool,
+}
+
+/// Which jobs to list, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct JobQuery {
+    pub kind: Option<JobKind>,
+    pub limit: u32,
+    pub after: Option<String>,
+}
+
+/// A worker's hold on a running job: every write the job makes names it, and the
+/// store refuses the write once the lease has passed to someone else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobLease {
+    pub job_id: JobId,
+    pub org_id: OrgId,
+    pub worker_id: String,
+}
+
+/// What a heartbeat learns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Heartbeat {
+    Held { cancel_requested: bool },
+    Lost,
+}
+
+/// The state a job saves with each step of work, in the same transaction.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobCheckpoint {
+    pub progress: Progress,
+    pub counts: Counts,
+    /// The job's own resume position (serde payload of its kind).
+    pub state: Option<serde_json::Value>,
+}
+
+/// How a job ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobEnd {
+    pub status: JobStatus,
+    pub error: Option<String>,
+    pub checkpoint: JobCheckpoint,
+}
+
+/// One problem with one input row of a job (an import's error log line).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    /// 1-based line of the record in the file, counting the header as line 1.
+    pub row: u64,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// A token as found by its secret's hash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenHash(pub [u8; 32]);
+
+/// The storage interface. Methods are shaped like use cases; each is one transaction.
+pub trait Store: Send + Sync + 'static {
+    /// Checks the store answers (for `/readyz`).
+    fn ping(&self) -> StoreResult<()>;
+
+    // Orgs and credentials.
+    fn create_org(&self, org: &Org) -> StoreResult<()>;
+    fn get_org(&self, id: OrgId) -> StoreResult<Option<Org>>;
+    fn find_orgs_by_name(&self, name: &str) -> StoreResult<Vec<Org>>;
+    fn create_api_token(&self, token: &ApiToken, hash: &TokenHash) -> StoreResult<()>;
+    fn find_api_token(&self, hash: &TokenHash) -> StoreResult<Option<ApiToken>>;
+    fn touch_api_token(&self, id: TokenId, at: DateTime<Utc>) -> StoreResult<()>;
+
+    // Attribute schema, in display order.
+    fn attribute_defs(&self, org: OrgId) -> StoreResult<Vec<AttributeDef>>;
+    fn put_attribute_defs(&self, org: OrgId, defs: &[AttributeDef]) -> StoreResult<()>;
+
+    // Users.
+    fn get_user(&self, org: OrgId, phone: &PhoneNumber) -> StoreResult<Option<User>>;
+    fn list_users(&self, org: OrgId, query: &UserQuery) -> StoreResult<Page<User>>;
+    fn count_users(&self, org: OrgId) -> StoreResult<u64>;
+    /// Creates or updates users by phone; rows equal to what is stored are left alone.
+    fn upsert_users(
+        &self,
+        org: OrgId,
+        rows: &[UserUpsert],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<UpsertOutcome>>;
+
+    // Groups and content (bulk inserts used by the demo and, later, the API).
+    fn insert_groups(&self, org: OrgId, groups: &[Group]) -> StoreResult<()>;
+    fn list_groups(&self, org: OrgId) -> StoreResult<Vec<Group>>;
+    fn insert_memberships(&self, org: OrgId, memberships: &[Membership]) -> StoreResult<()>;
+    fn insert_messages(&self, org: OrgId, messages: &[Message]) -> StoreResult<()>;
+    fn insert_actions(&self, org: OrgId, actions: &[Action]) -> StoreResult<()>;
+    fn publish_actions(&self, org: OrgId, items: &[Publication<ActionId>]) -> StoreResult<()>;
+    fn insert_action_responses(&self, org: OrgId, rows: &[ActionResponse]) -> StoreResult<()>;
+    fn insert_connectors(&self, org: OrgId, connectors: &[Connector]) -> StoreResult<()>;
+    fn publish_connectors(&self, org: OrgId, items: &[Publication<ConnectorId>])
+    -> StoreResult<()>;
+    fn insert_telemetry(&self, org: OrgId, events: &[TelemetryEvent]) -> StoreResult<()>;
+    fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// How many rows of each kind of data the org holds, by table name.
+    fn data_counts(&self, org: OrgId) -> StoreResult<Vec<(String, u64)>>;
+
+    // Jobs.
+    fn enqueue_job(&self, job: &Job) -> StoreResult<()>;
+    fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>>;
+    /// A job by id alone, for the worker and the operator's CLI.
+    fn find_job(&self, id: JobId) -> StoreResult<Option<Job>>;
+    fn list_jobs(&self, org: OrgId, query: &JobQuery) -> StoreResult<Page<Job>>;
+    /// Takes the oldest queued job, or a running one whose lease has expired (its
+    /// worker died), and leases it to `worker_id` until `lease_until`.
+    fn claim_job(
+        &self,
+        worker_id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>>;
+    fn heartbeat_job(&self, lease: &JobLease, lease_until: DateTime<Utc>)
+    -> StoreResult<Heartbeat>;
+    /// Saves progress alone (for steps whose work is outside the store, like writing a
+    /// blob).
+    fn checkpoint_job(&self, lease: &JobLease, checkpoint: &JobCheckpoint) -> StoreResult<()>;
+    fn finish_job(&self, lease: &JobLease, end: &JobEnd, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Cancels a queued job at once; asks a running one to stop at its next step.
+    fn request_job_cancel(
+        &self,
+        org: OrgId,
+        id: JobId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>>;
+
+    /// One step of an import, atomically: upserts the rows, records the row errors and
+    /// saves the checkpoint. The counts in `checkpoint` are those *before* this step;
+    /// the store adds what the step did and returns the new totals.
+    fn import_users_step(
+        &self,
+        lease: &JobLease,
+        rows: &[UserUpsert],
+        errors: &[RowError],
+        checkpoint: &JobCheckpoint,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Counts>;
+    fn job_errors(
+        &self,
+        org: OrgId,
+        job: JobId,
+        after_row: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<RowError>>;
+}

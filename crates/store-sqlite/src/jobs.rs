@@ -1,0 +1,383 @@
+//! The jobs table: queue, leases, checkpoints and row errors.
+//!
+//! A running job belongs to the worker named in `worker_id` until `lease_until`. Every
+//! write a job makes checks that it still holds the lease, in the same transaction, so
+//! a worker that stalled past its lease (and whose job another worker took) can never
+//! commit work twice.
+
+use chrono::{DateTime, Utc};
+use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
+use steward_domain::{Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress};
+use steward_store::{
+    Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, Page, RowError, StoreError, StoreResult,
+};
+
+use crate::convert::{corrupt, db, json_text, parse_id, parse_opt_ts, parse_ts, ts};
+
+const JOB_COLUMNS: &str = "id, org_id, kind, status, file_name, created_by, created_at, started_at,
+    finished_at, progress_done, progress_total, created_count, updated_count, unchanged_count,
+    failed_count, payload, checkpoint, attempts, cancel_requested, error";
+
+struct JobRow {
+    id: String,
+    org_id: String,
+    kind: String,
+    status: String,
+    file_name: Option<String>,
+    created_by: String,
+    created_at: String,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    progress: Progress,
+    counts: Counts,
+    payload: String,
+    checkpoint: Option<String>,
+    attempts: u32,
+    cancel_requested: bool,
+    error: Option<String>,
+}
+
+fn read(r: &Row<'_>) -> rusqlite::Result<JobRow> {
+    Ok(JobRow {
+        id: r.get(0)?,
+        org_id: r.get(1)?,
+        kind: r.get(2)?,
+        status: r.get(3)?,
+        file_name: r.get(4)?,
+        created_by: r.get(5)?,
+        created_at: r.get(6)?,
+        started_at: r.get(7)?,
+        finished_at: r.get(8)?,
+        progress: Progress {
+            done: r.get(9)?,
+            total: r.get(10)?,
+        },
+        counts: Counts {
+            created: r.get(11)?,
+            updated: r.get(12)?,
+            unchanged: r.get(13)?,
+            failed: r.get(14)?,
+        },
+        payload: r.get(15)?,
+        checkpoint: r.get(16)?,
+        attempts: r.get(17)?,
+        cancel_requested: r.get(18)?,
+        error: r.get(19)?,
+    })
+}
+
+impl JobRow {
+    fn into_job(self) -> StoreResult<Job> {
+        let json = |raw: &str| serde_json::from_str(raw).map_err(|_| corrupt("job JSON", raw));
+        Ok(Job {
+            id: parse_id(&self.id)?,
+            org_id: parse_id(&self.org_id)?,
+            kind: JobKind::parse(&self.kind).ok_or_else(|| corrupt("job kind", &self.kind))?,
+            status: JobStatus::parse(&self.status)
+                .ok_or_else(|| corrupt("job status", &self.status))?,
+            file_name: self.file_name,
+            created_by: self.created_by,
+            created_at: parse_ts(&self.created_at)?,
+            started_at: parse_opt_ts(self.started_at)?,
+            finished_at: parse_opt_ts(self.finished_at)?,
+            progress: self.progress,
+            counts: self.counts,
+            payload: json(&self.payload)?,
+            checkpoint: self.checkpoint.as_deref().map(json).transpose()?,
+            attempts: self.attempts,
+            cancel_requested: self.cancel_requested,
+            error: self.error,
+        })
+    }
+}
+
+pub fn insert(tx: &Transaction<'_>, job: &Job) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO jobs (id, org_id, kind, status, file_name, created_by, created_at,
+                           progress_done, progress_total, payload, attempts, cancel_requested)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, 0)",
+        params![
+            job.id.to_string(),
+            job.org_id.to_string(),
+            job.kind.as_str(),
+            job.status.as_str(),
+            job.file_name,
+            job.created_by,
+            ts(job.created_at),
+            job.progress.done,
+            job.progress.total,
+            json_text(&job.payload)?,
+        ],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: JobId) -> StoreResult<Option<Job>> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
+    let row = conn
+        .query_row(&sql, [id.to_string()], read)
+        .optional()
+        .map_err(db)?;
+    row.map(JobRow::into_job).transpose()
+}
+
+pub fn list(conn: &Connection, org: OrgId, query: &JobQuery) -> StoreResult<Page<Job>> {
+    let limit = query.limit.clamp(1, 500);
+    let kind = query.kind.map(JobKind::as_str);
+    let total: u64 = conn
+        .query_row(
+            "SELECT count(*) FROM jobs WHERE org_id = ?1 AND (?2 IS NULL OR kind = ?2)",
+            params![org.to_string(), kind],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    // Ids are UUIDv7, so id order is creation order: newest first, cursor = last id.
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs
+         WHERE org_id = ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR id < ?3)
+         ORDER BY id DESC LIMIT ?4"
+    );
+    let mut stmt = conn.prepare(&sql).map_err(db)?;
+    let rows = stmt
+        .query_map(params![org.to_string(), kind, query.after, limit + 1], read)
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    let mut items = rows
+        .into_iter()
+        .map(JobRow::into_job)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|j| j.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page {
+        items,
+        next_cursor,
+        total,
+    })
+}
+
+pub fn claim(
+    tx: &Transaction<'_>,
+    worker_id: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> StoreResult<Option<Job>> {
+    let candidate: Option<String> = tx
+        .query_row(
+            "SELECT id FROM jobs
+             WHERE status = 'queued' OR (status = 'running' AND lease_until < ?1)
+             ORDER BY created_at, id LIMIT 1",
+            [ts(now)],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    let Some(id) = candidate else { return Ok(None) };
+    tx.execute(
+        "UPDATE jobs SET status = 'running', worker_id = ?2, lease_until = ?3,
+                         attempts = attempts + 1, started_at = coalesce(started_at, ?4)
+         WHERE id = ?1",
+        params![id, worker_id, ts(lease_until), ts(now)],
+    )
+    .map_err(db)?;
+    get(tx, parse_id(&id)?)
+}
+
+/// Checks the lease inside the transaction; `LeaseLost` rolls the whole step back.
+fn lease_held(tx: &Transaction<'_>, lease: &JobLease) -> StoreResult<bool> {
+    let cancel: Option<bool> = tx
+        .query_row(
+            "SELECT cancel_requested FROM jobs
+             WHERE id = ?1 AND org_id = ?2 AND worker_id = ?3 AND status = 'running'",
+            params![
+                lease.job_id.to_string(),
+                lease.org_id.to_string(),
+                lease.worker_id
+            ],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    Ok(cancel.is_some())
+}
+
+pub fn heartbeat(
+    tx: &Transaction<'_>,
+    lease: &JobLease,
+    lease_until: DateTime<Utc>,
+) -> StoreResult<Heartbeat> {
+    let cancel_requested: Option<bool> = tx
+        .query_row(
+            "UPDATE jobs SET lease_until = ?4
+             WHERE id = ?1 AND org_id = ?2 AND worker_id = ?3 AND status = 'running'
+             RETURNING cancel_requested",
+            params![
+                lease.job_id.to_string(),
+                lease.org_id.to_string(),
+                lease.worker_id,
+                ts(lease_until)
+            ],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    Ok(match cancel_requested {
+        Some(cancel_requested) => Heartbeat::Held { cancel_requested },
+        None => Heartbeat::Lost,
+    })
+}
+
+pub fn save_checkpoint(
+    tx: &Transaction<'_>,
+    lease: &JobLease,
+    checkpoint: &JobCheckpoint,
+) -> StoreResult<()> {
+    let changed = tx
+        .execute(
+            "UPDATE jobs SET progress_done = ?4, progress_total = ?5, created_count = ?6,
+                             updated_count = ?7, unchanged_count = ?8, failed_count = ?9,
+                             checkpoint = ?10
+             WHERE id = ?1 AND org_id = ?2 AND worker_id = ?3 AND status = 'running'",
+            params![
+                lease.job_id.to_string(),
+                lease.org_id.to_string(),
+                lease.worker_id,
+                checkpoint.progress.done,
+                checkpoint.progress.total,
+                checkpoint.counts.created,
+                checkpoint.counts.updated,
+                checkpoint.counts.unchanged,
+                checkpoint.counts.failed,
+                checkpoint.state.as_ref().map(json_text).transpose()?,
+            ],
+        )
+        .map_err(db)?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseLost)
+    }
+}
+
+pub fn finish(
+    tx: &Transaction<'_>,
+    lease: &JobLease,
+    end: &JobEnd,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    if !end.status.is_finished() {
+        return Err(StoreError::Conflict(format!(
+            "a job cannot finish as {}",
+            end.status.as_str()
+        )));
+    }
+    save_checkpoint(tx, lease, &end.checkpoint)?;
+    tx.execute(
+        "UPDATE jobs SET status = ?2, error = ?3, finished_at = ?4, worker_id = NULL,
+                         lease_until = NULL
+         WHERE id = ?1",
+        params![
+            lease.job_id.to_string(),
+            end.status.as_str(),
+            end.error,
+            ts(now)
+        ],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+pub fn request_cancel(
+    tx: &Transaction<'_>,
+    org: OrgId,
+    id: JobId,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Job>> {
+    tx.execute(
+        "UPDATE jobs SET status = 'canceled', finished_at = ?3
+         WHERE id = ?1 AND org_id = ?2 AND status = 'queued'",
+        params![id.to_string(), org.to_string(), ts(now)],
+    )
+    .map_err(db)?;
+    tx.execute(
+        "UPDATE jobs SET cancel_requested = 1
+         WHERE id = ?1 AND org_id = ?2 AND status = 'running'",
+        params![id.to_string(), org.to_string()],
+    )
+    .map_err(db)?;
+    Ok(get(tx, id)?.filter(|job| job.org_id == org))
+}
+
+/// Records row errors; returns how many distinct rows failed.
+pub fn insert_row_errors(
+    tx: &Transaction<'_>,
+    lease: &JobLease,
+    errors: &[RowError],
+) -> StoreResult<u64> {
+    if !errors.is_empty() && !lease_held(tx, lease)? {
+        return Err(StoreError::LeaseLost);
+    }
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO job_row_errors (org_id, job_id, row, seq, col, value, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(db)?;
+    let mut failed_rows = 0;
+    let mut previous_row = None;
+    let mut seq = 0;
+    for e in errors {
+        if previous_row == Some(e.row) {
+            seq += 1;
+        } else {
+            failed_rows += 1;
+            seq = 0;
+            previous_row = Some(e.row);
+        }
+        stmt.execute(params![
+            lease.org_id.to_string(),
+            lease.job_id.to_string(),
+            e.row,
+            seq,
+            e.column,
+            e.value,
+            e.reason
+        ])
+        .map_err(db)?;
+    }
+    Ok(failed_rows)
+}
+
+pub fn row_errors(
+    conn: &Connection,
+    org: OrgId,
+    job: JobId,
+    after_row: u64,
+    limit: u32,
+) -> StoreResult<Vec<RowError>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT row, col, value, reason FROM job_row_errors
+             WHERE org_id = ?1 AND job_id = ?2 AND row > ?3 ORDER BY row, seq LIMIT ?4",
+        )
+        .map_err(db)?;
+    stmt.query_map(
+        params![org.to_string(), job.to_string(), after_row, limit],
+        |r| {
+            Ok(RowError {
+                row: r.get(0)?,
+                column: r.get(1)?,
+                value: r.get(2)?,
+                reason: r.get(3)?,
+            })
+        },
+    )
+    .map_err(db)?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(db)
+}

@@ -1,0 +1,51 @@
+//! Embedded migrations, applied in order and recorded in `PRAGMA user_version`.
+
+use r2d2_sqlite::rusqlite::{Connection, TransactionBehavior};
+use steward_store::{StoreError, StoreResult};
+
+use crate::convert::db;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// Tables that hold an org's data, each with an `org_id` column.
+pub const TENANT_TABLES: &[&str] = &[
+    "users",
+    "attribute_defs",
+    "groups",
+    "memberships",
+    "messages",
+    "attachments",
+    "actions",
+    "action_publications",
+    "action_responses",
+    "connectors",
+    "connector_publications",
+    "telemetry_events",
+    "audit_events",
+    "jobs",
+    "job_row_errors",
+    "api_tokens",
+];
+
+/// Brings the schema up to date. The immediate transaction makes a second process that
+/// opens the same database at the same moment wait, then find nothing left to do.
+pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let version: usize = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db)?;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the database has schema version {version}, newer than this steward ({}); upgrade steward",
+            MIGRATIONS.len()
+        )));
+    }
+    for sql in &MIGRATIONS[version..] {
+        tx.execute_batch(sql).map_err(db)?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len())
+        .map_err(db)?;
+    tx.commit().map_err(db)
+}

@@ -1,0 +1,322 @@
+//! Users and the attribute schema.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
+use steward_domain::{
+    AttributeDef, AttributeKey, AttributeType, AttributeValue, Attributes, OrgId, PersonName,
+    PhoneNumber, UpsertOutcome, User, UserId, UserSource, UserStatus, UserUpsert,
+};
+use steward_store::{Page, StoreResult, UserQuery};
+
+use crate::convert::{corrupt, db, parse_id, parse_opt_ts, parse_ts, ts};
+
+pub fn attribute_defs(conn: &Connection, org: OrgId) -> StoreResult<Vec<AttributeDef>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT key, name, type, mandatory, suggested FROM attribute_defs
+             WHERE org_id = ?1 ORDER BY position",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([org.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get::<_, String>(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    rows.into_iter()
+        .map(|(key, name, ty, mandatory, suggested)| {
+            Ok(AttributeDef {
+                key: AttributeKey::parse(&key).map_err(|_| corrupt("attribute key", &key))?,
+                name,
+                ty: AttributeType::parse(&ty).ok_or_else(|| corrupt("attribute type", &ty))?,
+                mandatory,
+                suggested,
+            })
+        })
+        .collect()
+}
+
+pub fn put_attribute_defs(
+    tx: &Transaction<'_>,
+    org: OrgId,
+    defs: &[AttributeDef],
+) -> StoreResult<()> {
+    tx.execute(
+        "DELETE FROM attribute_defs WHERE org_id = ?1",
+        [org.to_string()],
+    )
+    .map_err(db)?;
+    let mut stmt = tx
+        .prepare(
+            "INSERT INTO attribute_defs (org_id, key, name, type, mandatory, suggested, position)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(db)?;
+    for (position, def) in defs.iter().enumerate() {
+        stmt.execute(params![
+            org.to_string(),
+            def.key.as_str(),
+            def.name,
+            def.ty.as_str(),
+            def.mandatory,
+            def.suggested,
+            position
+        ])
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Attributes as stored: a JSON object of key to JSON value, keys sorted, so equal
+/// attribute sets have equal text and "unchanged" is a string comparison.
+fn encode_attributes(attributes: &Attributes) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = attributes
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_json()))
+        .collect();
+    serde_json::Value::Object(object).to_string()
+}
+
+type Types = HashMap<String, AttributeType>;
+
+fn attribute_types(conn: &Connection, org: OrgId) -> StoreResult<Types> {
+    Ok(attribute_defs(conn, org)?
+        .into_iter()
+        .map(|d| (d.key.as_str().to_owned(), d.ty))
+        .collect())
+}
+
+fn decode_attributes(raw: &str, types: &Types) -> StoreResult<Attributes> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(raw).map_err(|_| corrupt("attributes", raw))?;
+    let mut attributes = Attributes::new();
+    for (key, json) in object {
+        // A value whose definition is gone keeps the type its JSON shows.
+        let ty = types.get(&key).copied().unwrap_or(match json {
+            serde_json::Value::Bool(_) => AttributeType::YesNo,
+            serde_json::Value::Number(_) => AttributeType::Number,
+            _ => AttributeType::String,
+        });
+        let value = AttributeValue::from_json(ty, &json)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| AttributeValue::String(json.to_string()));
+        let key = AttributeKey::parse(&key).map_err(|_| corrupt("attribute key", &key))?;
+        attributes.insert(key, value);
+    }
+    Ok(attributes)
+}
+
+const USER_COLUMNS: &str =
+    "id, org_id, phone, name, status, source, attributes, created_at, updated_at, deleted_at";
+
+struct UserRow([String; 9], Option<String>);
+
+fn read_user(r: &Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok(UserRow(
+        [
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+        ],
+        r.get(9)?,
+    ))
+}
+
+impl UserRow {
+    fn into_user(self, types: &Types) -> StoreResult<User> {
+        let UserRow(
+            [
+                id,
+                org_id,
+                phone,
+                name,
+                status,
+                source,
+                attributes,
+                created,
+                updated,
+            ],
+            deleted,
+        ) = self;
+        Ok(User {
+            id: parse_id(&id)?,
+            org_id: parse_id(&org_id)?,
+            phone: PhoneNumber::from_e164(&phone).map_err(|_| corrupt("phone", &phone))?,
+            name: PersonName::parse(&name).map_err(|_| corrupt("name", &name))?,
+            status: UserStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            source: UserSource::parse(&source).ok_or_else(|| corrupt("source", &source))?,
+            attributes: decode_attributes(&attributes, types)?,
+            created_at: parse_ts(&created)?,
+            updated_at: parse_ts(&updated)?,
+            deleted_at: parse_opt_ts(deleted)?,
+        })
+    }
+}
+
+pub fn get_user(conn: &Connection, org: OrgId, phone: &PhoneNumber) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = ?1 AND phone = ?2");
+    let row = conn
+        .query_row(&sql, params![org.to_string(), phone.as_str()], read_user)
+        .optional()
+        .map_err(db)?;
+    let types = attribute_types(conn, org)?;
+    row.map(|r| r.into_user(&types)).transpose()
+}
+
+pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResult<Page<User>> {
+    let limit = query.limit.clamp(1, 1000);
+    let mut filters = String::from("org_id = ?1");
+    if !query.include_deleted {
+        filters.push_str(" AND status = 'active'");
+    }
+    let search = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let (name_prefix, phone_prefix) = match search {
+        Some(s) => {
+            let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+            let looks_like_phone = s
+                .chars()
+                .all(|c| c.is_ascii_digit() || "+ -().".contains(c));
+            let escaped = s
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            filters.push_str(" AND (name LIKE ?2 ESCAPE '\\' OR phone LIKE ?3)");
+            let phone = if looks_like_phone && !digits.is_empty() {
+                format!("+{digits}%")
+            } else {
+                String::new()
+            };
+            (format!("{escaped}%"), phone)
+        }
+        None => {
+            filters.push_str(" AND ?2 = ?2 AND ?3 = ?3");
+            (String::new(), String::new())
+        }
+    };
+    let total: u64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM users WHERE {filters}"),
+            params![org.to_string(), name_prefix, phone_prefix],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    let after = query.after.clone().unwrap_or_default();
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE {filters} AND phone > ?4 ORDER BY phone LIMIT ?5"
+    );
+    let mut stmt = conn.prepare(&sql).map_err(db)?;
+    let rows = stmt
+        .query_map(
+            params![org.to_string(), name_prefix, phone_prefix, after, limit + 1],
+            read_user,
+        )
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    let types = attribute_types(conn, org)?;
+    let mut items = rows
+        .into_iter()
+        .map(|r| r.into_user(&types))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|u| u.phone.as_str().to_owned())
+    } else {
+        None
+    };
+    Ok(Page {
+        items,
+        next_cursor,
+        total,
+    })
+}
+
+/// Creates or updates users by phone. A row equal to the stored user (name,
+/// attributes, active) is not rewritten. Updating a deleted user restores it.
+pub fn upsert(
+    tx: &Transaction<'_>,
+    org: OrgId,
+    rows: &[UserUpsert],
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<UpsertOutcome>> {
+    let org_text = org.to_string();
+    let now_text = ts(now);
+    let mut find = tx
+        .prepare_cached(
+            "SELECT id, name, status, attributes FROM users WHERE org_id = ?1 AND phone = ?2",
+        )
+        .map_err(db)?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO users (id, org_id, phone, name, status, source, attributes,
+                                created_at, updated_at, deleted_at)
+             VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7, ?7, NULL)",
+        )
+        .map_err(db)?;
+    let mut update = tx
+        .prepare_cached(
+            "UPDATE users SET name = ?2, attributes = ?3, status = 'active', deleted_at = NULL,
+                              updated_at = ?4
+             WHERE id = ?1",
+        )
+        .map_err(db)?;
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for row in rows {
+        let attributes = encode_attributes(&row.attributes);
+        let existing: Option<(String, String, String, String)> = find
+            .query_row(params![org_text, row.phone.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+            .map_err(db)?;
+        let outcome = match existing {
+            None => {
+                insert
+                    .execute(params![
+                        UserId::new().to_string(),
+                        org_text,
+                        row.phone.as_str(),
+                        row.name.as_str(),
+                        row.source.as_str(),
+                        attributes,
+                        now_text
+                    ])
+                    .map_err(db)?;
+                UpsertOutcome::Created
+            }
+            Some((_, name, status, stored))
+                if name == row.name.as_str() && status == "active" && stored == attributes =>
+            {
+                UpsertOutcome::Unchanged
+            }
+            Some((id, ..)) => {
+                update
+                    .execute(params![id, row.name.as_str(), attributes, now_text])
+                    .map_err(db)?;
+                UpsertOutcome::Updated
+            }
+        };
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
