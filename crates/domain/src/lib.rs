@@ -21,4 +21,6 @@ pub use org::{ApiToken, Org, Plan};
 pub use phone::{PhoneError, PhoneNumber, Region};
 pub use role::{GroupRole, Role};
 pub use text::{GroupName, OrgName, PersonName, TextError};
-pub use user::{Attributes, UpsertOutcome, User, UserSource, UserStatus, UserUpsert};
+pub use user::{
+    AttributeChanges, Attributes, UpsertOutcome, User, UserSource, UserStatus, UserUpsert,
+};

@@ -82,6 +82,10 @@ pub struct User {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
+/// Attribute changes: a key with a value sets it, a key with `None` clears it, and a
+/// key that is absent keeps whatever the user has (a CSV without that column).
+pub type AttributeChanges = BTreeMap<AttributeKey, Option<AttributeValue>>;
+
 /// What an import row or API call wants a user to be; the store decides whether that
 /// creates, updates or leaves the user unchanged.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,7 +93,7 @@ pub struct UserUpsert {
     pub phone: PhoneNumber,
     pub name: PersonName,
     pub source: UserSource,
-    pub attributes: Attributes,
+    pub attributes: AttributeChanges,
 }
 
 /// What an upsert did to one user.

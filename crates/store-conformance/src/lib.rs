@@ -15,10 +15,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use steward_domain::content::{AuditEvent, Message};
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
-    ApiToken, AttributeDef, AttributeKey, AttributeType, AttributeValue, Attributes, AuditId,
-    Counts, GroupId, GroupName, GroupRole, Job, JobId, JobKind, JobStatus, MessageId, Org, OrgId,
-    OrgName, PersonName, PhoneNumber, Plan, Progress, Region, Role, TokenId, UpsertOutcome,
-    UserSource, UserStatus, UserUpsert,
+    ApiToken, AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue,
+    Attributes, AuditId, Counts, GroupId, GroupName, GroupRole, Job, JobId, JobKind, JobStatus,
+    MessageId, Org, OrgId, OrgName, PersonName, PhoneNumber, Plan, Progress, Region, Role, TokenId,
+    UpsertOutcome, UserSource, UserStatus, UserUpsert,
 };
 use steward_store::{
     Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, RowError, Store, StoreError, TokenHash,
@@ -37,6 +37,7 @@ macro_rules! conformance_tests {
             users_of_one_org_are_invisible_to_another,
             user_lists_page_by_phone_with_a_cursor_and_search,
             jobs_are_claimed_oldest_first_and_only_once,
+            a_named_job_is_claimed_or_nothing,
             a_job_whose_lease_expired_is_claimed_again,
             a_worker_that_lost_its_lease_cannot_commit,
             an_import_step_commits_rows_errors_and_checkpoint_together,
@@ -79,7 +80,7 @@ fn phone(raw: &str) -> PhoneNumber {
     PhoneNumber::from_e164(raw).expect("a valid phone")
 }
 
-fn upsert(raw_phone: &str, name: &str, attributes: Attributes) -> UserUpsert {
+fn upsert(raw_phone: &str, name: &str, attributes: AttributeChanges) -> UserUpsert {
     UserUpsert {
         phone: phone(raw_phone),
         name: PersonName::parse(name).expect("a valid name"),
@@ -88,11 +89,19 @@ fn upsert(raw_phone: &str, name: &str, attributes: Attributes) -> UserUpsert {
     }
 }
 
-fn attrs(pairs: &[(&str, AttributeValue)]) -> Attributes {
+fn key(raw: &str) -> AttributeKey {
+    AttributeKey::parse(raw).expect("a valid key")
+}
+
+fn set(pairs: &[(&str, AttributeValue)]) -> AttributeChanges {
     pairs
         .iter()
-        .map(|(k, v)| (AttributeKey::parse(k).expect("a valid key"), v.clone()))
+        .map(|(k, v)| (key(k), Some(v.clone())))
         .collect()
+}
+
+fn attrs(pairs: &[(&str, AttributeValue)]) -> Attributes {
+    pairs.iter().map(|(k, v)| (key(k), v.clone())).collect()
 }
 
 fn new_job(store: &dyn Store, org: OrgId, at: DateTime<Utc>) -> Job {
@@ -213,8 +222,8 @@ pub fn upsert_creates_then_leaves_equal_rows_unchanged_then_updates(store: &dyn 
         .unwrap();
     let hired = AttributeValue::DateTime(t0());
     let rows = vec![
-        upsert(PHONES[0], "Asha Rao", attrs(&[("hired", hired.clone())])),
-        upsert(PHONES[1], "Ravi Kumar", Attributes::new()),
+        upsert(PHONES[0], "Asha Rao", set(&[("hired", hired.clone())])),
+        upsert(PHONES[1], "Ravi Kumar", AttributeChanges::new()),
     ];
     let created = store.upsert_users(org.id, &rows, t0()).unwrap();
     assert_eq!(
@@ -233,7 +242,8 @@ pub fn upsert_creates_then_leaves_equal_rows_unchanged_then_updates(store: &dyn 
     assert_eq!(user.attributes, attrs(&[("hired", hired)]));
     assert_eq!(user.status, UserStatus::Active);
 
-    let renamed = vec![upsert(PHONES[0], "Asha R. Rao", Attributes::new())];
+    // A row without the attribute keeps it; a row that clears it removes it.
+    let renamed = vec![upsert(PHONES[0], "Asha R. Rao", AttributeChanges::new())];
     let later = t0() + Duration::days(2);
     assert_eq!(
         store.upsert_users(org.id, &renamed, later).unwrap(),
@@ -244,6 +254,15 @@ pub fn upsert_creates_then_leaves_equal_rows_unchanged_then_updates(store: &dyn 
         (user.name.as_str(), user.updated_at, user.created_at),
         ("Asha R. Rao", later, t0())
     );
+    assert_eq!(user.attributes.len(), 1);
+    let cleared = vec![upsert(
+        PHONES[0],
+        "Asha R. Rao",
+        [(key("hired"), None)].into(),
+    )];
+    let outcome = store.upsert_users(org.id, &cleared, later).unwrap();
+    assert_eq!(outcome, vec![UpsertOutcome::Updated]);
+    let user = store.get_user(org.id, &phone(PHONES[0])).unwrap().unwrap();
     assert!(user.attributes.is_empty());
     assert_eq!(store.count_users(org.id).unwrap(), 2);
 }
@@ -254,7 +273,7 @@ pub fn users_of_one_org_are_invisible_to_another(store: &dyn Store) {
     store
         .upsert_users(
             a.id,
-            &[upsert(PHONES[0], "Asha Rao", Attributes::new())],
+            &[upsert(PHONES[0], "Asha Rao", AttributeChanges::new())],
             t0(),
         )
         .unwrap();
@@ -270,7 +289,11 @@ pub fn users_of_one_org_are_invisible_to_another(store: &dyn Store) {
         .unwrap();
     assert_eq!((page.items.len(), page.total), (0, 0));
     // The same person may belong to both orgs, as separate records.
-    let outcome = store.upsert_users(b.id, &[upsert(PHONES[0], "Asha", Attributes::new())], t0());
+    let outcome = store.upsert_users(
+        b.id,
+        &[upsert(PHONES[0], "Asha", AttributeChanges::new())],
+        t0(),
+    );
     assert_eq!(outcome.unwrap(), vec![UpsertOutcome::Created]);
     assert_eq!(
         store
@@ -299,7 +322,7 @@ pub fn user_lists_page_by_phone_with_a_cursor_and_search(store: &dyn Store) {
     let rows: Vec<_> = PHONES
         .iter()
         .zip(names)
-        .map(|(p, n)| upsert(p, n, Attributes::new()))
+        .map(|(p, n)| upsert(p, n, AttributeChanges::new()))
         .collect();
     store.upsert_users(org.id, &rows, t0()).unwrap();
 
@@ -352,22 +375,38 @@ pub fn jobs_are_claimed_oldest_first_and_only_once(store: &dyn Store) {
     let older = new_job(store, org.id, t0());
     let newer = new_job(store, org.id, t0() + Duration::seconds(1));
     let lease = t0() + Duration::minutes(1);
-    let first = store.claim_job("w1", t0(), lease).unwrap().unwrap();
+    let first = store.claim_job(None, "w1", t0(), lease).unwrap().unwrap();
     assert_eq!(
         (first.id, first.status, first.attempts),
         (older.id, JobStatus::Running, 1)
     );
     assert_eq!(first.started_at, Some(t0()));
-    let second = store.claim_job("w2", t0(), lease).unwrap().unwrap();
+    let second = store.claim_job(None, "w2", t0(), lease).unwrap().unwrap();
     assert_eq!(second.id, newer.id);
-    assert_eq!(store.claim_job("w3", t0(), lease).unwrap(), None);
+    assert_eq!(store.claim_job(None, "w3", t0(), lease).unwrap(), None);
+}
+
+pub fn a_named_job_is_claimed_or_nothing(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let _older = new_job(store, org.id, t0());
+    let mine = new_job(store, org.id, t0() + Duration::seconds(1));
+    let lease = t0() + Duration::minutes(1);
+    let claimed = store
+        .claim_job(Some(mine.id), "cli", t0(), lease)
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id, mine.id);
+    assert_eq!(
+        store.claim_job(Some(mine.id), "cli2", t0(), lease).unwrap(),
+        None
+    );
 }
 
 pub fn a_job_whose_lease_expired_is_claimed_again(store: &dyn Store) {
     let org = new_org(store, "Contoso");
     let job = new_job(store, org.id, t0());
     store
-        .claim_job("dead", t0(), t0() + Duration::seconds(30))
+        .claim_job(None, "dead", t0(), t0() + Duration::seconds(30))
         .unwrap()
         .unwrap();
     let w1 = lease_of(&job, "dead");
@@ -385,13 +424,13 @@ pub fn a_job_whose_lease_expired_is_claimed_again(store: &dyn Store) {
     store.checkpoint_job(&w1, &progress).unwrap();
     assert_eq!(
         store
-            .claim_job("w2", t0() + Duration::seconds(29), t0())
+            .claim_job(None, "w2", t0() + Duration::seconds(29), t0())
             .unwrap(),
         None
     );
     let later = t0() + Duration::seconds(31);
     let again = store
-        .claim_job("w2", later, later + Duration::seconds(30))
+        .claim_job(None, "w2", later, later + Duration::seconds(30))
         .unwrap()
         .unwrap();
     assert_eq!((again.id, again.attempts), (job.id, 2));
@@ -414,17 +453,17 @@ pub fn a_worker_that_lost_its_lease_cannot_commit(store: &dyn Store) {
     let org = new_org(store, "Contoso");
     let job = new_job(store, org.id, t0());
     store
-        .claim_job("slow", t0(), t0() + Duration::seconds(30))
+        .claim_job(None, "slow", t0(), t0() + Duration::seconds(30))
         .unwrap()
         .unwrap();
     let later = t0() + Duration::seconds(31);
     store
-        .claim_job("fast", later, later + Duration::seconds(30))
+        .claim_job(None, "fast", later, later + Duration::seconds(30))
         .unwrap()
         .unwrap();
     let slow = lease_of(&job, "slow");
     assert_eq!(store.heartbeat_job(&slow, later).unwrap(), Heartbeat::Lost);
-    let rows = [upsert(PHONES[0], "Asha Rao", Attributes::new())];
+    let rows = [upsert(PHONES[0], "Asha Rao", AttributeChanges::new())];
     let step = store.import_users_step(&slow, &rows, &[], &JobCheckpoint::default(), later);
     assert!(matches!(step, Err(StoreError::LeaseLost)));
     assert_eq!(
@@ -466,7 +505,7 @@ pub fn a_worker_that_lost_its_lease_cannot_commit(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .claim_job("w3", later + Duration::days(1), later)
+            .claim_job(None, "w3", later + Duration::days(1), later)
             .unwrap(),
         None
     );
@@ -476,7 +515,7 @@ pub fn an_import_step_commits_rows_errors_and_checkpoint_together(store: &dyn St
     let org = new_org(store, "Contoso");
     let job = new_job(store, org.id, t0());
     store
-        .claim_job("w", t0(), t0() + Duration::minutes(5))
+        .claim_job(None, "w", t0(), t0() + Duration::minutes(5))
         .unwrap()
         .unwrap();
     let lease = lease_of(&job, "w");
@@ -509,8 +548,8 @@ pub fn an_import_step_commits_rows_errors_and_checkpoint_together(store: &dyn St
         state: Some(serde_json::json!({"row": 5})),
     };
     let rows = [
-        upsert(PHONES[0], "Asha Rao", Attributes::new()),
-        upsert(PHONES[1], "Ravi Kumar", Attributes::new()),
+        upsert(PHONES[0], "Asha Rao", AttributeChanges::new()),
+        upsert(PHONES[1], "Ravi Kumar", AttributeChanges::new()),
     ];
     let counts = store
         .import_users_step(&lease, &rows, &errors, &before, t0())
@@ -543,7 +582,7 @@ pub fn canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop(store: 
     let running = new_job(store, org.id, t0());
     let queued = new_job(store, org.id, t0() + Duration::seconds(1));
     store
-        .claim_job("w", t0(), t0() + Duration::minutes(5))
+        .claim_job(None, "w", t0(), t0() + Duration::minutes(5))
         .unwrap()
         .unwrap();
     let canceled = store
@@ -572,7 +611,7 @@ pub fn canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop(store: 
         }
     );
     assert_eq!(
-        store.claim_job("w2", t0(), t0()).unwrap(),
+        store.claim_job(None, "w2", t0(), t0()).unwrap(),
         None,
         "a canceled job never runs"
     );
@@ -633,7 +672,7 @@ pub fn content_cannot_point_across_orgs(store: &dyn Store) {
     store
         .upsert_users(
             a.id,
-            &[upsert(PHONES[0], "Asha Rao", Attributes::new())],
+            &[upsert(PHONES[0], "Asha Rao", AttributeChanges::new())],
             t0(),
         )
         .unwrap();

@@ -163,6 +163,7 @@ pub fn list(conn: &Connection, org: OrgId, query: &JobQuery) -> StoreResult<Page
 
 pub fn claim(
     tx: &Transaction<'_>,
+    only: Option<JobId>,
     worker_id: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
@@ -170,9 +171,10 @@ pub fn claim(
     let candidate: Option<String> = tx
         .query_row(
             "SELECT id FROM jobs
-             WHERE status = 'queued' OR (status = 'running' AND lease_until < ?1)
+             WHERE (status = 'queued' OR (status = 'running' AND lease_until < ?1))
+               AND (?2 IS NULL OR id = ?2)
              ORDER BY created_at, id LIMIT 1",
-            [ts(now)],
+            params![ts(now), only.map(|id| id.to_string())],
             |r| r.get(0),
         )
         .optional()

@@ -501,11 +501,12 @@ impl Store for SqliteStore {
 
     fn claim_job(
         &self,
+        only: Option<JobId>,
         worker_id: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Option<Job>> {
-        self.write(|tx| jobs::claim(tx, worker_id, now, lease_until))
+        self.write(|tx| jobs::claim(tx, only, worker_id, now, lease_until))
     }
 
     fn heartbeat_job(

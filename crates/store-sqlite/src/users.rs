@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
 use steward_domain::{
-    AttributeDef, AttributeKey, AttributeType, AttributeValue, Attributes, OrgId, PersonName,
-    PhoneNumber, UpsertOutcome, User, UserId, UserSource, UserStatus, UserUpsert,
+    AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, Attributes, OrgId,
+    PersonName, PhoneNumber, UpsertOutcome, User, UserId, UserSource, UserStatus, UserUpsert,
 };
 use steward_store::{Page, StoreResult, UserQuery};
 
@@ -76,14 +76,21 @@ pub fn put_attribute_defs(
     Ok(())
 }
 
-/// Attributes as stored: a JSON object of key to JSON value, keys sorted, so equal
-/// attribute sets have equal text and "unchanged" is a string comparison.
-fn encode_attributes(attributes: &Attributes) -> String {
-    let object: serde_json::Map<String, serde_json::Value> = attributes
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_json()))
-        .collect();
-    serde_json::Value::Object(object).to_string()
+/// Attributes as stored: a JSON object of key to JSON value, keys sorted (serde_json's
+/// map is ordered), so equal attribute sets have equal text and "unchanged" is a
+/// string comparison.
+fn apply_changes(stored: Option<&str>, changes: &AttributeChanges) -> StoreResult<String> {
+    let mut object: serde_json::Map<String, serde_json::Value> = match stored {
+        Some(raw) => serde_json::from_str(raw).map_err(|_| corrupt("attributes", raw))?,
+        None => serde_json::Map::new(),
+    };
+    for (key, value) in changes {
+        match value {
+            Some(value) => object.insert(key.as_str().to_owned(), value.to_json()),
+            None => object.remove(key.as_str()),
+        };
+    }
+    Ok(serde_json::Value::Object(object).to_string())
 }
 
 type Types = HashMap<String, AttributeType>;
@@ -282,13 +289,13 @@ pub fn upsert(
         .map_err(db)?;
     let mut outcomes = Vec::with_capacity(rows.len());
     for row in rows {
-        let attributes = encode_attributes(&row.attributes);
         let existing: Option<(String, String, String, String)> = find
             .query_row(params![org_text, row.phone.as_str()], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()
             .map_err(db)?;
+        let attributes = apply_changes(existing.as_ref().map(|e| e.3.as_str()), &row.attributes)?;
         let outcome = match existing {
             None => {
                 insert

@@ -167,9 +167,11 @@ pub trait Store: Send + Sync + 'static {
     fn find_job(&self, id: JobId) -> StoreResult<Option<Job>>;
     fn list_jobs(&self, org: OrgId, query: &JobQuery) -> StoreResult<Page<Job>>;
     /// Takes the oldest queued job, or a running one whose lease has expired (its
-    /// worker died), and leases it to `worker_id` until `lease_until`.
+    /// worker died), and leases it to `worker_id` until `lease_until`. With `only`,
+    /// takes that job or nothing (the CLI runs the job it just enqueued).
     fn claim_job(
         &self,
+        only: Option<JobId>,
         worker_id: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,

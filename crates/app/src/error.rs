@@ -1,0 +1,55 @@
+//! The use-case layer's one error type. Only the web layer and the CLI turn it into
+//! responses and messages.
+
+use steward_store::{BlobError, StoreError};
+
+/// One problem with one field of the input, for a person to fix.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, reason: impl ToString) -> FieldError {
+        FieldError {
+            field: field.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Missing, or belonging to another org (which must look the same).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("the request is not valid: {}", summary(.0))]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+}
+
+fn summary(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, reason: impl ToString) -> AppError {
+        AppError::Invalid(vec![FieldError::new(field, reason)])
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,25 @@
+//! Creating orgs and looking them up.
+
+use steward_domain::{Org, OrgId, OrgName, Plan, Region};
+
+use crate::{App, AppError, AppResult};
+
+/// Creates an org. `region` is the default for phone numbers written without a
+/// country code.
+pub fn create_org(app: &App, name: &str, region: &str) -> AppResult<Org> {
+    let name = OrgName::parse(name).map_err(|e| AppError::invalid("name", e))?;
+    let region = Region::parse(region).map_err(|e| AppError::invalid("region", e))?;
+    let org = Org {
+        id: OrgId::new(),
+        name,
+        region,
+        plan: Plan::Standard,
+        created_at: app.clock.now(),
+    };
+    app.store.create_org(&org)?;
+    Ok(org)
+}
+
+pub fn get_org(app: &App, id: OrgId) -> AppResult<Org> {
+    app.store.get_org(id)?.ok_or(AppError::NotFound("org"))
+}
