@@ -1,1 +1,318 @@
-//! TODO
+//! The job runtime: workers claim jobs from the store with a lease, keep the lease
+//! alive with a heartbeat, and run each job through its [`BackgroundJob`] impl.
+//!
+//! A worker that dies stops heart-beating; once its lease runs out another worker
+//! claims the job and resumes it from the last checkpoint. Because every step of work
+//! is committed together with its checkpoint, and the store refuses the commit of a
+//! worker that no longer holds the lease, each step lands exactly once.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use steward_domain::{Job, JobId, JobKind, JobStatus};
+use steward_store::{Heartbeat, JobCheckpoint, JobEnd, JobLease, StoreError};
+
+use crate::App;
+
+/// A kind of background job: a stable name, a serde payload, an idempotent run.
+pub trait BackgroundJob: Serialize + DeserializeOwned {
+    /// The stable name stored with the job.
+    const KIND: JobKind;
+
+    /// Runs the job, or resumes it from `ctx.job().checkpoint`. Running it again from
+    /// the last checkpoint must reach the same end state as an uninterrupted run.
+    fn run(self, ctx: &JobContext<'_>) -> Result<JobCheckpoint, JobStop>;
+
+    /// The final status of a run that returned normally.
+    fn status_for(checkpoint: &JobCheckpoint) -> JobStatus {
+        if checkpoint.counts.failed > 0 {
+            JobStatus::CompletedWithErrors
+        } else {
+            JobStatus::Completed
+        }
+    }
+}
+
+/// Why a job stopped before its end.
+#[derive(Debug)]
+pub enum JobStop {
+    /// Canceled by a person; the checkpoint holds the true counts so far.
+    Canceled(JobCheckpoint),
+    /// The process is shutting down; another run resumes the job.
+    Interrupted,
+    /// Another worker holds the job now; this one must walk away.
+    LeaseLost,
+    /// The job cannot finish: the message says why, in one sentence for a person.
+    Failed {
+        message: String,
+        checkpoint: JobCheckpoint,
+    },
+}
+
+impl JobStop {
+    /// Turns a store error inside a job into the right stop.
+    pub fn from_store(error: StoreError, checkpoint: &JobCheckpoint) -> JobStop {
+        match error {
+            StoreError::LeaseLost => JobStop::LeaseLost,
+            other => {
+                tracing::error!(error = %other, "job step failed in the store");
+                JobStop::Failed {
+                    message: "the job could not save its work; see the server log".into(),
+                    checkpoint: checkpoint.clone(),
+                }
+            }
+        }
+    }
+}
+
+/// What a running job can see and ask.
+#[derive(Debug)]
+pub struct JobContext<'a> {
+    pub app: &'a App,
+    job: &'a Job,
+    lease: JobLease,
+    signals: &'a Signals,
+}
+
+impl JobContext<'_> {
+    pub fn job(&self) -> &Job {
+        self.job
+    }
+
+    pub fn lease(&self) -> &JobLease {
+        &self.lease
+    }
+
+    /// Call between steps: says whether to go on, given cancel requests, shutdown and
+    /// the lease. `committed` is the checkpoint of the last committed step.
+    pub fn check(&self, committed: &JobCheckpoint) -> Result<(), JobStop> {
+        if self.signals.lease_lost.load(Ordering::SeqCst) {
+            return Err(JobStop::LeaseLost);
+        }
+        if self.signals.cancel.load(Ordering::SeqCst) {
+            return Err(JobStop::Canceled(committed.clone()));
+        }
+        if self.signals.shutdown.load(Ordering::SeqCst) {
+            return Err(JobStop::Interrupted);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Signals {
+    cancel: AtomicBool,
+    lease_lost: AtomicBool,
+    shutdown: AtomicBool,
+}
+
+/// Settings of a worker.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// How long a claim lasts without a heartbeat; a crashed worker's job waits this
+    /// long before another worker takes it.
+    pub lease: Duration,
+    /// How long an idle worker waits before looking for work again.
+    pub poll: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            lease: Duration::from_secs(30),
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// One worker: claims and runs jobs one at a time.
+#[derive(Debug)]
+pub struct Worker {
+    app: App,
+    id: String,
+    config: WorkerConfig,
+    shutdown: Arc<AtomicBool>,
+}
+
+impl Worker {
+    pub fn new(app: App, config: WorkerConfig, shutdown: Arc<AtomicBool>) -> Worker {
+        let id = format!("{}-{}", std::process::id(), JobId::new());
+        Worker {
+            app,
+            id,
+            config,
+            shutdown,
+        }
+    }
+
+    /// Runs jobs until shutdown is signalled.
+    pub fn run(&self) {
+        tracing::info!(worker = %self.id, "job worker started");
+        while !self.shutdown.load(Ordering::SeqCst) {
+            match self.run_next(None) {
+                Ok(Some(_)) => {}
+                Ok(None) => std::thread::sleep(self.config.poll),
+                Err(error) => {
+                    tracing::error!(%error, "job worker could not claim work");
+                    std::thread::sleep(self.config.poll);
+                }
+            }
+        }
+        tracing::info!(worker = %self.id, "job worker stopped");
+    }
+
+    /// Claims one job (that one, with `only`) and runs it; returns the job as it ended,
+    /// or `None` when there was nothing to claim.
+    pub fn run_next(&self, only: Option<JobId>) -> Result<Option<Job>, StoreError> {
+        let now = self.app.clock.now();
+        let until = now + lease_delta(self.config.lease);
+        let Some(job) = self.app.store.claim_job(only, &self.id, now, until)? else {
+            return Ok(None);
+        };
+        let lease = JobLease {
+            job_id: job.id,
+            org_id: job.org_id,
+            worker_id: self.id.clone(),
+        };
+        tracing::info!(job = %job.id, kind = job.kind.as_str(), attempt = job.attempts, "job started");
+        let signals = Signals::default();
+        let outcome = std::thread::scope(|scope| {
+            let (done, beat) = mpsc::channel::<()>();
+            scope.spawn(|| self.heartbeat(&lease, &signals, beat));
+            let ctx = JobContext {
+                app: &self.app,
+                job: &job,
+                lease: lease.clone(),
+                signals: &signals,
+            };
+            let outcome = catch_unwind(AssertUnwindSafe(|| dispatch(&ctx)));
+            drop(done);
+            outcome.unwrap_or_else(|_| {
+                Err(JobStop::Failed {
+                    message: "the job stopped on an internal error; see the server log".into(),
+                    checkpoint: checkpoint_of(&job),
+                })
+            })
+        });
+        self.settle(&job, &lease, outcome)?;
+        self.app.store.find_job(job.id)
+    }
+
+    /// Renews the lease every third of its length until the job ends, and raises the
+    /// cancel, shutdown and lost-lease signals for the job to see between steps.
+    fn heartbeat(&self, lease: &JobLease, signals: &Signals, done: mpsc::Receiver<()>) {
+        let every = self.config.lease / 3;
+        let mut last_beat = Instant::now();
+        loop {
+            signals
+                .shutdown
+                .store(self.shutdown.load(Ordering::SeqCst), Ordering::SeqCst);
+            // Wake often to pass on a shutdown quickly; beat only every third of a lease.
+            match done.recv_timeout(Duration::from_millis(200)) {
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                _ => return,
+            }
+            if last_beat.elapsed() < every {
+                continue;
+            }
+            last_beat = Instant::now();
+            let now = self.app.clock.now();
+            match self
+                .app
+                .store
+                .heartbeat_job(lease, now + lease_delta(self.config.lease))
+            {
+                Ok(Heartbeat::Held { cancel_requested }) => {
+                    signals.cancel.store(cancel_requested, Ordering::SeqCst);
+                }
+                Ok(Heartbeat::Lost) => signals.lease_lost.store(true, Ordering::SeqCst),
+                Err(error) => tracing::warn!(%error, "job heartbeat failed; will retry"),
+            }
+        }
+    }
+
+    fn settle(
+        &self,
+        job: &Job,
+        lease: &JobLease,
+        outcome: Result<(JobStatus, JobCheckpoint), JobStop>,
+    ) -> Result<(), StoreError> {
+        let now = self.app.clock.now();
+        let end = match outcome {
+            Ok((status, checkpoint)) => JobEnd {
+                status,
+                error: None,
+                checkpoint,
+            },
+            Err(JobStop::Canceled(checkpoint)) => JobEnd {
+                status: JobStatus::Canceled,
+                error: None,
+                checkpoint,
+            },
+            Err(JobStop::Failed {
+                message,
+                checkpoint,
+            }) => JobEnd {
+                status: JobStatus::Failed,
+                error: Some(message),
+                checkpoint,
+            },
+            Err(JobStop::Interrupted) => {
+                // Hand the job back at once: the next start resumes it.
+                tracing::info!(job = %job.id, "job interrupted by shutdown; it resumes on restart");
+                self.app.store.heartbeat_job(lease, now)?;
+                return Ok(());
+            }
+            Err(JobStop::LeaseLost) => {
+                tracing::warn!(job = %job.id, "job lease lost; another worker has it");
+                return Ok(());
+            }
+        };
+        match self.app.store.finish_job(lease, &end, now) {
+            Ok(()) => {
+                tracing::info!(job = %job.id, status = end.status.as_str(), "job finished");
+                Ok(())
+            }
+            Err(StoreError::LeaseLost) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+fn lease_delta(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(30))
+}
+
+/// The checkpoint a job was claimed with, as the state to report if it fails early.
+pub fn checkpoint_of(job: &Job) -> JobCheckpoint {
+    JobCheckpoint {
+        progress: job.progress,
+        counts: job.counts,
+        state: job.checkpoint.clone(),
+    }
+}
+
+fn dispatch(ctx: &JobContext<'_>) -> Result<(JobStatus, JobCheckpoint), JobStop> {
+    match ctx.job.kind {
+        JobKind::ImportUsers => run_as::<crate::import::ImportUsers>(ctx),
+        other => Err(JobStop::Failed {
+            message: format!("this version of steward cannot run {} jobs", other.as_str()),
+            checkpoint: checkpoint_of(ctx.job),
+        }),
+    }
+}
+
+fn run_as<J: BackgroundJob>(ctx: &JobContext<'_>) -> Result<(JobStatus, JobCheckpoint), JobStop> {
+    let payload: J =
+        serde_json::from_value(ctx.job.payload.clone()).map_err(|e| JobStop::Failed {
+            message: format!("the job's stored input cannot be read: {e}"),
+            checkpoint: checkpoint_of(ctx.job),
+        })?;
+    let checkpoint = payload.run(ctx)?;
+    Ok((J::status_for(&checkpoint), checkpoint))
+}
