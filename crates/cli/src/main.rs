@@ -1,1 +1,544 @@
-fn main() {}
+//! The `steward` command: the server (API, portal and job workers) and every admin
+//! command, all on the same data directory.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use steward_app::worker::{Worker, WorkerConfig};
+use steward_app::{App, SystemClock, demo, import, orgs, synthetic, tokens};
+use steward_domain::{AttributeDef, Job, JobId, JobStatus, OrgId, Role};
+use steward_store::{JobQuery, LocalBlobStore, Page};
+use steward_store_sqlite::SqliteStore;
+
+#[derive(Parser)]
+#[command(
+    name = "steward",
+    version,
+    about = "Organization admin and data governance for team messaging"
+)]
+struct Cli {
+    /// Data directory of the embedded store.
+    #[arg(
+        long,
+        global = true,
+        env = "STEWARD_DATA",
+        default_value = "./steward-data"
+    )]
+    data: PathBuf,
+    /// PostgreSQL URL instead of the embedded store (not supported yet).
+    #[arg(
+        long,
+        global = true,
+        env = "STEWARD_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+    /// Seconds a job stays claimed without a heartbeat before another worker resumes
+    /// it (after a crash).
+    #[arg(long, global = true, default_value_t = 30, env = "STEWARD_JOB_LEASE_SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    job_lease_secs: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API and the job workers.
+    Serve(ServeArgs),
+    /// Create the demo org "Contoso" (if missing) and print how to use it.
+    Demo {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage orgs.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage an org's attribute schema.
+    #[command(subcommand)]
+    Attributes(AttributesCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Follow and control background jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Generate synthetic data.
+    #[command(subcommand)]
+    Gen(GenCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "STEWARD_LISTEN")]
+    listen: String,
+    /// Create the demo org on first start and print a token for it.
+    #[arg(long)]
+    demo: bool,
+    /// Number of job workers.
+    #[arg(long, default_value_t = 2, env = "STEWARD_WORKERS")]
+    workers: usize,
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an org; prints its id.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Default region for phone numbers written without a country code.
+        #[arg(long, default_value = "IN")]
+        region: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token; prints it once.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "org-admin")]
+        role: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// Days until the token expires (never, if not given).
+        #[arg(long)]
+        expires_days: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AttributesCommand {
+    /// Print the org's attribute schema as JSON.
+    Show {
+        #[arg(long)]
+        org: String,
+    },
+    /// Replace the org's attribute schema with {"attributes": [...]} read from stdin.
+    Set {
+        #[arg(long)]
+        org: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Import users from a CSV file, in this process; prints a summary.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// List an org's jobs, newest first.
+    List {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one job.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a job's row errors as CSV (row, column, value, reason).
+    Errors { id: String },
+    /// Cancel a job: at once if queued, at its next step if running.
+    Cancel {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum GenCommand {
+    /// Deterministic synthetic users as an import CSV on stdout.
+    Users {
+        #[arg(long)]
+        rows: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbose = matches!(cli.command, Command::Serve(_));
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STEWARD_LOG")
+                .unwrap_or_else(|_| if verbose { "info" } else { "warn" }.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_app(cli: &Cli) -> anyhow::Result<App> {
+    if cli.database_url.is_some() {
+        bail!(
+            "PostgreSQL is not supported yet; unset --database-url to use the embedded store in --data"
+        );
+    }
+    let store = SqliteStore::open_dir(&cli.data)
+        .with_context(|| format!("while opening the store in {}", cli.data.display()))?;
+    let blobs = LocalBlobStore::open(cli.data.join("blobs"))
+        .with_context(|| format!("while opening the blob store in {}", cli.data.display()))?;
+    Ok(App::new(
+        Arc::new(store),
+        Arc::new(blobs),
+        Arc::new(SystemClock),
+    ))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Gen(GenCommand::Users { rows, seed }) = cli.command {
+        let stdout = std::io::stdout().lock();
+        synthetic::write_users_csv(
+            rows,
+            seed,
+            std::io::BufWriter::with_capacity(1 << 16, stdout),
+        )
+        .context("while writing synthetic users")?;
+        return Ok(());
+    }
+    let app = open_app(&cli)?;
+    let workers = WorkerConfig {
+        lease: Duration::from_secs(cli.job_lease_secs),
+        ..WorkerConfig::default()
+    };
+    match cli.command {
+        Command::Serve(args) => serve(app, args, workers),
+        Command::Demo { json } => {
+            let demo = demo::ensure(&app, demo::DemoSize::default())?;
+            let (_, secret) =
+                tokens::create_token(&app, demo.org.id, Role::OrgAdmin, "demo", None)?;
+            if json {
+                print_json(&serde_json::json!({"id": demo.org.id, "token": secret}))
+            } else {
+                print_demo(&app, &demo, &secret, "http://127.0.0.1:8080")
+            }
+        }
+        Command::Org(OrgCommand::Create { name, region, json }) => {
+            let org = orgs::create_org(&app, &name, &region)?;
+            if json {
+                print_json(&serde_json::json!({"id": org.id}))
+            } else {
+                say(org.id)
+            }
+        }
+        Command::Token(TokenCommand::Create {
+            org,
+            role,
+            label,
+            expires_days,
+            json,
+        }) => {
+            let org = parse_org(&org)?;
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}: use org-admin, group-admin or member")
+            })?;
+            let expires =
+                expires_days.map(|d| chrono::Utc::now() + chrono::Duration::days(d.into()));
+            let (_, secret) = tokens::create_token(&app, org, role, &label, expires)?;
+            if json {
+                print_json(&serde_json::json!({"token": secret}))
+            } else {
+                say(secret)
+            }
+        }
+        Command::Attributes(AttributesCommand::Show { org }) => {
+            let defs = app.store.attribute_defs(parse_org(&org)?)?;
+            print_json(&serde_json::json!({"attributes": defs}))
+        }
+        Command::Attributes(AttributesCommand::Set { org }) => {
+            #[derive(serde::Deserialize)]
+            struct Schema {
+                attributes: Vec<AttributeDef>,
+            }
+            let org = parse_org(&org)?;
+            orgs::get_org(&app, org)?;
+            let schema: Schema = serde_json::from_reader(std::io::stdin().lock())
+                .context("while reading {\"attributes\": [...]} from standard input")?;
+            app.store.put_attribute_defs(org, &schema.attributes)?;
+            say(format!("{} attributes saved", schema.attributes.len()))
+        }
+        Command::Users(UsersCommand::Import { file, org, json }) => {
+            import_file(app, workers, &file, &org, json)
+        }
+        Command::Jobs(JobsCommand::List { org, json }) => {
+            let org = parse_org(&org)?;
+            orgs::get_org(&app, org)?;
+            let page = app.store.list_jobs(
+                org,
+                &JobQuery {
+                    limit: 100,
+                    ..JobQuery::default()
+                },
+            )?;
+            if json {
+                print_json(&page)
+            } else {
+                print_jobs(&page)
+            }
+        }
+        Command::Jobs(JobsCommand::Show { id, json }) => {
+            let job = find_job(&app, &id)?;
+            if json {
+                print_json(&job)
+            } else {
+                say(describe(&job))
+            }
+        }
+        Command::Jobs(JobsCommand::Errors { id }) => {
+            let job = find_job(&app, &id)?;
+            import::write_errors_csv(&app, job.org_id, job.id, &mut std::io::stdout().lock())?;
+            Ok(())
+        }
+        Command::Jobs(JobsCommand::Cancel { id, json }) => {
+            let job = find_job(&app, &id)?;
+            let job = app
+                .store
+                .request_job_cancel(job.org_id, job.id, chrono::Utc::now())?
+                .context("the job disappeared")?;
+            if json {
+                print_json(&job)
+            } else {
+                say(describe(&job))
+            }
+        }
+        Command::Gen(_) => unreachable!("handled above"),
+    }
+}
+
+fn serve(app: App, args: ServeArgs, config: WorkerConfig) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("while starting the async runtime")?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(&args.listen))
+        .with_context(|| format!("while binding {}", args.listen))?;
+    let address = listener
+        .local_addr()
+        .context("while reading the bound address")?;
+    if args.demo {
+        let demo = demo::ensure(&app, demo::DemoSize::default())?;
+        let (_, secret) = tokens::create_token(&app, demo.org.id, Role::OrgAdmin, "demo", None)?;
+        print_demo(&app, &demo, &secret, &format!("http://{address}"))?;
+    }
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..args.workers)
+        .map(|_| {
+            let worker = Worker::new(app.clone(), config.clone(), shutdown.clone());
+            std::thread::spawn(move || worker.run())
+        })
+        .collect();
+    tracing::info!(%address, workers = args.workers, "steward is serving");
+    let served = runtime.block_on(steward_web::serve(app, listener, shutdown_signal()));
+    shutdown.store(true, Ordering::SeqCst);
+    for worker in workers {
+        let _ = worker.join();
+    }
+    served.context("while serving HTTP")?;
+    tracing::info!("steward stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight and pausing jobs");
+}
+
+/// Runs an import in this process. If a server's worker takes the job first, follows it.
+fn import_file(
+    app: App,
+    config: WorkerConfig,
+    file: &Path,
+    org: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let org = parse_org(org)?;
+    let mut input =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let file_name = file
+        .file_name()
+        .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
+    let job = import::enqueue(&app, org, &file_name, "cli", &mut input)?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let worker = Worker::new(app.clone(), config, shutdown);
+    let mut finished = worker.run_next(Some(job.id))?;
+    while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
+        std::thread::sleep(Duration::from_millis(200));
+        finished = app.store.find_job(job.id)?;
+    }
+    let job = finished.context("the job disappeared")?;
+    match job.status {
+        JobStatus::Failed => bail!(
+            "the import failed: {}",
+            job.error.as_deref().unwrap_or("unknown reason")
+        ),
+        JobStatus::Canceled => bail!("the import was canceled"),
+        _ => {}
+    }
+    if json {
+        print_json(&job)?;
+    } else {
+        say(describe(&job))?;
+        if job.counts.failed > 0 {
+            say(format!(
+                "The rows that failed, and why: steward jobs errors {}",
+                job.id
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_org(raw: &str) -> anyhow::Result<OrgId> {
+    raw.parse().with_context(|| {
+        format!("{raw:?} is not an org id (a UUID, as printed by 'steward org create')")
+    })
+}
+
+fn find_job(app: &App, raw: &str) -> anyhow::Result<Job> {
+    let id: JobId = raw
+        .parse()
+        .with_context(|| format!("{raw:?} is not a job id"))?;
+    app.store
+        .find_job(id)?
+        .with_context(|| format!("no job {id}"))
+}
+
+fn describe(job: &Job) -> String {
+    let c = job.counts;
+    let mut text = format!(
+        "{} {} {}: {} of {} rows; created {}, updated {}, unchanged {}, failed {}",
+        job.kind.as_str(),
+        job.id,
+        job.status.as_str(),
+        job.progress.done,
+        job.progress.total,
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.failed
+    );
+    if let Some(error) = &job.error {
+        text.push_str(&format!("\nerror: {error}"));
+    }
+    text
+}
+
+fn print_jobs(page: &Page<Job>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<36}  {:<14}  {:<21}  {:<20}  FILE",
+        "ID", "KIND", "STATUS", "CREATED"
+    )?;
+    for job in &page.items {
+        writeln!(
+            out,
+            "{:<36}  {:<14}  {:<21}  {:<20}  {}",
+            job.id,
+            job.kind.as_str(),
+            job.status.as_str(),
+            job.created_at.format("%Y-%m-%d %H:%M:%S"),
+            job.file_name.as_deref().unwrap_or("")
+        )?;
+    }
+    Ok(())
+}
+
+fn print_demo(app: &App, demo: &demo::Demo, secret: &str, base: &str) -> anyhow::Result<()> {
+    let counts = app.store.data_counts(demo.org.id)?;
+    let count = |table: &str| {
+        counts
+            .iter()
+            .find(|(t, _)| t == table)
+            .map_or(0, |(_, n)| *n)
+    };
+    let org = demo.org.id;
+    let mut out = std::io::stdout().lock();
+    let verb = if demo.created { "Created" } else { "Using" };
+    writeln!(
+        out,
+        "{verb} the demo org \"{}\" ({org}): {} users, {} groups, {} messages, {} actions, {} connectors.",
+        demo.org.name,
+        count("users"),
+        count("groups"),
+        count("messages"),
+        count("actions"),
+        count("connectors")
+    )?;
+    writeln!(out, "An org-admin API token for it (shown only now):\n")?;
+    writeln!(out, "  export STEWARD_TOKEN={secret}")?;
+    writeln!(
+        out,
+        "  curl -H \"Authorization: Bearer $STEWARD_TOKEN\" '{base}/api/v1/orgs/{org}/users?limit=5'\n"
+    )?;
+    if std::io::stdout().is_terminal() {
+        writeln!(
+            out,
+            "Import users:  steward gen users --rows 1000 > users.csv && steward users import users.csv --org {org}"
+        )?;
+    }
+    Ok(())
+}
+
+fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn say(text: impl std::fmt::Display) -> anyhow::Result<()> {
+    writeln!(std::io::stdout().lock(), "{text}")?;
+    Ok(())
+}

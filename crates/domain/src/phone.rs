@@ -112,7 +112,15 @@ impl PhoneNumber {
         if !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(PhoneError::NotANumber(trimmed.to_owned()));
         }
-        PhoneNumber::parse(&format!("+{digits}"), Region(*b"US"))
+        let owned = || trimmed.to_owned();
+        let number = phonenumber::parse(None, format!("+{digits}"))
+            .map_err(|_| PhoneError::NotANumber(owned()))?;
+        if !phonenumber::is_valid(&number) {
+            return Err(PhoneError::Invalid(owned()));
+        }
+        Ok(PhoneNumber(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
     }
 
     pub fn as_str(&self) -> &str {

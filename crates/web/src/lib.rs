@@ -1,1 +1,70 @@
-//! Steward's HTTP API and portal.
+//! Steward's HTTP API: axum routes over the use cases of `steward-app`.
+//!
+//! Every `/api/v1/orgs/{org}/...` route takes an [`auth::OrgAccess`] extractor, which
+//! authenticates the caller and checks they may act in that org; an org the caller
+//! has no access to answers 404, exactly like one that does not exist. Errors leave as
+//! `application/problem+json` (RFC 9457).
+
+mod auth;
+mod error;
+mod health;
+mod imports;
+mod users;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::http::HeaderName;
+use steward_app::App;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+/// The header that carries a request's id, set here unless the caller sent one.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP surface.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(users::router())
+        .merge(imports::router())
+        .fallback(error::not_found)
+        .with_state(app)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes the
+/// requests in flight.
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Runs blocking store work off the async executor.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        tracing::error!(error = %e, "blocking task failed");
+        ApiError::internal()
+    })?
+}

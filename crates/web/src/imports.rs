@@ -1,0 +1,198 @@
+//! Import jobs: upload a CSV, follow the job, read its error log.
+//!
+//! The upload streams straight to the blob store (never whole in memory), with a size
+//! cap; the job itself runs on the server's workers.
+
+use std::io::Read;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use steward_app::{App, AppError, import};
+use steward_domain::{Job, JobId, JobKind, Role};
+use steward_store::{JobQuery, Page};
+use tokio::sync::mpsc;
+
+use crate::auth::OrgAccess;
+use crate::{ApiError, blocking};
+
+/// The largest upload accepted.
+pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/v1/orgs/{org}/imports", get(history).post(upload))
+        .route("/api/v1/orgs/{org}/imports/{id}", get(detail))
+        .route(
+            "/api/v1/orgs/{org}/imports/{id}/errors.csv",
+            get(errors_csv),
+        )
+}
+
+#[derive(Deserialize)]
+struct UploadParams {
+    file_name: Option<String>,
+}
+
+async fn upload(
+    access: OrgAccess,
+    State(app): State<App>,
+    Query(params): Query<UploadParams>,
+    body: Body,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    access.require(Role::OrgAdmin, "importing users")?;
+    let file_name = params.file_name.unwrap_or_else(|| "upload.csv".into());
+    let created_by = format!("token:{}", access.token.id);
+    let (tx, rx) = mpsc::channel::<Result<Bytes, String>>(8);
+    let store = blocking(move || {
+        let mut reader = ChannelReader {
+            rx,
+            current: Bytes::new(),
+        };
+        Ok(import::enqueue(
+            &app,
+            access.org,
+            &file_name,
+            &created_by,
+            &mut reader,
+        )?)
+    });
+    let feed = async move {
+        let mut stream = body.into_data_stream();
+        let mut total = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| e.to_string());
+            if let Ok(bytes) = &chunk {
+                total += bytes.len() as u64;
+                if total > MAX_UPLOAD_BYTES {
+                    let _ = tx.send(Err("too large".into())).await;
+                    return Err(total);
+                }
+            }
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                break;
+            }
+        }
+        Ok(total)
+    };
+    let (stored, fed) = tokio::join!(store, feed);
+    if fed.is_err() {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "File too large",
+            format!(
+                "uploads are limited to {} MiB; split the file",
+                MAX_UPLOAD_BYTES >> 20
+            ),
+        ));
+    }
+    Ok((StatusCode::ACCEPTED, Json(stored?)))
+}
+
+/// Reads an upload's chunks as they arrive, for the blocking blob writer.
+struct ChannelReader {
+    rx: mpsc::Receiver<Result<Bytes, String>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(bytes)) => self.current = bytes,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+#[derive(Deserialize)]
+struct HistoryParams {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn history(
+    access: OrgAccess,
+    State(app): State<App>,
+    Query(params): Query<HistoryParams>,
+) -> Result<Json<Page<Job>>, ApiError> {
+    access.require(Role::OrgAdmin, "viewing import history")?;
+    let query = JobQuery {
+        kind: Some(JobKind::ImportUsers),
+        limit: params.limit.unwrap_or(50),
+        after: params.cursor,
+    };
+    let page = blocking(move || {
+        Ok(app
+            .store
+            .list_jobs(access.org, &query)
+            .map_err(AppError::from)?)
+    })
+    .await?;
+    Ok(Json(page))
+}
+
+fn job_id(raw: &str) -> Result<JobId, ApiError> {
+    raw.parse().map_err(|_| AppError::NotFound("import").into())
+}
+
+async fn find_import(app: App, access: &OrgAccess, raw: &str) -> Result<Job, ApiError> {
+    let (org, id) = (access.org, job_id(raw)?);
+    blocking(move || {
+        app.store
+            .get_job(org, id)
+            .map_err(AppError::from)?
+            .filter(|job| job.kind == JobKind::ImportUsers)
+            .ok_or_else(|| AppError::NotFound("import").into())
+    })
+    .await
+}
+
+async fn detail(
+    access: OrgAccess,
+    State(app): State<App>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Job>, ApiError> {
+    access.require(Role::OrgAdmin, "viewing imports")?;
+    Ok(Json(find_import(app, &access, &id).await?))
+}
+
+async fn errors_csv(
+    access: OrgAccess,
+    State(app): State<App>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    access.require(Role::OrgAdmin, "viewing import errors")?;
+    let job = find_import(app.clone(), &access, &id).await?;
+    let org = access.org;
+    let body = blocking(move || {
+        let mut out = Vec::new();
+        import::write_errors_csv(&app, org, job.id, &mut out)?;
+        Ok(out)
+    })
+    .await?;
+    let disposition = format!(
+        "attachment; filename=\"import-{id}-errors.csv\"",
+        id = job.id
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
