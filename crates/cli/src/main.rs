@@ -361,6 +361,7 @@ fn serve(app: App, args: ServeArgs, config: WorkerConfig) -> anyhow::Result<()> 
         })
         .collect();
     tracing::info!(%address, workers = args.workers, "steward is serving");
+    say(format!("Steward is listening on http://{address}"))?;
     let served = runtime.block_on(steward_web::serve(app, listener, shutdown_signal()));
     shutdown.store(true, Ordering::SeqCst);
     for worker in workers {

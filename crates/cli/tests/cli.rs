@@ -1,0 +1,289 @@
+//! The `steward` binary, run as a person or a script would: real processes on one
+//! data directory, killed and restarted.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn steward(data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_steward"));
+    command
+        .env("STEWARD_DATA", data)
+        .env_remove("STEWARD_DATABASE_URL")
+        .env("STEWARD_JOB_LEASE_SECS", "2");
+    command
+}
+
+fn run(data: &Path, args: &[&str]) -> Output {
+    steward(data).args(args).output().unwrap()
+}
+
+fn run_json(data: &Path, args: &[&str]) -> Value {
+    let out = run(data, args);
+    assert!(
+        out.status.success(),
+        "steward {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// An org whose schema has the synthetic attributes, and a CSV of `rows` users.
+fn org_with_users_file(data: &Path, rows: u64) -> (String, std::path::PathBuf) {
+    let org = run_json(data, &["org", "create", "--name", "Fabrikam", "--json"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let demo_schema = serde_json::json!({"attributes": [
+        {"key": "employee_id", "name": "Employee ID", "type": "string", "mandatory": true},
+        {"key": "department", "name": "Department", "type": "string"},
+        {"key": "job_title", "name": "Job Title", "type": "string"},
+        {"key": "location", "name": "Location", "type": "string"},
+        {"key": "hire_date", "name": "Hire Date", "type": "datetime"},
+        {"key": "remote", "name": "Remote", "type": "yes_no"},
+        {"key": "level", "name": "Level", "type": "number"}
+    ]});
+    let mut set = steward(data)
+        .args(["attributes", "set", "--org", &org])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    set.stdin
+        .take()
+        .unwrap()
+        .write_all(demo_schema.to_string().as_bytes())
+        .unwrap();
+    assert!(set.wait().unwrap().success());
+    let file = data.join("users.csv");
+    let out = run(
+        data,
+        &["gen", "users", "--rows", &rows.to_string(), "--seed", "42"],
+    );
+    assert!(out.status.success());
+    std::fs::write(&file, out.stdout).unwrap();
+    (org, file)
+}
+
+/// Starts `steward serve` on a free port; returns the process and its base URL.
+fn serve(data: &Path) -> (Child, String) {
+    let mut child = steward(data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("Steward is listening on ") {
+            return (child, url.to_owned());
+        }
+    }
+    panic!("steward serve exited before listening");
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    child.wait().unwrap()
+}
+
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn an_import_killed_mid_job_finishes_exactly_once_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let rows = 60_000;
+    let (org, file) = org_with_users_file(data, rows);
+
+    let mut import = steward(data)
+        .args([
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--json",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut job = Value::Null;
+    wait_for(
+        "the import to commit its first steps",
+        Duration::from_secs(120),
+        || {
+            let list = run_json(data, &["jobs", "list", "--org", &org, "--json"]);
+            job = list["items"][0].clone();
+            job["progress"]["done"].as_u64().unwrap_or(0) >= 4000
+        },
+    );
+    import.kill().unwrap();
+    import.wait().unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    let killed = run_json(data, &["jobs", "show", &id, "--json"]);
+    let done_at_kill = killed["progress"]["done"].as_u64().unwrap();
+    assert_eq!(killed["status"], "running", "killed mid-job: {killed}");
+    assert!(
+        done_at_kill < rows,
+        "the kill came before the end ({done_at_kill} of {rows})"
+    );
+
+    // A server on the same data takes the job over once the dead worker's lease ends.
+    let (mut server, _) = serve(data);
+    let mut finished = Value::Null;
+    wait_for(
+        "the resumed job to finish",
+        Duration::from_secs(120),
+        || {
+            finished = run_json(data, &["jobs", "show", &id, "--json"]);
+            finished["finished_at"] != Value::Null
+        },
+    );
+    assert_eq!(finished["status"], "completed", "{finished}");
+    assert_eq!(
+        finished["attempts"], 2,
+        "one crashed run and one resumed run"
+    );
+    assert_eq!(finished["progress"]["done"], rows);
+    let counts = &finished["counts"];
+    assert_eq!(counts["created"], rows, "every row created once: {counts}");
+    assert_eq!(
+        (
+            counts["updated"].as_u64(),
+            counts["unchanged"].as_u64(),
+            counts["failed"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0))
+    );
+    assert!(
+        terminate(&mut server).success(),
+        "SIGTERM shuts the server down cleanly"
+    );
+
+    // The store holds exactly the rows of the file: importing it again changes nothing.
+    let again = run_json(
+        data,
+        &[
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--json",
+        ],
+    );
+    assert_eq!(again["counts"]["unchanged"], rows, "{again}");
+    assert_eq!(again["counts"]["created"], 0);
+}
+
+#[test]
+fn the_cli_works_on_the_data_directory_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (mut server, base) = serve(data);
+    let (org, file) = org_with_users_file(data, 500);
+    let token = run_json(data, &["token", "create", "--org", &org, "--json"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = run_json(
+        data,
+        &[
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--json",
+        ],
+    );
+    assert_eq!(job["status"], "completed");
+    assert_eq!(job["counts"]["created"], 500);
+
+    let client = reqwest::blocking::Client::new();
+    let page: Value = client
+        .get(format!("{base}/api/v1/orgs/{org}/users?limit=3"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(page["total"], 500);
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        client
+            .get(format!("{base}/readyz"))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert!(terminate(&mut server).success());
+}
+
+#[test]
+fn the_demo_org_is_created_once_and_answers_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let first = run_json(data, &["demo", "--json"]);
+    let second = run_json(data, &["demo", "--json"]);
+    assert_eq!(first["id"], second["id"], "the demo is created once");
+    assert_ne!(
+        first["token"], second["token"],
+        "each run prints a fresh token"
+    );
+
+    let (mut server, base) = serve(data);
+    let org = first["id"].as_str().unwrap();
+    let page: Value = reqwest::blocking::Client::new()
+        .get(format!("{base}/api/v1/orgs/{org}/users?limit=1"))
+        .bearer_auth(first["token"].as_str().unwrap())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(page["total"], 500);
+    assert!(terminate(&mut server).success());
+}
+
+#[test]
+fn bad_usage_exits_2_and_a_failed_operation_exits_1_with_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    assert_eq!(run(data, &["org", "create"]).status.code(), Some(2));
+    let out = run(data, &["token", "create", "--org", "not-an-id"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: \"not-an-id\" is not an org id"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1);
+}
+
+#[test]
+fn gen_users_is_deterministic_for_a_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = run(dir.path(), &["gen", "users", "--rows", "50", "--seed", "9"]).stdout;
+    let b = run(dir.path(), &["gen", "users", "--rows", "50", "--seed", "9"]).stdout;
+    assert_eq!(a, b);
+    assert_eq!(String::from_utf8(a).unwrap().lines().count(), 51);
+}
