@@ -1,0 +1,251 @@
+//! The import job end to end: real files through the blob store, the job runtime and
+//! the SQLite store.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use steward_app::worker::{Worker, WorkerConfig};
+use steward_app::{App, SystemClock, import, orgs, synthetic};
+use steward_domain::{AttributeValue, Job, JobStatus, OrgId, PhoneNumber};
+use steward_store::LocalBlobStore;
+use steward_store_sqlite::SqliteStore;
+
+struct TestImport {
+    app: App,
+    org: OrgId,
+    _dir: tempfile::TempDir,
+}
+
+fn setup() -> TestImport {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
+    let app = App::new(Arc::new(store), Arc::new(blobs), Arc::new(SystemClock));
+    let org = orgs::create_org(&app, "Contoso", "IN").unwrap();
+    app.store
+        .put_attribute_defs(org.id, &synthetic::attribute_defs())
+        .unwrap();
+    TestImport {
+        app,
+        org: org.id,
+        _dir: dir,
+    }
+}
+
+impl TestImport {
+    fn worker(&self, lease: Duration) -> Worker {
+        let config = WorkerConfig {
+            lease,
+            poll: Duration::from_millis(10),
+        };
+        Worker::new(self.app.clone(), config, Arc::new(AtomicBool::new(false)))
+    }
+
+    fn import(&self, bytes: &[u8]) -> Job {
+        let job =
+            import::enqueue(&self.app, self.org, "users.csv", "test", &mut &bytes[..]).unwrap();
+        self.worker(Duration::from_secs(30))
+            .run_next(Some(job.id))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn errors(&self, job: &Job) -> String {
+        let mut out = Vec::new();
+        import::write_errors_csv(&self.app, self.org, job.id, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn user(&self, phone: &str) -> Option<steward_domain::User> {
+        self.app
+            .store
+            .get_user(self.org, &PhoneNumber::from_e164(phone).unwrap())
+            .unwrap()
+    }
+}
+
+const HEADER: &str = "Phone Number,Name,Employee ID";
+
+#[test]
+fn an_excel_file_with_bom_crlf_and_semicolons_imports() {
+    let t = setup();
+    let file = "\u{feff}phone_number; NAME ;employee id\r\n+91 98765 43210;\"Rao; Asha\";E-1\r\n098765 43211;Ravi;E-2\r\n";
+    let job = t.import(file.as_bytes());
+    assert_eq!(
+        (job.status, job.counts.created),
+        (JobStatus::Completed, 2),
+        "{:?}",
+        job.error
+    );
+    assert_eq!(t.user("+919876543210").unwrap().name.as_str(), "Rao; Asha");
+    assert!(
+        t.user("+919876543211").is_some(),
+        "a national number uses the org's region"
+    );
+}
+
+#[test]
+fn quoted_cells_may_hold_commas_quotes_and_line_breaks_in_names_are_refused_by_row() {
+    let t = setup();
+    let file = format!(
+        "{HEADER}\n+919876543210,\"Rao, \"\"Asha\"\"\",E-1\n+919876543211,\"Two\nLines\",E-2\n+919876543212,Ok,E-3\n"
+    );
+    let job = t.import(file.as_bytes());
+    assert_eq!((job.counts.created, job.counts.failed), (2, 1));
+    assert_eq!(
+        t.user("+919876543210").unwrap().name.as_str(),
+        "Rao, \"Asha\""
+    );
+    let errors = t.errors(&job);
+    assert!(
+        errors.lines().nth(1).unwrap().starts_with("3,Name,"),
+        "row numbers count records: {errors}"
+    );
+}
+
+#[test]
+fn a_utf16_file_fails_saying_how_to_save_it_and_imports_nothing() {
+    let t = setup();
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in format!("{HEADER}\n+919876543210,Asha,E-1\n").encode_utf16() {
+        bytes.extend(unit.to_le_bytes());
+    }
+    let job = t.import(&bytes);
+    assert_eq!(job.status, JobStatus::Failed);
+    assert!(job.error.unwrap().contains("CSV UTF-8"));
+    assert_eq!(t.app.store.count_users(t.org).unwrap(), 0);
+}
+
+#[test]
+fn a_file_with_invalid_utf8_late_in_it_fails_before_any_row_is_written() {
+    let t = setup();
+    let mut bytes = format!("{HEADER}\n+919876543210,Asha,E-1\n").into_bytes();
+    bytes.extend(b"+919876543211,Ren\xE9,E-2\n");
+    let job = t.import(&bytes);
+    assert_eq!(job.status, JobStatus::Failed);
+    assert!(
+        job.error
+            .as_deref()
+            .unwrap()
+            .starts_with("row 3 is not UTF-8"),
+        "{:?}",
+        job.error
+    );
+    assert_eq!(t.app.store.count_users(t.org).unwrap(), 0);
+}
+
+#[test]
+fn unknown_columns_fail_the_job_naming_them_and_the_closest_known_header() {
+    let t = setup();
+    let job = t.import(b"Phone,Name,Employe ID,Favourite Colour\n+919876543210,Asha,E-1,red\n");
+    let error = job.error.unwrap();
+    assert!(
+        error.contains("\"Employe ID\" (did you mean \"Employee ID\"?)"),
+        "{error}"
+    );
+    assert!(error.contains("\"Favourite Colour\""), "{error}");
+    assert_eq!(t.app.store.count_users(t.org).unwrap(), 0);
+}
+
+#[test]
+fn a_file_without_a_phone_or_name_column_fails() {
+    let t = setup();
+    assert!(
+        t.import(b"Name\nAsha\n")
+            .error
+            .unwrap()
+            .contains("no Phone Number column")
+    );
+    assert!(
+        t.import(b"Mobile\n+919876543210\n")
+            .error
+            .unwrap()
+            .contains("no Name column")
+    );
+    assert!(t.import(b"").error.unwrap().contains("empty"));
+}
+
+#[test]
+fn bad_rows_are_skipped_with_reasons_and_the_rest_imports() {
+    let t = setup();
+    let file = "Phone Number,Name,Employee ID,Remote,Level\n\
+                +919876543210,Asha,E-1,Yes,3\n\
+                12,Nobody,E-2,No,1\n\
+                +919876543211,,,maybe,high\n\
+                ,,,,\n\
+                +919876543212,Ravi,E-3,n,4\n";
+    let job = t.import(file.as_bytes());
+    assert_eq!(job.status, JobStatus::CompletedWithErrors);
+    assert_eq!(
+        (job.counts.created, job.counts.failed, job.progress.done),
+        (2, 2, 5)
+    );
+    let errors = t.errors(&job);
+    let lines: Vec<&str> = errors.lines().collect();
+    assert_eq!(lines[0], "Row,Column,Value,Reason");
+    assert!(lines[1].starts_with("3,Phone Number,12,"), "{errors}");
+    assert!(lines[2].starts_with("4,Name,,"), "{errors}");
+    assert!(
+        lines[3].starts_with("4,Employee ID,,Employee ID is mandatory"),
+        "{errors}"
+    );
+    assert!(lines[4].contains("Remote,maybe,"), "{errors}");
+    assert!(lines[5].contains("Level,high,"), "{errors}");
+    assert_eq!(lines.len(), 6, "the blank row is not an error: {errors}");
+    let ravi = t.user("+919876543212").unwrap();
+    let remote = &ravi.attributes[&steward_domain::AttributeKey::parse("remote").unwrap()];
+    assert_eq!(remote, &AttributeValue::YesNo(false));
+}
+
+#[test]
+fn reimporting_counts_unchanged_rows_and_updates_changed_ones() {
+    let t = setup();
+    let first = format!("{HEADER},Level\n+919876543210,Asha,E-1,3\n+919876543211,Ravi,E-2,4\n");
+    assert_eq!(t.import(first.as_bytes()).counts.created, 2);
+    let again = t.import(first.as_bytes());
+    assert_eq!((again.counts.unchanged, again.counts.updated), (2, 0));
+    // An empty cell clears the value; a file without the column keeps it.
+    let second = format!("{HEADER},Level\n+919876543210,Asha,E-1,\n+919876543211,Ravi K,E-2,4\n");
+    let changed = t.import(second.as_bytes());
+    assert_eq!(changed.counts.updated, 2);
+    let level = steward_domain::AttributeKey::parse("level").unwrap();
+    assert!(
+        !t.user("+919876543210")
+            .unwrap()
+            .attributes
+            .contains_key(&level)
+    );
+    let without_level = t.import(format!("{HEADER}\n+919876543211,Ravi K,E-2\n").as_bytes());
+    assert_eq!(without_level.counts.unchanged, 1);
+    assert_eq!(
+        t.user("+919876543211").unwrap().attributes[&level],
+        AttributeValue::Number(4.0)
+    );
+}
+
+#[test]
+fn canceling_a_running_import_stops_it_with_true_counts() {
+    let t = setup();
+    let mut file = Vec::new();
+    synthetic::write_users_csv(30_000, 5, &mut file).unwrap();
+    let job = import::enqueue(&t.app, t.org, "big.csv", "test", &mut &file[..]).unwrap();
+    let worker = t.worker(Duration::from_millis(300));
+    let running = std::thread::spawn(move || worker.run_next(Some(job.id)).unwrap().unwrap());
+    while t.app.store.find_job(job.id).unwrap().unwrap().progress.done == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    t.app
+        .store
+        .request_job_cancel(t.org, job.id, chrono::Utc::now())
+        .unwrap();
+    let ended = running.join().unwrap();
+    assert_eq!(ended.status, JobStatus::Canceled);
+    assert!(ended.progress.done < 30_000, "stopped early");
+    assert_eq!(ended.counts.created, ended.progress.done);
+    assert_eq!(
+        t.app.store.count_users(t.org).unwrap(),
+        ended.counts.created,
+        "counts are true"
+    );
+}
