@@ -1,6 +1,9 @@
 //! The import job end to end: real files through the blob store, the job runtime and
 //! the SQLite store.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! The `steward` binary, run as a person or a script would: real processes on one
 //! data directory, killed and restarted.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};

@@ -1,6 +1,9 @@
 //! The HTTP API, tested against the real server on port 0 with a real store on disk
 //! and a real job worker.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
