@@ -85,7 +85,8 @@ fn serve(data: &Path) -> (Child, String) {
             return (child, url.to_owned());
         }
     }
-    panic!("steward serve exited before listening");
+    let status = child.wait().unwrap();
+    panic!("steward serve exited before listening: {status}");
 }
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
