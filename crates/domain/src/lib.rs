@@ -3,6 +3,7 @@
 //! Everything past the edge of the system sees only values built here, parsed from raw
 //! input once: typed ids, E.164 phone numbers, typed attribute values, roles and jobs.
 
+pub mod access;
 pub mod attribute;
 pub mod content;
 pub mod group;
