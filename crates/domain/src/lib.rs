@@ -4,6 +4,7 @@
 //! input once: typed ids, E.164 phone numbers, typed attribute values, roles and jobs.
 
 pub mod access;
+pub mod account;
 pub mod attribute;
 pub mod content;
 pub mod group;
@@ -15,6 +16,7 @@ pub mod role;
 pub mod text;
 pub mod user;
 
+pub use account::{Account, Email, OtpCode, Session, SessionOwner, SmsMessage};
 pub use attribute::{AttributeDef, AttributeKey, AttributeType, AttributeValue, ValueError};
 pub use ids::*;
 pub use job::{Counts, Job, JobKind, JobStatus, Progress};

@@ -21,6 +21,8 @@ pub enum TextError {
         "{field} {raw:?} may only hold lowercase letters, digits and underscores, and must start with a letter"
     )]
     BadKey { field: &'static str, raw: String },
+    #[error("{raw:?} is not an email address")]
+    BadEmail { raw: String },
 }
 
 /// Trims surrounding whitespace and checks a one-line human text.

@@ -15,14 +15,15 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use steward_domain::content::{AuditEvent, Message};
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
-    ApiToken, AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue,
-    Attributes, AuditId, Counts, GroupId, GroupName, GroupRole, Job, JobId, JobKind, JobStatus,
-    MessageId, Org, OrgId, OrgName, PersonName, PhoneNumber, Plan, Progress, Region, Role, TokenId,
-    UpsertOutcome, UserSource, UserStatus, UserUpsert,
+    Account, AccountId, ApiToken, AttributeChanges, AttributeDef, AttributeKey, AttributeType,
+    AttributeValue, Attributes, AuditId, Counts, Email, GroupId, GroupName, GroupRole, Job, JobId,
+    JobKind, JobStatus, MessageId, Org, OrgId, OrgName, OtpCode, PersonName, PhoneNumber, Plan,
+    Progress, Region, Role, Session, SessionOwner, SmsMessage, TokenId, UpsertOutcome, UserSource,
+    UserStatus, UserUpsert,
 };
 use steward_store::{
-    Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, RowError, Store, StoreError, TokenHash,
-    UserQuery,
+    AuditQuery, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, RowError, Store, StoreError,
+    TokenHash, UserQuery,
 };
 
 /// Generates one `#[test]` per conformance check, each on a fresh store.
@@ -45,6 +46,14 @@ macro_rules! conformance_tests {
             jobs_of_another_org_are_invisible,
             content_cannot_point_across_orgs,
             audit_events_are_appended_per_org,
+            audit_events_list_newest_first_with_filters_and_a_cursor,
+            accounts_are_found_by_email_in_any_case_and_unique,
+            disabling_an_account_ends_its_sessions_but_only_in_its_own_org,
+            sessions_are_found_touched_and_deleted_by_hash,
+            a_one_time_code_is_used_once_within_its_attempts_and_lifetime,
+            tokens_are_listed_and_revoked_per_org,
+            a_phone_is_found_in_every_org_and_its_group_roles_per_org,
+            the_sms_outbox_lists_newest_first,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {
@@ -751,4 +760,331 @@ pub fn audit_events_are_appended_per_org(store: &dyn Store) {
             .1
     };
     assert_eq!((count(a.id), count(b.id)), (1, 0));
+}
+
+fn audit(org: OrgId, actor: &str, action: &str, at: DateTime<Utc>) -> AuditEvent {
+    AuditEvent {
+        id: AuditId::new(),
+        org_id: org,
+        actor: actor.into(),
+        action: action.into(),
+        target: "t".into(),
+        outcome: "ok".into(),
+        request_id: Some("r".into()),
+        ip: Some("127.0.0.1".into()),
+        at,
+    }
+}
+
+pub fn audit_events_list_newest_first_with_filters_and_a_cursor(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let other = new_org(store, "Fabrikam");
+    for i in 0..5 {
+        let actor = if i % 2 == 0 { "cli" } else { "token:x" };
+        store
+            .append_audit(&audit(
+                org.id,
+                actor,
+                "user.create",
+                t0() + Duration::minutes(i),
+            ))
+            .unwrap();
+    }
+    store
+        .append_audit(&audit(other.id, "cli", "user.create", t0()))
+        .unwrap();
+    let all = store
+        .list_audit(
+            org.id,
+            &AuditQuery {
+                limit: 2,
+                ..AuditQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!((all.total, all.items.len()), (5, 2));
+    assert_eq!(all.items[0].at, t0() + Duration::minutes(4), "newest first");
+    let rest = AuditQuery {
+        limit: 10,
+        after: all.next_cursor,
+        ..AuditQuery::default()
+    };
+    assert_eq!(store.list_audit(org.id, &rest).unwrap().items.len(), 3);
+    let by_cli = AuditQuery {
+        limit: 10,
+        actor: Some("cli".into()),
+        ..AuditQuery::default()
+    };
+    assert_eq!(store.list_audit(org.id, &by_cli).unwrap().total, 3);
+    let window = AuditQuery {
+        limit: 10,
+        from: Some(t0() + Duration::minutes(1)),
+        to: Some(t0() + Duration::minutes(3)),
+        ..AuditQuery::default()
+    };
+    assert_eq!(store.list_audit(org.id, &window).unwrap().total, 2);
+    let none = AuditQuery {
+        limit: 10,
+        action: Some("org.delete".into()),
+        ..AuditQuery::default()
+    };
+    assert_eq!(store.list_audit(org.id, &none).unwrap().total, 0);
+}
+
+fn new_account(store: &dyn Store, org: OrgId, email: &str) -> Account {
+    let account = Account {
+        id: AccountId::new(),
+        org_id: org,
+        email: Email::parse(email).unwrap(),
+        created_at: t0(),
+        disabled_at: None,
+    };
+    store.create_account(&account, "$argon2id$hash").unwrap();
+    account
+}
+
+fn new_session(store: &dyn Store, owner: SessionOwner, hash: u8) -> TokenHash {
+    let session = Session {
+        owner,
+        csrf_token: format!("csrf-{hash}"),
+        created_at: t0(),
+        last_seen_at: t0(),
+        expires_at: t0() + Duration::hours(12),
+    };
+    store
+        .create_session(&session, &TokenHash([hash; 32]))
+        .unwrap();
+    TokenHash([hash; 32])
+}
+
+pub fn accounts_are_found_by_email_in_any_case_and_unique(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let account = new_account(store, org.id, "ada@contoso.example");
+    let (found, hash) = store
+        .find_account_by_email("ADA@Contoso.example ")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.clone(), hash.as_str()),
+        (account.clone(), "$argon2id$hash")
+    );
+    assert_eq!(store.get_account(account.id).unwrap(), Some(account));
+    assert_eq!(
+        store.find_account_by_email("bob@contoso.example").unwrap(),
+        None
+    );
+    let other = new_org(store, "Fabrikam");
+    let twin = Account {
+        id: AccountId::new(),
+        org_id: other.id,
+        ..found
+    };
+    assert!(matches!(
+        store.create_account(&twin, "h"),
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+pub fn disabling_an_account_ends_its_sessions_but_only_in_its_own_org(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let other = new_org(store, "Fabrikam");
+    let account = new_account(store, org.id, "ada@contoso.example");
+    let session = new_session(store, SessionOwner::Account(account.id), 1);
+    assert!(!store.disable_account(other.id, account.id, t0()).unwrap());
+    assert!(
+        store.find_session(&session).unwrap().is_some(),
+        "another org cannot touch it"
+    );
+    assert!(store.disable_account(org.id, account.id, t0()).unwrap());
+    assert_eq!(store.find_session(&session).unwrap(), None);
+    assert_eq!(
+        store.get_account(account.id).unwrap().unwrap().disabled_at,
+        Some(t0())
+    );
+}
+
+pub fn sessions_are_found_touched_and_deleted_by_hash(store: &dyn Store) {
+    let member = SessionOwner::Member(phone(PHONES[0]));
+    let hash = new_session(store, member.clone(), 2);
+    let found = store.find_session(&hash).unwrap().unwrap();
+    assert_eq!((found.owner, found.csrf_token.as_str()), (member, "csrf-2"));
+    store
+        .touch_session(&hash, t0() + Duration::minutes(5))
+        .unwrap();
+    assert_eq!(
+        store.find_session(&hash).unwrap().unwrap().last_seen_at,
+        t0() + Duration::minutes(5)
+    );
+    assert_eq!(store.find_session(&TokenHash([3; 32])).unwrap(), None);
+    store.delete_session(&hash).unwrap();
+    assert_eq!(store.find_session(&hash).unwrap(), None);
+}
+
+pub fn a_one_time_code_is_used_once_within_its_attempts_and_lifetime(store: &dyn Store) {
+    let code = |at: DateTime<Utc>| OtpCode {
+        id: uuid::Uuid::now_v7(),
+        phone: phone(PHONES[0]),
+        code_hash: vec![9; 32],
+        salt: [4; 16],
+        created_at: at,
+        expires_at: at + Duration::minutes(10),
+        attempts: 0,
+        used_at: None,
+    };
+    let first = code(t0());
+    store.create_otp(&first).unwrap();
+    let second = code(t0() + Duration::minutes(1));
+    store.create_otp(&second).unwrap();
+    assert_eq!(
+        store.latest_otp(&phone(PHONES[0])).unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(store.latest_otp(&phone(PHONES[1])).unwrap(), None);
+    let during = t0() + Duration::minutes(2);
+    assert!(store.use_otp(second.id, 5, during).unwrap());
+    assert!(
+        !store.use_otp(second.id, 5, during).unwrap(),
+        "a code is used once"
+    );
+    assert_eq!(
+        store
+            .latest_otp(&phone(PHONES[0]))
+            .unwrap()
+            .unwrap()
+            .used_at,
+        Some(during)
+    );
+
+    let third = code(t0() + Duration::minutes(3));
+    store.create_otp(&third).unwrap();
+    for _ in 0..5 {
+        store.fail_otp(third.id).unwrap();
+    }
+    assert_eq!(
+        store
+            .latest_otp(&phone(PHONES[0]))
+            .unwrap()
+            .unwrap()
+            .attempts,
+        5
+    );
+    assert!(
+        !store.use_otp(third.id, 5, during).unwrap(),
+        "five wrong guesses burn the code"
+    );
+    let fourth = code(t0());
+    store.create_otp(&fourth).unwrap();
+    assert!(
+        !store
+            .use_otp(fourth.id, 5, t0() + Duration::minutes(10))
+            .unwrap(),
+        "expired"
+    );
+}
+
+pub fn tokens_are_listed_and_revoked_per_org(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let other = new_org(store, "Fabrikam");
+    let token = ApiToken {
+        id: TokenId::new(),
+        org_id: org.id,
+        role: Role::OrgAdmin,
+        label: "ci".into(),
+        created_at: t0(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    store.create_api_token(&token, &TokenHash([5; 32])).unwrap();
+    assert_eq!(store.list_api_tokens(org.id).unwrap(), vec![token.clone()]);
+    assert_eq!(store.list_api_tokens(other.id).unwrap(), vec![]);
+    assert!(!store.revoke_api_token(other.id, token.id, t0()).unwrap());
+    assert!(store.revoke_api_token(org.id, token.id, t0()).unwrap());
+    let revoked = store.find_api_token(&TokenHash([5; 32])).unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(t0()));
+    assert!(!revoked.is_usable_at(t0()));
+}
+
+pub fn a_phone_is_found_in_every_org_and_its_group_roles_per_org(store: &dyn Store) {
+    let a = new_org(store, "Contoso");
+    let b = new_org(store, "Fabrikam");
+    let c = new_org(store, "Northwind");
+    for org in [&a, &b] {
+        store
+            .upsert_users(
+                org.id,
+                &[upsert(PHONES[0], "Asha Rao", AttributeChanges::new())],
+                t0(),
+            )
+            .unwrap();
+    }
+    store
+        .upsert_users(
+            c.id,
+            &[upsert(PHONES[1], "Ravi", AttributeChanges::new())],
+            t0(),
+        )
+        .unwrap();
+    let mut orgs: Vec<OrgId> = store
+        .find_users_by_phone(&phone(PHONES[0]))
+        .unwrap()
+        .iter()
+        .map(|u| u.org_id)
+        .collect();
+    orgs.sort();
+    let mut expected = vec![a.id, b.id];
+    expected.sort();
+    assert_eq!(orgs, expected);
+
+    let user = store.get_user(a.id, &phone(PHONES[0])).unwrap().unwrap();
+    let group = |name: &str| Group {
+        id: GroupId::new(),
+        org_id: a.id,
+        parent_id: None,
+        name: GroupName::parse(name).unwrap(),
+        org_mapped: true,
+        created_at: t0(),
+    };
+    let (g1, g2) = (group("Sales"), group("Support"));
+    store
+        .insert_groups(a.id, &[g1.clone(), g2.clone()])
+        .unwrap();
+    let member = |g: &Group, role| Membership {
+        org_id: a.id,
+        group_id: g.id,
+        user_id: user.id,
+        role,
+        joined_at: t0(),
+    };
+    store
+        .insert_memberships(
+            a.id,
+            &[
+                member(&g1, GroupRole::Admin),
+                member(&g2, GroupRole::Member),
+            ],
+        )
+        .unwrap();
+    let mut roles = store.group_roles(a.id, user.id).unwrap();
+    roles.sort();
+    let mut expected = vec![(g1.id, GroupRole::Admin), (g2.id, GroupRole::Member)];
+    expected.sort();
+    assert_eq!(roles, expected);
+    assert_eq!(store.group_roles(b.id, user.id).unwrap(), vec![]);
+}
+
+pub fn the_sms_outbox_lists_newest_first(store: &dyn Store) {
+    for (i, p) in PHONES.iter().take(3).enumerate() {
+        let message = SmsMessage {
+            phone: phone(p),
+            body: format!("code {i}"),
+            created_at: t0() + Duration::seconds(i as i64),
+        };
+        store.push_sms(&message).unwrap();
+    }
+    let outbox = store.sms_outbox(2).unwrap();
+    assert_eq!(
+        outbox.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        vec!["code 2", "code 1"]
+    );
 }

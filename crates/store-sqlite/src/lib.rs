@@ -6,6 +6,7 @@
 //! queue on the busy timeout instead of failing on a lock upgrade. Migrations are
 //! embedded and run when the store opens.
 
+mod access;
 mod convert;
 mod jobs;
 mod schema;
@@ -23,12 +24,13 @@ use steward_domain::content::{
 };
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
-    ActionId, ApiToken, AttributeDef, ConnectorId, Counts, Job, JobId, Org, OrgId, PhoneNumber,
-    TokenId, UpsertOutcome, User, UserUpsert,
+    Account, AccountId, ActionId, ApiToken, AttributeDef, ConnectorId, Counts, GroupId, GroupRole,
+    Job, JobId, Org, OrgId, OtpCode, PhoneNumber, Session, SmsMessage, TokenId, UpsertOutcome,
+    User, UserId, UserUpsert,
 };
 use steward_store::{
-    Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, Page, RowError, Store, StoreError,
-    StoreResult, TokenHash, UserQuery,
+    AuditQuery, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, Page, RowError, Store,
+    StoreError, StoreResult, TokenHash, UserQuery,
 };
 
 use crate::convert::{db, ts};
@@ -195,6 +197,172 @@ impl Store for SqliteStore {
             .map_err(db)?;
             Ok(())
         })
+    }
+
+    fn list_api_tokens(&self, org: OrgId) -> StoreResult<Vec<ApiToken>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, org_id, role, label, created_at, expires_at, last_used_at, revoked_at
+                 FROM api_tokens WHERE org_id = ?1 ORDER BY id",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([org.to_string()], convert::TokenRow::read)
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter()
+            .map(convert::TokenRow::into_token)
+            .collect()
+    }
+
+    fn revoke_api_token(&self, org: OrgId, id: TokenId, at: DateTime<Utc>) -> StoreResult<bool> {
+        self.write(|tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?3)
+                     WHERE id = ?1 AND org_id = ?2",
+                    params![id.to_string(), org.to_string(), ts(at)],
+                )
+                .map_err(db)?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn create_account(&self, account: &Account, password_hash: &str) -> StoreResult<()> {
+        self.write(|tx| access::create_account(tx, account, password_hash))
+    }
+
+    fn find_account_by_email(&self, email: &str) -> StoreResult<Option<(Account, String)>> {
+        access::find_account_by_email(&*self.conn()?, email)
+    }
+
+    fn get_account(&self, id: AccountId) -> StoreResult<Option<Account>> {
+        access::get_account(&*self.conn()?, id)
+    }
+
+    fn disable_account(&self, org: OrgId, id: AccountId, at: DateTime<Utc>) -> StoreResult<bool> {
+        self.write(|tx| access::disable_account(tx, org, id, at))
+    }
+
+    fn create_session(&self, session: &Session, hash: &TokenHash) -> StoreResult<()> {
+        self.write(|tx| access::create_session(tx, session, hash))
+    }
+
+    fn find_session(&self, hash: &TokenHash) -> StoreResult<Option<Session>> {
+        access::find_session(&*self.conn()?, hash)
+    }
+
+    fn touch_session(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE sessions SET last_seen_at = ?2 WHERE secret_hash = ?1",
+                params![&hash.0[..], ts(at)],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn delete_session(&self, hash: &TokenHash) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM sessions WHERE secret_hash = ?1", [&hash.0[..]])
+                .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn create_otp(&self, otp: &OtpCode) -> StoreResult<()> {
+        self.write(|tx| access::create_otp(tx, otp))
+    }
+
+    fn latest_otp(&self, phone: &PhoneNumber) -> StoreResult<Option<OtpCode>> {
+        access::latest_otp(&*self.conn()?, phone)
+    }
+
+    fn use_otp(&self, id: uuid::Uuid, max_attempts: u32, at: DateTime<Utc>) -> StoreResult<bool> {
+        self.write(|tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE otp_codes SET used_at = ?3
+                     WHERE id = ?1 AND used_at IS NULL AND attempts < ?2 AND expires_at > ?3",
+                    params![id.to_string(), max_attempts, ts(at)],
+                )
+                .map_err(db)?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn fail_otp(&self, id: uuid::Uuid) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE otp_codes SET attempts = attempts + 1 WHERE id = ?1",
+                [id.to_string()],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn push_sms(&self, message: &SmsMessage) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO sms_outbox (id, phone, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    uuid::Uuid::now_v7().to_string(),
+                    message.phone.as_str(),
+                    message.body,
+                    ts(message.created_at)
+                ],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn sms_outbox(&self, limit: u32) -> StoreResult<Vec<SmsMessage>> {
+        access::sms_outbox(&*self.conn()?, limit)
+    }
+
+    fn find_users_by_phone(&self, phone: &PhoneNumber) -> StoreResult<Vec<User>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT org_id FROM users WHERE phone = ?1 ORDER BY org_id")
+            .map_err(db)?;
+        let orgs = stmt
+            .query_map([phone.as_str()], |r| r.get::<_, String>(0))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        let mut users = Vec::new();
+        for org in orgs {
+            users.extend(users::get_user(&conn, convert::parse_id(&org)?, phone)?);
+        }
+        Ok(users)
+    }
+
+    fn group_roles(&self, org: OrgId, user: UserId) -> StoreResult<Vec<(GroupId, GroupRole)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT group_id, role FROM memberships WHERE org_id = ?1 AND user_id = ?2",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![org.to_string(), user.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|(group, role)| {
+                let role =
+                    GroupRole::parse(&role).ok_or_else(|| convert::corrupt("role", &role))?;
+                Ok((convert::parse_id(&group)?, role))
+            })
+            .collect()
     }
 
     fn attribute_defs(&self, org: OrgId) -> StoreResult<Vec<AttributeDef>> {
@@ -466,6 +634,10 @@ impl Store for SqliteStore {
             .map_err(db)?;
             Ok(())
         })
+    }
+
+    fn list_audit(&self, org: OrgId, query: &AuditQuery) -> StoreResult<Page<AuditEvent>> {
+        access::list_audit(&*self.conn()?, org, query)
     }
 
     fn data_counts(&self, org: OrgId) -> StoreResult<Vec<(String, u64)>> {

@@ -5,7 +5,10 @@ use steward_store::{StoreError, StoreResult};
 
 use crate::convert::db;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_access.sql"),
+];
 
 /// Tables that hold an org's data, each with an `org_id` column.
 pub const TENANT_TABLES: &[&str] = &[
@@ -25,6 +28,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "jobs",
     "job_row_errors",
     "api_tokens",
+    "accounts",
 ];
 
 /// Brings the schema up to date. The immediate transaction makes a second process that

@@ -15,8 +15,9 @@ use steward_domain::content::{
 };
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
-    ActionId, ApiToken, AttributeDef, ConnectorId, Counts, Job, JobId, JobKind, JobStatus, Org,
-    OrgId, PhoneNumber, Progress, TokenId, UpsertOutcome, User, UserUpsert,
+    Account, AccountId, ActionId, ApiToken, AttributeDef, ConnectorId, Counts, GroupId, GroupRole,
+    Job, JobId, JobKind, JobStatus, Org, OrgId, OtpCode, PhoneNumber, Progress, Session,
+    SmsMessage, TokenId, UpsertOutcome, User, UserId, UserUpsert,
 };
 
 pub use blob::{BlobError, BlobKey, BlobStore, LocalBlobStore};
@@ -111,6 +112,17 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// Which audit events to list, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: u32,
+    pub after: Option<String>,
+}
+
 /// A token as found by its secret's hash.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenHash(pub [u8; 32]);
@@ -127,6 +139,39 @@ pub trait Store: Send + Sync + 'static {
     fn create_api_token(&self, token: &ApiToken, hash: &TokenHash) -> StoreResult<()>;
     fn find_api_token(&self, hash: &TokenHash) -> StoreResult<Option<ApiToken>>;
     fn touch_api_token(&self, id: TokenId, at: DateTime<Utc>) -> StoreResult<()>;
+    fn list_api_tokens(&self, org: OrgId) -> StoreResult<Vec<ApiToken>>;
+    /// Revokes a token of the org; false if there is none.
+    fn revoke_api_token(&self, org: OrgId, id: TokenId, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    // Admin accounts and sessions.
+    fn create_account(&self, account: &Account, password_hash: &str) -> StoreResult<()>;
+    /// The account with this email, and its password hash.
+    fn find_account_by_email(&self, email: &str) -> StoreResult<Option<(Account, String)>>;
+    fn get_account(&self, id: AccountId) -> StoreResult<Option<Account>>;
+    /// Disables an account of the org and ends its sessions; false if there is none.
+    fn disable_account(&self, org: OrgId, id: AccountId, at: DateTime<Utc>) -> StoreResult<bool>;
+    fn create_session(&self, session: &Session, hash: &TokenHash) -> StoreResult<()>;
+    fn find_session(&self, hash: &TokenHash) -> StoreResult<Option<Session>>;
+    fn touch_session(&self, hash: &TokenHash, at: DateTime<Utc>) -> StoreResult<()>;
+    fn delete_session(&self, hash: &TokenHash) -> StoreResult<()>;
+
+    // One-time codes for members, and the default SMS sender's outbox.
+    fn create_otp(&self, otp: &OtpCode) -> StoreResult<()>;
+    /// The newest code sent to a phone.
+    fn latest_otp(&self, phone: &PhoneNumber) -> StoreResult<Option<OtpCode>>;
+    /// Marks the code used, if it is unused and under `max_attempts`; true if this
+    /// call used it (so two verifications of one code cannot both succeed).
+    fn use_otp(&self, id: uuid::Uuid, max_attempts: u32, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Counts a wrong guess against the code.
+    fn fail_otp(&self, id: uuid::Uuid) -> StoreResult<()>;
+    fn push_sms(&self, message: &SmsMessage) -> StoreResult<()>;
+    /// The newest messages first.
+    fn sms_outbox(&self, limit: u32) -> StoreResult<Vec<SmsMessage>>;
+
+    /// The users with this phone, in every org (a member's identity spans orgs).
+    fn find_users_by_phone(&self, phone: &PhoneNumber) -> StoreResult<Vec<User>>;
+    /// The groups a user belongs to, with their role in each.
+    fn group_roles(&self, org: OrgId, user: UserId) -> StoreResult<Vec<(GroupId, GroupRole)>>;
 
     // Attribute schema, in display order.
     fn attribute_defs(&self, org: OrgId) -> StoreResult<Vec<AttributeDef>>;
@@ -157,6 +202,7 @@ pub trait Store: Send + Sync + 'static {
     -> StoreResult<()>;
     fn insert_telemetry(&self, org: OrgId, events: &[TelemetryEvent]) -> StoreResult<()>;
     fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    fn list_audit(&self, org: OrgId, query: &AuditQuery) -> StoreResult<Page<AuditEvent>>;
     /// How many rows of each kind of data the org holds, by table name.
     fn data_counts(&self, org: OrgId) -> StoreResult<Vec<(String, u64)>>;
 
