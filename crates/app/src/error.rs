@@ -30,6 +30,11 @@ pub enum AppError {
     Conflict(String),
     #[error("authentication required")]
     Unauthenticated,
+    /// A sign-in that failed; the message is the same whatever the reason.
+    #[error("{0}")]
+    BadCredentials(String),
+    #[error("{0}")]
+    TooManyAttempts(String),
     #[error("{0}")]
     Forbidden(String),
     #[error(transparent)]

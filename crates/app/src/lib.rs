@@ -4,11 +4,13 @@
 //! values, write to the store, and enqueue background work where it is long. The web
 //! layer and the CLI both call these functions; neither sees SQL.
 
+pub mod audit;
 pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod import;
 pub mod orgs;
+pub mod security;
 pub mod synthetic;
 pub mod tokens;
 pub mod worker;

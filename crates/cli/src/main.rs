@@ -11,10 +11,11 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
+use steward_app::audit::{self, AuditContext};
 use steward_app::worker::{Worker, WorkerConfig};
-use steward_app::{App, SystemClock, demo, import, orgs, synthetic, tokens};
+use steward_app::{App, SystemClock, demo, import, orgs, security, synthetic, tokens};
 use steward_domain::{AttributeDef, Job, JobId, JobStatus, OrgId, Role};
-use steward_store::{JobQuery, LocalBlobStore, Page};
+use steward_store::{AuditQuery, JobQuery, LocalBlobStore, Page};
 use steward_store_sqlite::SqliteStore;
 
 #[derive(Parser)]
@@ -63,6 +64,25 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage org admin accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Sign-in codes sent to members.
+    #[command(subcommand)]
+    Otp(OtpCommand),
+    /// Read an org's audit log, newest first.
+    Audit {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage an org's attribute schema.
     #[command(subcommand)]
     Attributes(AttributesCommand),
@@ -85,6 +105,9 @@ struct ServeArgs {
     /// Create the demo org on first start and print a token for it.
     #[arg(long)]
     demo: bool,
+    /// Mark the session cookie Secure (set this when users reach the server over HTTPS).
+    #[arg(long, env = "STEWARD_SECURE_COOKIES")]
+    secure_cookies: bool,
     /// Number of job workers.
     #[arg(long, default_value_t = 2, env = "STEWARD_WORKERS")]
     workers: usize,
@@ -117,6 +140,31 @@ enum TokenCommand {
         /// Days until the token expires (never, if not given).
         #[arg(long)]
         expires_days: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Add an org admin account. Reads the password from stdin, or generates one and
+    /// prints it once when stdin is a terminal or empty.
+    Add {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum OtpCommand {
+    /// The text messages the built-in sender kept instead of sending, newest first.
+    Outbox {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
         #[arg(long)]
         json: bool,
     },
@@ -250,6 +298,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Org(OrgCommand::Create { name, region, json }) => {
             let org = orgs::create_org(&app, &name, &region)?;
+            audit::record(
+                &app,
+                &AuditContext::cli(),
+                org.id,
+                "org.create",
+                &org.id.to_string(),
+                "ok",
+            )?;
             if json {
                 print_json(&serde_json::json!({"id": org.id}))
             } else {
@@ -269,7 +325,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             let expires =
                 expires_days.map(|d| chrono::Utc::now() + chrono::Duration::days(d.into()));
-            let (_, secret) = tokens::create_token(&app, org, role, &label, expires)?;
+            let (token, secret) = tokens::create_token(&app, org, role, &label, expires)?;
+            audit::record(
+                &app,
+                &AuditContext::cli(),
+                org,
+                "token.create",
+                &token.id.to_string(),
+                "ok",
+            )?;
             if json {
                 print_json(&serde_json::json!({"token": secret}))
             } else {
@@ -290,6 +354,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let schema: Schema = serde_json::from_reader(std::io::stdin().lock())
                 .context("while reading {\"attributes\": [...]} from standard input")?;
             app.store.put_attribute_defs(org, &schema.attributes)?;
+            audit::record(
+                &app,
+                &AuditContext::cli(),
+                org,
+                "attributes.put",
+                "schema",
+                "ok",
+            )?;
             say(format!("{} attributes saved", schema.attributes.len()))
         }
         Command::Users(UsersCommand::Import { file, org, json }) => {
@@ -319,6 +391,88 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 say(describe(&job))
             }
         }
+        Command::Admin(AdminCommand::Add { org, email, json }) => {
+            let org = parse_org(&org)?;
+            let password = read_password()?;
+            let (account, generated) = security::add_admin(&app, org, &email, password.as_deref())?;
+            audit::record(
+                &app,
+                &AuditContext::cli(),
+                org,
+                "admin.add",
+                account.email.as_str(),
+                "ok",
+            )?;
+            if json {
+                print_json(
+                    &serde_json::json!({"id": account.id, "email": account.email, "password": generated}),
+                )
+            } else {
+                say(format!(
+                    "Added org admin {} ({})",
+                    account.email, account.id
+                ))?;
+                match generated {
+                    Some(password) => say(format!("Password (shown only now): {password}")),
+                    None => Ok(()),
+                }
+            }
+        }
+        Command::Otp(OtpCommand::Outbox { limit, json }) => {
+            let outbox = app.store.sms_outbox(limit)?;
+            if json {
+                let items: Vec<_> = outbox
+                    .iter()
+                    .map(|m| {
+                        let code: String = m.body.chars().filter(char::is_ascii_digit).take(6).collect();
+                        serde_json::json!({"phone": m.phone, "code": code, "body": m.body, "created_at": m.created_at})
+                    })
+                    .collect();
+                print_json(&items)
+            } else {
+                for m in &outbox {
+                    say(format!(
+                        "{}  {}  {}",
+                        m.created_at.format("%Y-%m-%d %H:%M:%S"),
+                        m.phone,
+                        m.body
+                    ))?;
+                }
+                Ok(())
+            }
+        }
+        Command::Audit {
+            org,
+            actor,
+            action,
+            limit,
+            json,
+        } => {
+            let org = parse_org(&org)?;
+            orgs::get_org(&app, org)?;
+            let query = AuditQuery {
+                actor,
+                action,
+                limit,
+                ..AuditQuery::default()
+            };
+            let page = app.store.list_audit(org, &query)?;
+            if json {
+                print_json(&page)
+            } else {
+                for e in &page.items {
+                    say(format!(
+                        "{}  {:<32}  {:<18}  {}  {}",
+                        e.at.format("%Y-%m-%d %H:%M:%S"),
+                        e.actor,
+                        e.action,
+                        e.target,
+                        e.outcome
+                    ))?;
+                }
+                Ok(())
+            }
+        }
         Command::Jobs(JobsCommand::Errors { id }) => {
             let job = find_job(&app, &id)?;
             import::write_errors_csv(&app, job.org_id, job.id, &mut std::io::stdout().lock())?;
@@ -330,6 +484,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .store
                 .request_job_cancel(job.org_id, job.id, chrono::Utc::now())?
                 .context("the job disappeared")?;
+            audit::record(
+                &app,
+                &AuditContext::cli(),
+                job.org_id,
+                "job.cancel",
+                &job.id.to_string(),
+                "ok",
+            )?;
             if json {
                 print_json(&job)
             } else {
@@ -362,7 +524,16 @@ fn serve(app: App, args: ServeArgs, config: WorkerConfig) -> anyhow::Result<()> 
         .collect();
     tracing::info!(%address, workers = args.workers, "steward is serving");
     say(format!("Steward is listening on http://{address}"))?;
-    let served = runtime.block_on(steward_web::serve(app, listener, shutdown_signal()));
+    let security = Arc::new(steward_web::Security {
+        secure_cookies: args.secure_cookies,
+        ..steward_web::Security::default()
+    });
+    let served = runtime.block_on(steward_web::serve(
+        app,
+        security,
+        listener,
+        shutdown_signal(),
+    ));
     shutdown.store(true, Ordering::SeqCst);
     for worker in workers {
         let _ = worker.join();
@@ -410,6 +581,14 @@ fn import_file(
         .file_name()
         .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
     let job = import::enqueue(&app, org, &file_name, "cli", &mut input)?;
+    audit::record(
+        &app,
+        &AuditContext::cli(),
+        org,
+        "import.create",
+        &job.id.to_string(),
+        "ok",
+    )?;
     let shutdown = Arc::new(AtomicBool::new(false));
     let worker = Worker::new(app.clone(), config, shutdown);
     let mut finished = worker.run_next(Some(job.id))?;
@@ -438,6 +617,20 @@ fn import_file(
         }
     }
     Ok(())
+}
+
+/// A password piped on stdin (its first line), or none when stdin is a terminal or
+/// empty, in which case one is generated.
+fn read_password() -> anyhow::Result<Option<String>> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(None);
+    }
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdin.lock(), &mut line)
+        .context("while reading the password")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    Ok((!password.is_empty()).then_some(password))
 }
 
 fn parse_org(raw: &str) -> anyhow::Result<OrgId> {

@@ -3,6 +3,7 @@
 //! | action | org admin | group admin | member |
 //! |---|---|---|---|
 //! | add or remove users | all users of the org | users of groups they directly administer | no |
+//! | list and view users | all users of the org | users of groups they directly administer | no |
 //! | view groups (details, members) | all org groups | own org groups where admin | own org groups where member |
 //! | view the group hierarchy | yes | yes | yes |
 //! | add/remove users from groups | all org groups | own groups where admin | no |
@@ -88,6 +89,8 @@ pub enum Action {
     /// Add or remove a user of the org. `groups` are the target's groups (empty for
     /// a user not yet in any, e.g. being created).
     ManageUser { groups: Vec<GroupId> },
+    /// List and view users; group admins see the users of groups they administer.
+    ViewUsers,
     /// See a group's details and members.
     ViewGroup(GroupRef),
     /// See the tree of org groups.
@@ -166,6 +169,13 @@ pub fn authorize(actor: &Actor, action: &Action) -> Result<(), Denied> {
         },
         Action::OrgAdminOnly(task) => deny(format!("{} needs the org-admin role", task.describe())),
         Action::ViewOrgReport => deny("org reports need the org-admin role".into()),
+        Action::ViewUsers => {
+            if actor.admin_of.is_empty() {
+                deny("viewing users needs the org-admin or group-admin role".into())
+            } else {
+                Ok(())
+            }
+        }
         Action::ManageUser { groups } => {
             if !groups.is_empty() && groups.iter().all(|g| actor.administers(g)) {
                 Ok(())
@@ -276,6 +286,7 @@ mod tests {
                 ManageUser { groups: vec![] },
                 [true, false, false],
             ),
+            ("list users", ViewUsers, [true, true, false]),
             ("view group A", ViewGroup(a), [true, true, true]),
             ("view group B", ViewGroup(b), [true, false, false]),
             ("view the hierarchy", ViewHierarchy, [true, true, true]),

@@ -1046,6 +1046,11 @@ pub fn a_phone_is_found_in_every_org_and_its_group_roles_per_org(store: &dyn Sto
         created_at: t0(),
     };
     let (g1, g2) = (group("Sales"), group("Support"));
+    let only = |groups: Vec<GroupId>| UserQuery {
+        limit: 50,
+        in_groups: Some(groups),
+        ..UserQuery::default()
+    };
     store
         .insert_groups(a.id, &[g1.clone(), g2.clone()])
         .unwrap();
@@ -1071,6 +1076,15 @@ pub fn a_phone_is_found_in_every_org_and_its_group_roles_per_org(store: &dyn Sto
     expected.sort();
     assert_eq!(roles, expected);
     assert_eq!(store.group_roles(b.id, user.id).unwrap(), vec![]);
+    assert_eq!(store.list_users(a.id, &only(vec![g1.id])).unwrap().total, 1);
+    assert_eq!(
+        store
+            .list_users(a.id, &only(vec![GroupId::new()]))
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(store.list_users(a.id, &only(vec![])).unwrap().total, 0);
 }
 
 pub fn the_sms_outbox_lists_newest_first(store: &dyn Store) {

@@ -192,6 +192,14 @@ pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResu
     if !query.include_deleted {
         filters.push_str(" AND status = 'active'");
     }
+    if let Some(groups) = &query.in_groups {
+        // Ids are UUIDs parsed into GroupId, never raw input, so inlining them is safe.
+        let list: Vec<String> = groups.iter().map(|g| format!("'{g}'")).collect();
+        filters.push_str(&format!(
+            " AND id IN (SELECT user_id FROM memberships WHERE org_id = ?1 AND group_id IN ({}))",
+            list.join(", ")
+        ));
+    }
     let search = query
         .search
         .as_deref()

@@ -59,6 +59,8 @@ pub struct UserQuery {
     /// Matches a name prefix (any case) or a phone prefix (digits, `+` optional).
     pub search: Option<String>,
     pub include_deleted: bool,
+    /// Only members of these groups (a group admin's view); `None` for everyone.
+    pub in_groups: Option<Vec<GroupId>>,
 }
 
 /// Which jobs to list, newest first.

@@ -1,65 +1,198 @@
-//! Who is calling, and may they act in the org of the path.
+//! Who is calling, and may they do this: the one gate every API route goes through.
+//!
+//! Credentials, in order: `Authorization: Bearer` with an API token (`stw_...`) or a
+//! member session (`sts_...`), else the admin session cookie. A cookie-authenticated
+//! write must echo the session's CSRF token in `x-csrf-token`.
+//!
+//! Org routes take a [`Caller`]. Its org is private: the only way to reach the org's
+//! data is [`Caller::authorize`], which asks `steward_domain::access::authorize`, so a
+//! route cannot skip the permission check.
 
-use axum::extract::{FromRef, FromRequestParts, Path};
-use axum::http::header::AUTHORIZATION;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Path};
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
+use steward_app::security::{self, Principal};
 use steward_app::{App, AppError, tokens};
-use steward_domain::{ApiToken, OrgId, Role};
+use steward_domain::OrgId;
+use steward_domain::access::{Action, Actor, authorize};
 
-use crate::ApiError;
+use crate::state::Security;
+use crate::{ApiError, REQUEST_ID, blocking};
 
-/// A caller allowed into the org named by the `{org}` path segment.
-#[derive(Debug)]
-pub struct OrgAccess {
-    pub org: OrgId,
-    pub token: ApiToken,
+/// The admin session cookie.
+pub const SESSION_COOKIE: &str = "steward_session";
+/// The header that must carry the CSRF token on cookie-authenticated writes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Where a request came from, for the audit log and throttles.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub ip: String,
+    pub request_id: Option<String>,
 }
 
-impl OrgAccess {
-    /// The caller's role must be at least `role` for this action.
-    pub fn require(&self, role: Role, action: &str) -> Result<(), ApiError> {
-        if self.token.role >= role {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!(
-                "{action} needs the {} role; this token has {}",
-                role.as_str(),
-                self.token.role.as_str()
-            ))
-            .into())
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(
+                || "unknown".to_owned(),
+                |ConnectInfo(addr)| addr.ip().to_string(),
+            );
+        let request_id = parts
+            .headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(Origin { ip, request_id })
+    }
+}
+
+/// How the caller proved who they are.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    Bearer(String),
+    Cookie(String),
+}
+
+impl Credential {
+    pub fn from_headers(headers: &HeaderMap) -> Option<Credential> {
+        let bearer = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|s| s.trim().to_owned());
+        bearer
+            .map(Credential::Bearer)
+            .or_else(|| session_cookie(headers).map(Credential::Cookie))
+    }
+
+    pub fn secret(&self) -> &str {
+        match self {
+            Credential::Bearer(s) | Credential::Cookie(s) => s,
         }
     }
 }
 
-impl<S> FromRequestParts<S> for OrgAccess
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+}
+
+/// A caller whose credential checked out.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    pub principal: Principal,
+    pub credential: Credential,
+    pub origin: Origin,
+}
+
+impl<S> FromRequestParts<S> for Signed
 where
     App: FromRef<S>,
+    std::sync::Arc<Security>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let app = App::from_ref(state);
-        let secret = parts
+        let security = std::sync::Arc::<Security>::from_ref(state);
+        let origin = Origin::from_request_parts(parts, state).await?;
+        let credential =
+            Credential::from_headers(&parts.headers).ok_or(AppError::Unauthenticated)?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let csrf = parts
             .headers
-            .get(AUTHORIZATION)
+            .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|s| s.trim().to_owned())
-            .ok_or(AppError::Unauthenticated)?;
+            .map(str::to_owned);
+        let secret = credential.secret().to_owned();
+        let cookie = matches!(credential, Credential::Cookie(_));
+        let policy = security.policy;
+        let principal = blocking(move || {
+            if secret.starts_with(tokens::TOKEN_PREFIX) && !cookie {
+                return Ok(Principal::Token(tokens::authenticate(&app, &secret)?));
+            }
+            let (principal, session) = security::resolve_session(&app, policy, &secret)?;
+            if cookie && !safe && csrf.as_deref() != Some(session.csrf_token.as_str()) {
+                return Err(AppError::Forbidden(format!(
+                    "this change needs the session's CSRF token in the {CSRF_HEADER} header"
+                ))
+                .into());
+            }
+            Ok(principal)
+        })
+        .await?;
+        Ok(Signed {
+            principal,
+            credential,
+            origin,
+        })
+    }
+}
+
+/// A caller in the org named by the `{org}` path segment.
+#[derive(Debug)]
+pub struct Caller {
+    org: OrgId,
+    pub actor: Actor,
+    pub signed: Signed,
+}
+
+/// What [`Caller::authorize`] grants: the org to act in.
+#[derive(Clone, Copy, Debug)]
+pub struct Granted {
+    pub org: OrgId,
+}
+
+impl Caller {
+    /// Asks the permission matrix; a refusal is a 403 saying what is missing.
+    pub fn authorize(&self, action: &Action) -> Result<Granted, ApiError> {
+        authorize(&self.actor, action).map_err(|denied| AppError::Forbidden(denied.0))?;
+        Ok(Granted { org: self.org })
+    }
+
+    /// How the audit log names the caller.
+    pub fn audit_name(&self) -> String {
+        self.signed.principal.audit_name()
+    }
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    App: FromRef<S>,
+    std::sync::Arc<Security>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let signed = Signed::from_request_parts(parts, state).await?;
         let Path(params) =
             Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
                 .await
                 .map_err(|_| AppError::NotFound("org"))?;
-        let token = crate::blocking(move || Ok(tokens::authenticate(&app, &secret)?)).await?;
-        // Another org's id, or no org at all, looks the same: not found.
+        // A malformed org id, another org's id and a missing org all look the same.
         let org: OrgId = params
             .get("org")
             .and_then(|raw| raw.parse().ok())
             .ok_or(AppError::NotFound("org"))?;
-        if token.org_id != org {
-            return Err(AppError::NotFound("org").into());
-        }
-        Ok(OrgAccess { org, token })
+        let app = App::from_ref(state);
+        let principal = signed.principal.clone();
+        let actor = blocking(move || Ok(principal.actor_in(&app, org)?)).await?;
+        Ok(Caller { org, actor, signed })
     }
 }

@@ -72,10 +72,16 @@ impl From<AppError> for ApiError {
             AppError::Unauthenticated => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "Authentication required",
-                "send a valid token as 'Authorization: Bearer <token>'",
+                "sign in, or send a valid token as 'Authorization: Bearer <token>'",
             ),
             AppError::Forbidden(detail) => {
                 ApiError::new(StatusCode::FORBIDDEN, "Forbidden", detail)
+            }
+            AppError::BadCredentials(detail) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", detail)
+            }
+            AppError::TooManyAttempts(detail) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", detail)
             }
             AppError::Store(StoreError::NotFound) => {
                 ApiError::new(StatusCode::NOT_FOUND, "Not found", "not found")

@@ -8,7 +8,7 @@ use steward_app::App;
 
 use crate::ApiError;
 
-pub fn router() -> Router<App> {
+pub fn router() -> Router<crate::state::WebState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -15,17 +15,23 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use steward_app::{App, AppError, import};
-use steward_domain::{Job, JobId, JobKind, Role};
+use steward_domain::access::{Action, AdminTask};
+use steward_domain::{Job, JobId, JobKind, OrgId};
 use steward_store::{JobQuery, Page};
 use tokio::sync::mpsc;
 
-use crate::auth::OrgAccess;
+use crate::admin::audit_context;
+use crate::auth::Caller;
+use crate::state::WebState;
 use crate::{ApiError, blocking};
+
+/// Imports, their history and error logs are org-admin work.
+const IMPORT: Action = Action::OrgAdminOnly(AdminTask::ImportUsers);
 
 /// The largest upload accepted.
 pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
 
-pub fn router() -> Router<App> {
+pub fn router() -> Router<WebState> {
     Router::new()
         .route("/api/v1/orgs/{org}/imports", get(history).post(upload))
         .route("/api/v1/orgs/{org}/imports/{id}", get(detail))
@@ -41,27 +47,24 @@ struct UploadParams {
 }
 
 async fn upload(
-    access: OrgAccess,
+    caller: Caller,
     State(app): State<App>,
     Query(params): Query<UploadParams>,
     body: Body,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
-    access.require(Role::OrgAdmin, "importing users")?;
+    let org = caller.authorize(&IMPORT)?.org;
     let file_name = params.file_name.unwrap_or_else(|| "upload.csv".into());
-    let created_by = format!("token:{}", access.token.id);
+    let created_by = caller.audit_name();
+    let ctx = audit_context(&caller);
     let (tx, rx) = mpsc::channel::<Result<Bytes, String>>(8);
     let store = blocking(move || {
         let mut reader = ChannelReader {
             rx,
             current: Bytes::new(),
         };
-        Ok(import::enqueue(
-            &app,
-            access.org,
-            &file_name,
-            &created_by,
-            &mut reader,
-        )?)
+        let job = import::enqueue(&app, org, &file_name, &created_by, &mut reader)?;
+        steward_app::audit::record(&app, &ctx, org, "import.create", &job.id.to_string(), "ok")?;
+        Ok(job)
     });
     let feed = async move {
         let mut stream = body.into_data_stream();
@@ -124,23 +127,18 @@ struct HistoryParams {
 }
 
 async fn history(
-    access: OrgAccess,
+    caller: Caller,
     State(app): State<App>,
     Query(params): Query<HistoryParams>,
 ) -> Result<Json<Page<Job>>, ApiError> {
-    access.require(Role::OrgAdmin, "viewing import history")?;
+    let org = caller.authorize(&IMPORT)?.org;
     let query = JobQuery {
         kind: Some(JobKind::ImportUsers),
         limit: params.limit.unwrap_or(50),
         after: params.cursor,
     };
-    let page = blocking(move || {
-        Ok(app
-            .store
-            .list_jobs(access.org, &query)
-            .map_err(AppError::from)?)
-    })
-    .await?;
+    let page =
+        blocking(move || Ok(app.store.list_jobs(org, &query).map_err(AppError::from)?)).await?;
     Ok(Json(page))
 }
 
@@ -148,8 +146,8 @@ fn job_id(raw: &str) -> Result<JobId, ApiError> {
     raw.parse().map_err(|_| AppError::NotFound("import").into())
 }
 
-async fn find_import(app: App, access: &OrgAccess, raw: &str) -> Result<Job, ApiError> {
-    let (org, id) = (access.org, job_id(raw)?);
+async fn find_import(app: App, org: OrgId, raw: &str) -> Result<Job, ApiError> {
+    let id = job_id(raw)?;
     blocking(move || {
         app.store
             .get_job(org, id)
@@ -161,22 +159,21 @@ async fn find_import(app: App, access: &OrgAccess, raw: &str) -> Result<Job, Api
 }
 
 async fn detail(
-    access: OrgAccess,
+    caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Job>, ApiError> {
-    access.require(Role::OrgAdmin, "viewing imports")?;
-    Ok(Json(find_import(app, &access, &id).await?))
+    let org = caller.authorize(&IMPORT)?.org;
+    Ok(Json(find_import(app, org, &id).await?))
 }
 
 async fn errors_csv(
-    access: OrgAccess,
+    caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    access.require(Role::OrgAdmin, "viewing import errors")?;
-    let job = find_import(app.clone(), &access, &id).await?;
-    let org = access.org;
+    let org = caller.authorize(&IMPORT)?.org;
+    let job = find_import(app.clone(), org, &id).await?;
     let body = blocking(move || {
         let mut out = Vec::new();
         import::write_errors_csv(&app, org, job.id, &mut out)?;

@@ -5,13 +5,17 @@
 //! has no access to answers 404, exactly like one that does not exist. Errors leave as
 //! `application/problem+json` (RFC 9457).
 
+mod admin;
 mod auth;
 mod error;
 mod health;
 mod imports;
+mod sessions;
+mod state;
 mod users;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::http::HeaderName;
@@ -20,18 +24,21 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use state::{Security, WebState};
 
 /// The header that carries a request's id, set here unless the caller sent one.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface.
-pub fn router(app: App) -> Router {
+pub fn router(app: App, security: Arc<Security>) -> Router {
     Router::new()
         .merge(health::router())
+        .merge(sessions::router())
         .merge(users::router())
         .merge(imports::router())
+        .merge(admin::router())
         .fallback(error::not_found)
-        .with_state(app)
+        .with_state(WebState { app, security })
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request
@@ -48,12 +55,13 @@ pub fn router(app: App) -> Router {
 /// requests in flight.
 pub async fn serve(
     app: App,
+    security: Arc<Security>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(app, security).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

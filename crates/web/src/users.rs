@@ -6,13 +6,15 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use steward_app::App;
-use steward_domain::{Role, User};
+use steward_domain::User;
+use steward_domain::access::Action;
 use steward_store::{Page, UserQuery};
 
-use crate::auth::OrgAccess;
+use crate::auth::Caller;
+use crate::state::WebState;
 use crate::{ApiError, blocking};
 
-pub fn router() -> Router<App> {
+pub fn router() -> Router<WebState> {
     Router::new().route("/api/v1/orgs/{org}/users", get(list))
 }
 
@@ -61,11 +63,14 @@ const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 1000;
 
 async fn list(
-    access: OrgAccess,
+    caller: Caller,
     State(app): State<App>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<UserJson>>, ApiError> {
-    access.require(Role::OrgAdmin, "listing users")?;
+    let org = caller.authorize(&Action::ViewUsers)?.org;
+    // Group admins see the users of the groups they administer.
+    let in_groups = (caller.actor.role != steward_domain::Role::OrgAdmin)
+        .then(|| caller.actor.admin_of.iter().copied().collect());
     let limit = match params.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(raw) => raw
@@ -84,11 +89,12 @@ async fn list(
         after: params.cursor,
         search: params.q,
         include_deleted: false,
+        in_groups,
     };
     let page = blocking(move || {
         Ok(app
             .store
-            .list_users(access.org, &query)
+            .list_users(org, &query)
             .map_err(steward_app::AppError::from)?)
     })
     .await?;

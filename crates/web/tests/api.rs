@@ -12,7 +12,8 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::Value;
 use steward_app::worker::{Worker, WorkerConfig};
-use steward_app::{App, SystemClock, orgs, tokens};
+use steward_app::clock::ManualClock;
+use steward_app::{App, orgs, security, tokens};
 use steward_domain::{
     AttributeChanges, OrgId, PersonName, PhoneNumber, Role, UserSource, UserUpsert,
 };
@@ -22,6 +23,7 @@ use steward_store_sqlite::SqliteStore;
 struct TestApp {
     base: String,
     app: App,
+    clock: Arc<ManualClock>,
     org: OrgId,
     admin: String,
     other_org: OrgId,
@@ -42,7 +44,8 @@ async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_dir(dir.path()).unwrap();
     let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
-    let app = App::new(Arc::new(store), Arc::new(blobs), Arc::new(SystemClock));
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = App::new(Arc::new(store), Arc::new(blobs), clock.clone());
     let org = orgs::create_org(&app, "Contoso", "IN").unwrap();
     let other = orgs::create_org(&app, "Fabrikam", "US").unwrap();
     let admin = tokens::create_token(&app, org.id, Role::OrgAdmin, "t", None)
@@ -59,6 +62,7 @@ async fn spawn_app() -> TestApp {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(steward_web::serve(
         app.clone(),
+        Arc::new(steward_web::Security::default()),
         listener,
         std::future::pending(),
     ));
@@ -73,6 +77,7 @@ async fn spawn_app() -> TestApp {
     TestApp {
         base,
         app,
+        clock,
         org: org.id,
         admin,
         other_org: other.id,

@@ -1,0 +1,465 @@
+//! Sign-in: admin accounts with passwords, sessions, one-time codes for members, API
+//! token principals, and the throttles that slow down guessing.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Duration, Utc};
+use rand::{Rng, RngCore};
+use sha2::{Digest, Sha256};
+use steward_domain::access::Actor;
+use steward_domain::{
+    Account, AccountId, ApiToken, Email, OrgId, OtpCode, PhoneNumber, Region, Session,
+    SessionOwner, SmsMessage, UserStatus,
+};
+
+use crate::tokens::hash_secret;
+use crate::{App, AppError, AppResult};
+
+/// Session lifetimes.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionPolicy {
+    /// A session unused this long ends.
+    pub idle: Duration,
+    /// A session ends this long after sign-in, however active.
+    pub absolute: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            idle: Duration::minutes(30),
+            absolute: Duration::hours(12),
+        }
+    }
+}
+
+/// Failed attempts allowed per key in one window before the key is refused.
+#[derive(Debug)]
+pub struct Throttle {
+    limit: u32,
+    window: Duration,
+    hits: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
+}
+
+impl Throttle {
+    pub fn new(limit: u32, window: Duration) -> Throttle {
+        Throttle {
+            limit,
+            window,
+            hits: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `key` may try now.
+    pub fn allows(&self, key: &str, now: DateTime<Utc>) -> bool {
+        let hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        hits.get(key)
+            .is_none_or(|(start, count)| now - *start >= self.window || *count < self.limit)
+    }
+
+    /// Counts one attempt against `key`.
+    pub fn hit(&self, key: &str, now: DateTime<Utc>) {
+        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget finished windows now and then, so the map stays small.
+        if hits.len() > 100_000 {
+            hits.retain(|_, (start, _)| now - *start < self.window);
+        }
+        let entry = hits.entry(key.to_owned()).or_insert((now, 0));
+        if now - entry.0 >= self.window {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+    }
+}
+
+/// The throttles of one server process.
+#[derive(Debug)]
+pub struct Throttles {
+    pub login_per_account: Throttle,
+    pub login_per_ip: Throttle,
+    pub otp_per_phone: Throttle,
+    pub otp_per_ip: Throttle,
+}
+
+impl Default for Throttles {
+    fn default() -> Self {
+        Throttles {
+            login_per_account: Throttle::new(5, Duration::minutes(15)),
+            login_per_ip: Throttle::new(50, Duration::minutes(15)),
+            otp_per_phone: Throttle::new(5, Duration::hours(1)),
+            otp_per_ip: Throttle::new(50, Duration::hours(1)),
+        }
+    }
+}
+
+/// Sends text messages. The default keeps them in the store's outbox, where
+/// `steward otp outbox` shows them; a real gateway implements this trait.
+pub trait SmsSender: Send + Sync + 'static {
+    fn send(&self, app: &App, phone: &PhoneNumber, body: &str) -> AppResult<()>;
+}
+
+/// The development sender: messages go to the outbox table.
+#[derive(Debug, Default)]
+pub struct OutboxSender;
+
+impl SmsSender for OutboxSender {
+    fn send(&self, app: &App, phone: &PhoneNumber, body: &str) -> AppResult<()> {
+        let message = SmsMessage {
+            phone: phone.clone(),
+            body: body.to_owned(),
+            created_at: app.clock.now(),
+        };
+        Ok(app.store.push_sms(&message)?)
+    }
+}
+
+/// Who is calling, once their credential is checked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Principal {
+    /// An API token: one org, one role.
+    Token(ApiToken),
+    /// A signed-in org admin.
+    Admin(Account),
+    /// A member signed in by phone; acts in each org as that org's records say.
+    Member(PhoneNumber),
+}
+
+impl Principal {
+    /// How the audit log names this principal.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Principal::Token(t) => format!("token:{}", t.id),
+            Principal::Admin(a) => format!("account:{}", a.email),
+            Principal::Member(p) => format!("user:{p}"),
+        }
+    }
+
+    /// What the principal may be in `org`. Another org, or an org where a member has no
+    /// active record, is not found: nothing tells it apart from a missing org.
+    pub fn actor_in(&self, app: &App, org: OrgId) -> AppResult<Actor> {
+        let not_found = || AppError::NotFound("org");
+        match self {
+            Principal::Token(t) if t.org_id == org => Ok(Actor {
+                role: t.role,
+                user: None,
+                admin_of: Default::default(),
+                member_of: Default::default(),
+            }),
+            Principal::Admin(a) if a.org_id == org => Ok(Actor::org_admin()),
+            Principal::Member(phone) => {
+                let user = app
+                    .store
+                    .get_user(org, phone)?
+                    .filter(|u| u.status == UserStatus::Active);
+                let user = user.ok_or_else(not_found)?;
+                let mut admin_of = std::collections::BTreeSet::new();
+                let mut member_of = std::collections::BTreeSet::new();
+                for (group, role) in app.store.group_roles(org, user.id)? {
+                    if role == steward_domain::GroupRole::Admin {
+                        admin_of.insert(group);
+                    }
+                    member_of.insert(group);
+                }
+                Ok(Actor::person(user.id, admin_of, member_of))
+            }
+            _ => Err(not_found()),
+        }
+    }
+}
+
+/// argon2id with OWASP's minimum: 19 MiB of memory, 2 iterations, 1 lane.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("constant argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+fn random_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    std::iter::once(prefix.to_owned())
+        .chain(bytes.iter().map(|b| format!("{b:02x}")))
+        .collect()
+}
+
+/// Adds an org admin account. Without a password, one is generated and returned.
+pub fn add_admin(
+    app: &App,
+    org: OrgId,
+    email: &str,
+    password: Option<&str>,
+) -> AppResult<(Account, Option<String>)> {
+    app.store.get_org(org)?.ok_or(AppError::NotFound("org"))?;
+    let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
+    let generated = password.is_none().then(|| {
+        let mut bytes = [0u8; 18];
+        rand::rng().fill_bytes(&mut bytes);
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    });
+    let password = password.or(generated.as_deref()).unwrap_or_default();
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AppError::invalid(
+            "password",
+            format!("the password must have at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| AppError::Conflict(format!("cannot hash the password: {e}")))?
+        .to_string();
+    let account = Account {
+        id: AccountId::new(),
+        org_id: org,
+        email,
+        created_at: app.clock.now(),
+        disabled_at: None,
+    };
+    app.store
+        .create_account(&account, &hash)
+        .map_err(|e| match e {
+            steward_store::StoreError::Conflict(_) => AppError::Conflict(format!(
+                "an account with the email {} already exists",
+                account.email
+            )),
+            other => other.into(),
+        })?;
+    Ok((account, generated))
+}
+
+/// A new session's secret (for the cookie or bearer header) and its CSRF token.
+#[derive(Debug)]
+pub struct NewSession {
+    pub secret: String,
+    pub session: Session,
+}
+
+fn start_session(app: &App, owner: SessionOwner, policy: SessionPolicy) -> AppResult<NewSession> {
+    let now = app.clock.now();
+    let secret = random_secret("sts_");
+    let session = Session {
+        owner,
+        csrf_token: random_secret(""),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + policy.absolute,
+    };
+    app.store.create_session(&session, &hash_secret(&secret))?;
+    Ok(NewSession { secret, session })
+}
+
+/// The one answer to every failed sign-in, whatever the reason.
+const BAD_LOGIN: &str = "the email or password is wrong";
+
+/// Checks an admin's email and password and starts a fresh session.
+pub fn login(
+    app: &App,
+    throttles: &Throttles,
+    policy: SessionPolicy,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> AppResult<(Account, NewSession)> {
+    let now = app.clock.now();
+    let account_key = email.trim().to_lowercase();
+    if !throttles.login_per_account.allows(&account_key, now)
+        || !throttles.login_per_ip.allows(ip, now)
+    {
+        return Err(AppError::TooManyAttempts(
+            "too many failed sign-ins; wait 15 minutes".into(),
+        ));
+    }
+    let found = app.store.find_account_by_email(&account_key)?;
+    // Verify against a real hash even for an unknown email, so the answer takes as
+    // long as for a known one and timing tells nothing.
+    let dummy = DUMMY_HASH.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2()
+            .hash_password(b"not a password", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    });
+    let stored = found
+        .as_ref()
+        .map_or(dummy.as_str(), |(_, hash)| hash.as_str());
+    let matches = PasswordHash::new(stored)
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    match found {
+        Some((account, _)) if matches && account.disabled_at.is_none() => {
+            let session = start_session(app, SessionOwner::Account(account.id), policy)?;
+            Ok((account, session))
+        }
+        _ => {
+            throttles.login_per_account.hit(&account_key, now);
+            throttles.login_per_ip.hit(ip, now);
+            Err(AppError::BadCredentials(BAD_LOGIN.into()))
+        }
+    }
+}
+
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The principal behind a session secret, if the session is alive; keeps it alive.
+pub fn resolve_session(
+    app: &App,
+    policy: SessionPolicy,
+    secret: &str,
+) -> AppResult<(Principal, Session)> {
+    let hash = hash_secret(secret);
+    let session = app
+        .store
+        .find_session(&hash)?
+        .ok_or(AppError::Unauthenticated)?;
+    let now = app.clock.now();
+    if now >= session.expires_at || now - session.last_seen_at >= policy.idle {
+        app.store.delete_session(&hash)?;
+        return Err(AppError::Unauthenticated);
+    }
+    let principal = match &session.owner {
+        SessionOwner::Account(id) => {
+            let account = app
+                .store
+                .get_account(*id)?
+                .filter(|a| a.disabled_at.is_none());
+            Principal::Admin(account.ok_or(AppError::Unauthenticated)?)
+        }
+        SessionOwner::Member(phone) => Principal::Member(phone.clone()),
+    };
+    // Writing on every request would turn reads into writes; a minute is precise
+    // enough for a 30-minute idle timeout.
+    if now - session.last_seen_at >= Duration::minutes(1) {
+        app.store.touch_session(&hash, now)?;
+    }
+    Ok((principal, session))
+}
+
+pub fn logout(app: &App, secret: &str) -> AppResult<()> {
+    Ok(app.store.delete_session(&hash_secret(secret))?)
+}
+
+/// How long a code is valid, and how many wrong guesses it survives.
+pub const OTP_LIFETIME: Duration = Duration::minutes(10);
+pub const OTP_MAX_ATTEMPTS: u32 = 5;
+const OTP_DIGITS: u32 = 6;
+
+fn otp_hash(salt: &[u8; 16], code: &str) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(salt);
+    hasher.update(code.as_bytes());
+    hasher.finalize().to_vec()
+}
+
+/// Sends a sign-in code to a phone. Answers the same whether or not the phone belongs
+/// to anyone, so it tells nothing about who is a member.
+pub fn start_otp(
+    app: &App,
+    sms: &dyn SmsSender,
+    throttles: &Throttles,
+    raw_phone: &str,
+    ip: &str,
+) -> AppResult<()> {
+    let now = app.clock.now();
+    // Members type numbers with their country code; E.164 without '+' is fine too.
+    let phone = parse_international(raw_phone).map_err(|e| AppError::invalid("phone", e))?;
+    if !throttles.otp_per_phone.allows(phone.as_str(), now) || !throttles.otp_per_ip.allows(ip, now)
+    {
+        return Err(AppError::TooManyAttempts(
+            "too many codes requested; wait an hour".into(),
+        ));
+    }
+    throttles.otp_per_phone.hit(phone.as_str(), now);
+    throttles.otp_per_ip.hit(ip, now);
+    if app
+        .store
+        .find_users_by_phone(&phone)?
+        .iter()
+        .all(|u| u.status != UserStatus::Active)
+    {
+        return Ok(());
+    }
+    let code = format!(
+        "{:0width$}",
+        rand::rng().random_range(0..10u32.pow(OTP_DIGITS)),
+        width = OTP_DIGITS as usize
+    );
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let otp = OtpCode {
+        id: uuid::Uuid::now_v7(),
+        phone: phone.clone(),
+        code_hash: otp_hash(&salt, &code),
+        salt,
+        created_at: now,
+        expires_at: now + OTP_LIFETIME,
+        attempts: 0,
+        used_at: None,
+    };
+    app.store.create_otp(&otp)?;
+    sms.send(
+        app,
+        &phone,
+        &format!("Your Steward sign-in code is {code}. It expires in 10 minutes."),
+    )
+}
+
+/// Checks a code and starts a member session; returns its bearer secret.
+pub fn verify_otp(
+    app: &App,
+    throttles: &Throttles,
+    policy: SessionPolicy,
+    raw_phone: &str,
+    code: &str,
+    ip: &str,
+) -> AppResult<NewSession> {
+    let now = app.clock.now();
+    let wrong =
+        || AppError::BadCredentials("the code is wrong or has expired; ask for a new one".into());
+    if !throttles.otp_per_ip.allows(ip, now) {
+        return Err(AppError::TooManyAttempts(
+            "too many attempts; wait an hour".into(),
+        ));
+    }
+    let phone = parse_international(raw_phone).map_err(|_| wrong())?;
+    let Some(otp) = app.store.latest_otp(&phone)? else {
+        throttles.otp_per_ip.hit(ip, now);
+        return Err(wrong());
+    };
+    let given = otp_hash(&otp.salt, code.trim());
+    let equal = given.len() == otp.code_hash.len()
+        && given
+            .iter()
+            .zip(&otp.code_hash)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !equal {
+        app.store.fail_otp(otp.id)?;
+        throttles.otp_per_ip.hit(ip, now);
+        return Err(wrong());
+    }
+    if !app.store.use_otp(otp.id, OTP_MAX_ATTEMPTS, now)? {
+        return Err(wrong());
+    }
+    start_session(app, SessionOwner::Member(phone), policy)
+}
+
+/// A phone as a member types it to sign in: with its country code, `+` optional.
+fn parse_international(raw: &str) -> Result<PhoneNumber, steward_domain::PhoneError> {
+    let trimmed = raw.trim();
+    if trimmed.starts_with('+') {
+        // With a '+' the region only matters for numbers without a country code.
+        PhoneNumber::parse(trimmed, Region::parse("US").expect("US is a region"))
+    } else {
+        PhoneNumber::from_e164(trimmed)
+    }
+}
