@@ -11,8 +11,8 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::Value;
-use steward_app::worker::{Worker, WorkerConfig};
 use steward_app::clock::ManualClock;
+use steward_app::worker::{Worker, WorkerConfig};
 use steward_app::{App, orgs, security, tokens};
 use steward_domain::{
     AttributeChanges, OrgId, PersonName, PhoneNumber, Role, UserSource, UserUpsert,
@@ -364,4 +364,630 @@ async fn unknown_paths_are_404_problem_json() {
 
 fn urlencode(raw: &str) -> String {
     raw.replace('+', "%2B")
+}
+
+// ---- Access control -------------------------------------------------------------------
+
+use steward_domain::group::{Group, Membership};
+use steward_domain::{GroupId, GroupName, GroupRole};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn add_admin(&self, email: &str) {
+        security::add_admin(&self.app, self.org, email, Some(PASSWORD)).unwrap();
+    }
+
+    async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs an admin in; returns the cookie header value and the CSRF token.
+    async fn admin_session(&self, email: &str) -> (String, String) {
+        let response = self.login(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let pair = cookie.split(';').next().unwrap().to_owned();
+        let body: Value = response.json().await.unwrap();
+        (pair, body["csrf_token"].as_str().unwrap().to_owned())
+    }
+
+    async fn otp_start(&self, phone: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/auth/otp/start"))
+            .json(&serde_json::json!({"phone": phone}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn otp_verify(&self, phone: &str, code: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/auth/otp/verify"))
+            .json(&serde_json::json!({"phone": phone, "code": code}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn last_code(&self) -> Option<String> {
+        let outbox = self.app.store.sms_outbox(1).unwrap();
+        outbox.first().map(|m| {
+            m.body
+                .chars()
+                .filter(char::is_ascii_digit)
+                .take(6)
+                .collect()
+        })
+    }
+
+    /// Group A administered by `admin_phone`, with `member_phones` as members.
+    fn group_with(&self, admin_phone: &str, member_phones: &[&str]) -> GroupId {
+        let group = Group {
+            id: GroupId::new(),
+            org_id: self.org,
+            parent_id: None,
+            name: GroupName::parse("Field Sales").unwrap(),
+            org_mapped: true,
+            created_at: Utc::now(),
+        };
+        self.app
+            .store
+            .insert_groups(self.org, std::slice::from_ref(&group))
+            .unwrap();
+        let member = |phone: &str, role| {
+            let user = self
+                .app
+                .store
+                .get_user(self.org, &PhoneNumber::from_e164(phone).unwrap())
+                .unwrap()
+                .unwrap();
+            Membership {
+                org_id: self.org,
+                group_id: group.id,
+                user_id: user.id,
+                role,
+                joined_at: Utc::now(),
+            }
+        };
+        let mut rows = vec![member(admin_phone, GroupRole::Admin)];
+        rows.extend(member_phones.iter().map(|p| member(p, GroupRole::Member)));
+        self.app.store.insert_memberships(self.org, &rows).unwrap();
+        group.id
+    }
+}
+
+#[tokio::test]
+async fn an_admin_login_sets_a_locked_down_session_cookie_and_a_fresh_one_each_time() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let response = t.login("ADA@contoso.example", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("steward_session=sts_"), "{cookie}");
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} missing: {cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "Secure only when configured for TLS"
+    );
+    let (first, _) = t.admin_session("ada@contoso.example").await;
+    let (second, _) = t.admin_session("ada@contoso.example").await;
+    assert_ne!(first, second, "every login gets a new session id");
+
+    let me: Value = t
+        .client
+        .get(t.url("/api/v1/me"))
+        .header("cookie", &first)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["kind"].as_str(), me["email"].as_str()),
+        (Some("admin"), Some("ada@contoso.example"))
+    );
+    let users = t
+        .client
+        .get(t.url(&format!("/api/v1/orgs/{}/users", t.org)))
+        .header("cookie", &first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let unknown = problem(
+        t.login("bob@contoso.example", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let wrong = problem(
+        t.login("ada@contoso.example", "wrong password!!").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(unknown, wrong);
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_account_even_for_the_right_password() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    for _ in 0..5 {
+        assert_eq!(
+            t.login("ada@contoso.example", "wrong password!!")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    problem(
+        t.login("ada@contoso.example", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+    t.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(
+        t.login("ada@contoso.example", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn cookie_authenticated_writes_need_the_csrf_token() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let (cookie, csrf) = t.admin_session("ada@contoso.example").await;
+    let url = t.url(&format!("/api/v1/orgs/{}/tokens", t.org));
+    let body = serde_json::json!({"label": "ci"});
+    let without = t
+        .client
+        .post(&url)
+        .header("cookie", &cookie)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let problem_body = problem(without, StatusCode::FORBIDDEN).await;
+    assert!(
+        problem_body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("x-csrf-token")
+    );
+    let wrong = t
+        .client
+        .post(&url)
+        .header("cookie", &cookie)
+        .header("x-csrf-token", "nope")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let with = t
+        .client
+        .post(&url)
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn sessions_end_at_logout_after_30_idle_minutes_and_after_12_hours() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let me = |cookie: String| {
+        let request = t.client.get(t.url("/api/v1/me")).header("cookie", cookie);
+        async move { request.send().await.unwrap().status() }
+    };
+    let (cookie, csrf) = t.admin_session("ada@contoso.example").await;
+    let out = t
+        .client
+        .post(t.url("/api/v1/auth/logout"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(cookie).await, StatusCode::UNAUTHORIZED);
+
+    let (idle, _) = t.admin_session("ada@contoso.example").await;
+    t.clock.advance(chrono::Duration::minutes(29));
+    assert_eq!(me(idle.clone()).await, StatusCode::OK);
+    t.clock.advance(chrono::Duration::minutes(31));
+    assert_eq!(
+        me(idle).await,
+        StatusCode::UNAUTHORIZED,
+        "idle for 31 minutes"
+    );
+
+    let (busy, _) = t.admin_session("ada@contoso.example").await;
+    for _ in 0..(12 * 3 - 1) {
+        t.clock.advance(chrono::Duration::minutes(20));
+        assert_eq!(me(busy.clone()).await, StatusCode::OK);
+    }
+    t.clock.advance(chrono::Duration::minutes(20));
+    assert_eq!(
+        me(busy).await,
+        StatusCode::UNAUTHORIZED,
+        "12 hours after sign-in"
+    );
+}
+
+#[tokio::test]
+async fn disabling_an_account_ends_its_sessions_at_once() {
+    let t = spawn_app().await;
+    let (account, _) =
+        security::add_admin(&t.app, t.org, "ada@contoso.example", Some(PASSWORD)).unwrap();
+    let (cookie, _) = t.admin_session("ada@contoso.example").await;
+    t.app
+        .store
+        .disable_account(t.org, account.id, Utc::now())
+        .unwrap();
+    let me = t
+        .client
+        .get(t.url("/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        t.login("ada@contoso.example", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_member_signs_in_with_a_code_and_sees_their_orgs_but_no_admin_work() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876543210"]);
+    let start = t.otp_start("+91 98765 43210").await;
+    assert_eq!(start.status(), StatusCode::ACCEPTED);
+    let start_body: Value = start.json().await.unwrap();
+    let code = t.last_code().unwrap();
+    assert_eq!(code.len(), 6);
+
+    // A stranger's number gets the same answer, and no message.
+    let stranger: Value = t.otp_start("+14155550123").await.json().await.unwrap();
+    assert_eq!(stranger, start_body);
+    assert_eq!(t.app.store.sms_outbox(10).unwrap().len(), 1);
+
+    let verified = t.otp_verify("919876543210", &code).await;
+    assert_eq!(verified.status(), StatusCode::OK);
+    let token = verified.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me: Value = t
+        .client
+        .get(t.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["kind"], "member");
+    assert_eq!(me["orgs"][0]["org_id"], t.org.to_string());
+    let users = t
+        .get(&format!("/api/v1/orgs/{}/users", t.org), &token)
+        .send()
+        .await
+        .unwrap();
+    problem(users, StatusCode::FORBIDDEN).await;
+    let other = t
+        .get(&format!("/api/v1/orgs/{}/users", t.other_org), &token)
+        .send()
+        .await
+        .unwrap();
+    problem(other, StatusCode::NOT_FOUND).await;
+    let reused = t.otp_verify("+919876543210", &code).await;
+    problem(reused, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn a_code_expires_after_10_minutes() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876543210"]);
+    t.otp_start("+919876543210").await;
+    let code = t.last_code().unwrap();
+    t.clock.advance(chrono::Duration::minutes(10));
+    problem(
+        t.otp_verify("+919876543210", &code).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn five_wrong_codes_burn_the_code() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876543210"]);
+    t.otp_start("+919876543210").await;
+    let code = t.last_code().unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        problem(
+            t.otp_verify("+919876543210", wrong).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    }
+    problem(
+        t.otp_verify("+919876543210", &code).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn code_requests_are_throttled_per_phone() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876543210"]);
+    for _ in 0..5 {
+        assert_eq!(
+            t.otp_start("+919876543210").await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    problem(
+        t.otp_start("+919876543210").await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_group_admin_sees_only_the_users_of_groups_they_administer() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876543210", "+919876543211", "+14155550123"]);
+    t.group_with("+919876543210", &["+919876543211"]);
+    t.otp_start("+919876543210").await;
+    let code = t.last_code().unwrap();
+    let token: Value = t
+        .otp_verify("+919876543210", &code)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let page: Value = t
+        .get(
+            &format!("/api/v1/orgs/{}/users", t.org),
+            token["token"].as_str().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 2, "{page}");
+}
+
+#[tokio::test]
+async fn tokens_are_shown_once_listed_with_last_use_and_revoked() {
+    let t = spawn_app().await;
+    let url = t.url(&format!("/api/v1/orgs/{}/tokens", t.org));
+    let created: Value = t
+        .client
+        .post(&url)
+        .bearer_auth(&t.admin)
+        .json(&serde_json::json!({"label": "sync"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = created["token"].as_str().unwrap().to_owned();
+    assert!(
+        secret.starts_with("stw_") && secret.len() >= 4 + 32,
+        "at least 128 random bits"
+    );
+    assert_eq!(
+        t.get(&format!("/api/v1/orgs/{}/users", t.org), &secret)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let listed: Value = t
+        .client
+        .get(&url)
+        .bearer_auth(&t.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == created["id"])
+        .unwrap()
+        .clone();
+    assert!(entry["last_used_at"].is_string(), "{entry}");
+    assert!(
+        !listed.to_string().contains(&secret),
+        "the secret is never shown again"
+    );
+    let revoke = t
+        .client
+        .delete(format!("{url}/{}", created["id"].as_str().unwrap()))
+        .bearer_auth(&t.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    let after = t
+        .get(&format!("/api/v1/orgs/{}/users", t.org), &secret)
+        .send()
+        .await
+        .unwrap();
+    problem(after, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn state_changes_are_audited_with_actor_request_id_and_ip() {
+    let t = spawn_app().await;
+    let url = t.url(&format!("/api/v1/orgs/{}/tokens", t.org));
+    let created = t
+        .client
+        .post(&url)
+        .bearer_auth(&t.admin)
+        .header("x-request-id", "req-42")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let audit: Value = t
+        .get(
+            &format!("/api/v1/orgs/{}/audit?action=token.create", t.org),
+            &t.admin,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["total"], 1, "{audit}");
+    let entry = &audit["items"][0];
+    assert!(entry["actor"].as_str().unwrap().starts_with("token:"));
+    assert_eq!(
+        (
+            entry["request_id"].as_str(),
+            entry["ip"].as_str(),
+            entry["outcome"].as_str()
+        ),
+        (Some("req-42"), Some("127.0.0.1"), Some("ok"))
+    );
+    let bad = t
+        .get(
+            &format!("/api/v1/orgs/{}/audit?from=yesterday", t.org),
+            &t.admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(bad, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["field"],
+        "from"
+    );
+    let by_member = t
+        .get(&format!("/api/v1/orgs/{}/audit", t.org), &t.member)
+        .send()
+        .await
+        .unwrap();
+    problem(by_member, StatusCode::FORBIDDEN).await;
+}
+
+/// Every org route, with a harmless request: `{org}` and `{id}` are filled in.
+const ORG_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/orgs/{org}/users"),
+    ("GET", "/api/v1/orgs/{org}/imports"),
+    ("POST", "/api/v1/orgs/{org}/imports"),
+    ("GET", "/api/v1/orgs/{org}/imports/{id}"),
+    ("GET", "/api/v1/orgs/{org}/imports/{id}/errors.csv"),
+    ("GET", "/api/v1/orgs/{org}/tokens"),
+    ("POST", "/api/v1/orgs/{org}/tokens"),
+    ("DELETE", "/api/v1/orgs/{org}/tokens/{id}"),
+    ("GET", "/api/v1/orgs/{org}/audit"),
+];
+
+#[tokio::test]
+async fn every_org_route_hides_other_orgs_and_needs_a_credential() {
+    let t = spawn_app().await;
+    // Ids that exist in org A: an import job and a token.
+    let job =
+        steward_app::import::enqueue(&t.app, t.org, "a.csv", "test", &mut &b"Phone,Name\n"[..])
+            .unwrap();
+    let (token, _) = tokens::create_token(&t.app, t.org, Role::OrgAdmin, "a", None).unwrap();
+    for (method, template) in ORG_ROUTES {
+        let id = if template.contains("tokens") {
+            token.id.to_string()
+        } else {
+            job.id.to_string()
+        };
+        let path = template
+            .replace("{org}", &t.org.to_string())
+            .replace("{id}", &id);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let request = |token: Option<&str>| {
+            let mut r = t
+                .client
+                .request(method.clone(), t.url(&path))
+                .header("content-type", "application/json")
+                .body("{}");
+            if let Some(token) = token {
+                r = r.bearer_auth(token);
+            }
+            r
+        };
+        let anonymous = request(None).send().await.unwrap();
+        assert_eq!(
+            anonymous.status(),
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} without a credential"
+        );
+        let other = request(Some(&t.other_admin)).send().await.unwrap();
+        assert_eq!(
+            other.status(),
+            StatusCode::NOT_FOUND,
+            "{method} {path} from another org"
+        );
+    }
+    // Nothing of org A changed.
+    assert!(
+        t.app
+            .store
+            .find_api_token(&tokens::hash_secret(&t.admin))
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        t.app
+            .store
+            .list_api_tokens(t.org)
+            .unwrap()
+            .iter()
+            .filter(|t| t.revoked_at.is_some())
+            .count(),
+        0
+    );
 }
