@@ -52,6 +52,7 @@ fn org_with_users_file(data: &Path, rows: u64) -> (String, std::path::PathBuf) {
     let mut set = steward(data)
         .args(["attributes", "set", "--org", &org])
         .stdin(Stdio::piped())
+        .stdout(Stdio::null())
         .spawn()
         .unwrap();
     set.stdin
@@ -290,4 +291,149 @@ fn gen_users_is_deterministic_for_a_seed() {
     let b = run(dir.path(), &["gen", "users", "--rows", "50", "--seed", "9"]).stdout;
     assert_eq!(a, b);
     assert_eq!(String::from_utf8(a).unwrap().lines().count(), 51);
+}
+
+#[test]
+fn an_admin_added_at_the_command_line_signs_in_and_the_change_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let org = run_json(data, &["org", "create", "--name", "Contoso", "--json"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut add = steward(data)
+        .args([
+            "admin",
+            "add",
+            "--org",
+            &org,
+            "--email",
+            "ada@contoso.example",
+            "--json",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery staple\n")
+        .unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let added: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        added["password"],
+        Value::Null,
+        "a password from stdin is not echoed"
+    );
+
+    let generated = steward(data)
+        .args([
+            "admin",
+            "add",
+            "--org",
+            &org,
+            "--email",
+            "bob@contoso.example",
+            "--json",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let generated: Value = serde_json::from_slice(&generated.stdout).unwrap();
+    let password = generated["password"].as_str().unwrap().to_owned();
+    assert!(password.len() >= 12);
+
+    let (mut server, base) = serve(data);
+    let login = reqwest::blocking::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "bob@contoso.example", "password": password}))
+        .send()
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    assert!(terminate(&mut server).success());
+
+    let audit = run_json(data, &["audit", "--org", &org, "--json"]);
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["auth.login", "admin.add", "admin.add", "org.create"],
+        "newest first"
+    );
+    let mut short = steward(data)
+        .args([
+            "admin",
+            "add",
+            "--org",
+            &org,
+            "--email",
+            "eve@contoso.example",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    short.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    let short = short.wait_with_output().unwrap();
+    assert_eq!(short.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+}
+
+#[test]
+fn the_otp_outbox_shows_codes_sent_to_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (org, file) = org_with_users_file(data, 3);
+    run_json(
+        data,
+        &[
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--json",
+        ],
+    );
+    let token = run_json(data, &["token", "create", "--org", &org, "--json"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (mut server, base) = serve(data);
+    let client = reqwest::blocking::Client::new();
+    let users: Value = client
+        .get(format!("{base}/api/v1/orgs/{org}/users"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let phone = users["items"][0]["phone"].as_str().unwrap().to_owned();
+    let start = client
+        .post(format!("{base}/api/v1/auth/otp/start"))
+        .json(&serde_json::json!({"phone": phone}))
+        .send()
+        .unwrap();
+    assert_eq!(start.status(), 202);
+    let outbox = run_json(data, &["otp", "outbox", "--json"]);
+    assert_eq!(outbox[0]["phone"], phone.as_str());
+    let code = outbox[0]["code"].as_str().unwrap();
+    let verify = client
+        .post(format!("{base}/api/v1/auth/otp/verify"))
+        .json(&serde_json::json!({"phone": phone, "code": code}))
+        .send()
+        .unwrap();
+    assert_eq!(verify.status(), 200);
+    assert!(terminate(&mut server).success());
 }
