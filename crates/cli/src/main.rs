@@ -157,6 +157,13 @@ enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Disable an org admin account; its sessions end at once.
+    Disable {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -417,6 +424,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     None => Ok(()),
                 }
             }
+        }
+        Command::Admin(AdminCommand::Disable { org, email }) => {
+            let org = parse_org(&org)?;
+            let account = app
+                .store
+                .find_account_by_email(&email)?
+                .map(|(account, _)| account)
+                .filter(|account| account.org_id == org)
+                .with_context(|| format!("no admin account {email} in this org"))?;
+            app.store
+                .disable_account(org, account.id, chrono::Utc::now())?;
+            audit::record(
+                &app,
+                &AuditContext::cli(),
+                org,
+                "admin.disable",
+                account.email.as_str(),
+                "ok",
+            )?;
+            say(format!(
+                "Disabled {}; its sessions have ended",
+                account.email
+            ))
         }
         Command::Otp(OtpCommand::Outbox { limit, json }) => {
             let outbox = app.store.sms_outbox(limit)?;

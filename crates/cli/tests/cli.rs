@@ -388,6 +388,31 @@ fn an_admin_added_at_the_command_line_signs_in_and_the_change_is_audited() {
     let short = short.wait_with_output().unwrap();
     assert_eq!(short.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+
+    let disabled = run(
+        data,
+        &[
+            "admin",
+            "disable",
+            "--org",
+            &org,
+            "--email",
+            "bob@contoso.example",
+        ],
+    );
+    assert!(disabled.status.success());
+    let audit = run_json(
+        data,
+        &[
+            "audit",
+            "--org",
+            &org,
+            "--action",
+            "admin.disable",
+            "--json",
+        ],
+    );
+    assert_eq!(audit["total"], 1);
 }
 
 #[test]
