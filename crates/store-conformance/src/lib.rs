@@ -54,6 +54,8 @@ macro_rules! conformance_tests {
             tokens_are_listed_and_revoked_per_org,
             a_phone_is_found_in_every_org_and_its_group_roles_per_org,
             the_sms_outbox_lists_newest_first,
+            a_user_is_created_once_and_updated_in_place,
+            an_attribute_schema_save_removes_and_rewrites_values,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {
@@ -1100,5 +1102,131 @@ pub fn the_sms_outbox_lists_newest_first(store: &dyn Store) {
     assert_eq!(
         outbox.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
         vec!["code 2", "code 1"]
+    );
+}
+
+pub fn a_user_is_created_once_and_updated_in_place(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let created = store
+        .create_user(
+            org.id,
+            &upsert(
+                PHONES[0],
+                "Asha Rao",
+                set(&[("level", AttributeValue::Number(3.0))]),
+            ),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(
+        (created.name.as_str(), created.created_at),
+        ("Asha Rao", t0())
+    );
+    let again = store.create_user(
+        org.id,
+        &upsert(PHONES[0], "Other", AttributeChanges::new()),
+        t0(),
+    );
+    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    let later = t0() + Duration::hours(1);
+    let renamed = PersonName::parse("Asha R.").unwrap();
+    let changes: AttributeChanges =
+        [(key("team"), Some(AttributeValue::String("Blue".into())))].into();
+    let updated = store
+        .update_user(org.id, &phone(PHONES[0]), Some(&renamed), &changes, later)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            updated.name.as_str(),
+            updated.updated_at,
+            updated.attributes.len()
+        ),
+        ("Asha R.", later, 2)
+    );
+    let unchanged = store
+        .update_user(
+            org.id,
+            &phone(PHONES[0]),
+            None,
+            &AttributeChanges::new(),
+            later + Duration::hours(1),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        unchanged.updated_at, later,
+        "a no-op update changes nothing"
+    );
+    let other = new_org(store, "Fabrikam");
+    assert_eq!(
+        store
+            .update_user(other.id, &phone(PHONES[0]), Some(&renamed), &changes, later)
+            .unwrap(),
+        None
+    );
+}
+
+pub fn an_attribute_schema_save_removes_and_rewrites_values(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let rows = [
+        upsert(
+            PHONES[0],
+            "Asha",
+            set(&[
+                ("level", AttributeValue::Number(3.0)),
+                ("team", AttributeValue::String("Blue".into())),
+            ]),
+        ),
+        upsert(
+            PHONES[1],
+            "Ravi",
+            set(&[("level", AttributeValue::Number(4.5))]),
+        ),
+        upsert(PHONES[2], "Ada", AttributeChanges::new()),
+    ];
+    store.upsert_users(org.id, &rows, t0()).unwrap();
+    let mut levels = store.attribute_values(org.id, &key("level")).unwrap();
+    levels.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        levels,
+        vec![
+            (phone(PHONES[0]), serde_json::json!(3.0)),
+            (phone(PHONES[1]), serde_json::json!(4.5))
+        ]
+    );
+    let (missing, examples) = store
+        .users_missing_attribute(org.id, &key("level"), 5)
+        .unwrap();
+    assert_eq!((missing, examples), (1, vec![phone(PHONES[2])]));
+
+    let rewrites = vec![(
+        key("level"),
+        vec![
+            (phone(PHONES[0]), Some(AttributeValue::String("3".into()))),
+            (phone(PHONES[1]), None),
+        ],
+    )];
+    store
+        .save_attribute_schema(org.id, &[], &[key("team")], &rewrites)
+        .unwrap();
+    let asha = store.get_user(org.id, &phone(PHONES[0])).unwrap().unwrap();
+    assert_eq!(
+        asha.attributes,
+        attrs(&[("level", AttributeValue::String("3".into()))])
+    );
+    assert!(
+        store
+            .get_user(org.id, &phone(PHONES[1]))
+            .unwrap()
+            .unwrap()
+            .attributes
+            .is_empty()
+    );
+    assert!(
+        store
+            .attribute_values(org.id, &key("team"))
+            .unwrap()
+            .is_empty()
     );
 }

@@ -24,9 +24,9 @@ use steward_domain::content::{
 };
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
-    Account, AccountId, ActionId, ApiToken, AttributeDef, ConnectorId, Counts, GroupId, GroupRole,
-    Job, JobId, Org, OrgId, OtpCode, PhoneNumber, Session, SmsMessage, TokenId, UpsertOutcome,
-    User, UserId, UserUpsert,
+    Account, AccountId, ActionId, ApiToken, AttributeChanges, AttributeDef, AttributeKey,
+    AttributeValue, ConnectorId, Counts, GroupId, GroupRole, Job, JobId, Org, OrgId, OtpCode,
+    PersonName, PhoneNumber, Session, SmsMessage, TokenId, UpsertOutcome, User, UserId, UserUpsert,
 };
 use steward_store::{
     AuditQuery, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, Page, RowError, Store,
@@ -371,6 +371,48 @@ impl Store for SqliteStore {
 
     fn put_attribute_defs(&self, org: OrgId, defs: &[AttributeDef]) -> StoreResult<()> {
         self.write(|tx| users::put_attribute_defs(tx, org, defs))
+    }
+
+    fn attribute_values(
+        &self,
+        org: OrgId,
+        key: &AttributeKey,
+    ) -> StoreResult<Vec<(PhoneNumber, serde_json::Value)>> {
+        users::attribute_values(&*self.conn()?, org, key)
+    }
+
+    fn users_missing_attribute(
+        &self,
+        org: OrgId,
+        key: &AttributeKey,
+        examples: u32,
+    ) -> StoreResult<(u64, Vec<PhoneNumber>)> {
+        users::users_missing_attribute(&*self.conn()?, org, key, examples)
+    }
+
+    fn save_attribute_schema(
+        &self,
+        org: OrgId,
+        defs: &[AttributeDef],
+        removed: &[AttributeKey],
+        rewrites: &[(AttributeKey, Vec<(PhoneNumber, Option<AttributeValue>)>)],
+    ) -> StoreResult<()> {
+        self.write(|tx| users::save_attribute_schema(tx, org, defs, removed, rewrites))
+    }
+
+    fn create_user(&self, org: OrgId, user: &UserUpsert, now: DateTime<Utc>) -> StoreResult<User> {
+        self.write(|tx| users::create_user(tx, org, user, now))
+    }
+
+    fn update_user(
+        &self,
+        org: OrgId,
+        phone: &PhoneNumber,
+        name: Option<&PersonName>,
+        changes: &AttributeChanges,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        self.write(|tx| users::update_user(tx, org, phone, name, changes, now))
     }
 
     fn get_user(&self, org: OrgId, phone: &PhoneNumber) -> StoreResult<Option<User>> {

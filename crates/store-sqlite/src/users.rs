@@ -8,7 +8,7 @@ use steward_domain::{
     AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, Attributes, OrgId,
     PersonName, PhoneNumber, UpsertOutcome, User, UserId, UserSource, UserStatus, UserUpsert,
 };
-use steward_store::{Page, StoreResult, UserQuery};
+use steward_store::{Page, StoreError, StoreResult, UserQuery};
 
 use crate::convert::{corrupt, db, parse_id, parse_opt_ts, parse_ts, ts};
 
@@ -334,4 +334,178 @@ pub fn upsert(
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+pub fn create_user(
+    tx: &Transaction<'_>,
+    org: OrgId,
+    user: &UserUpsert,
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    let attributes = apply_changes(None, &user.attributes)?;
+    tx.execute(
+        "INSERT INTO users (id, org_id, phone, name, status, source, attributes,
+                            created_at, updated_at, deleted_at)
+         VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7, ?7, NULL)",
+        params![
+            UserId::new().to_string(),
+            org.to_string(),
+            user.phone.as_str(),
+            user.name.as_str(),
+            user.source.as_str(),
+            attributes,
+            ts(now)
+        ],
+    )
+    .map_err(|e| match db(e) {
+        StoreError::Conflict(_) => StoreError::Conflict(format!(
+            "a user with the phone {} already exists",
+            user.phone
+        )),
+        other => other,
+    })?;
+    get_user(tx, org, &user.phone)?.ok_or(StoreError::NotFound)
+}
+
+pub fn update_user(
+    tx: &Transaction<'_>,
+    org: OrgId,
+    phone: &PhoneNumber,
+    name: Option<&PersonName>,
+    changes: &AttributeChanges,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<User>> {
+    let existing: Option<(String, String, String)> = tx
+        .query_row(
+            "SELECT id, name, attributes FROM users WHERE org_id = ?1 AND phone = ?2",
+            params![org.to_string(), phone.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    let Some((id, stored_name, stored)) = existing else {
+        return Ok(None);
+    };
+    let attributes = apply_changes(Some(&stored), changes)?;
+    let name = name.map_or(stored_name.as_str(), PersonName::as_str);
+    if name != stored_name || attributes != stored {
+        tx.execute(
+            "UPDATE users SET name = ?2, attributes = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, name, attributes, ts(now)],
+        )
+        .map_err(db)?;
+    }
+    get_user(tx, org, phone)
+}
+
+pub fn attribute_values(
+    conn: &Connection,
+    org: OrgId,
+    key: &AttributeKey,
+) -> StoreResult<Vec<(PhoneNumber, serde_json::Value)>> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT phone, json_extract(attributes, '$.' || ?2), json_type(attributes, '$.' || ?2)
+             FROM users WHERE org_id = ?1 AND json_type(attributes, '$.' || ?2) IS NOT NULL",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map(params![org.to_string(), key.as_str()], |r| {
+            let phone: String = r.get(0)?;
+            let kind: String = r.get(2)?;
+            let value = match kind.as_str() {
+                "true" => serde_json::Value::Bool(true),
+                "false" => serde_json::Value::Bool(false),
+                "integer" => serde_json::Value::from(r.get::<_, i64>(1)?),
+                "real" => serde_json::Value::from(r.get::<_, f64>(1)?),
+                "text" => serde_json::Value::String(r.get(1)?),
+                _ => serde_json::Value::Null,
+            };
+            Ok((phone, value))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    rows.into_iter()
+        .map(|(phone, value)| {
+            Ok((
+                PhoneNumber::from_e164(&phone).map_err(|_| corrupt("phone", &phone))?,
+                value,
+            ))
+        })
+        .collect()
+}
+
+pub fn users_missing_attribute(
+    conn: &Connection,
+    org: OrgId,
+    key: &AttributeKey,
+    examples: u32,
+) -> StoreResult<(u64, Vec<PhoneNumber>)> {
+    let filter = "org_id = ?1 AND status = 'active' AND json_type(attributes, '$.' || ?2) IS NULL";
+    let count: u64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM users WHERE {filter}"),
+            params![org.to_string(), key.as_str()],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT phone FROM users WHERE {filter} ORDER BY phone LIMIT ?3"
+        ))
+        .map_err(db)?;
+    let phones = stmt
+        .query_map(params![org.to_string(), key.as_str(), examples], |r| {
+            r.get::<_, String>(0)
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    let phones = phones
+        .into_iter()
+        .map(|p| PhoneNumber::from_e164(&p).map_err(|_| corrupt("phone", &p)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok((count, phones))
+}
+
+pub fn save_attribute_schema(
+    tx: &Transaction<'_>,
+    org: OrgId,
+    defs: &[AttributeDef],
+    removed: &[AttributeKey],
+    rewrites: &[(AttributeKey, Vec<(PhoneNumber, Option<AttributeValue>)>)],
+) -> StoreResult<()> {
+    for key in removed {
+        tx.execute(
+            "UPDATE users SET attributes = json_remove(attributes, '$.' || ?2)
+             WHERE org_id = ?1 AND json_type(attributes, '$.' || ?2) IS NOT NULL",
+            params![org.to_string(), key.as_str()],
+        )
+        .map_err(db)?;
+    }
+    let mut select = tx
+        .prepare_cached("SELECT attributes FROM users WHERE org_id = ?1 AND phone = ?2")
+        .map_err(db)?;
+    let mut update = tx
+        .prepare_cached("UPDATE users SET attributes = ?3 WHERE org_id = ?1 AND phone = ?2")
+        .map_err(db)?;
+    for (key, values) in rewrites {
+        for (phone, value) in values {
+            let stored: Option<String> = select
+                .query_row(params![org.to_string(), phone.as_str()], |r| r.get(0))
+                .optional()
+                .map_err(db)?;
+            let Some(stored) = stored else { continue };
+            let changes: AttributeChanges = [(key.clone(), value.clone())].into();
+            update
+                .execute(params![
+                    org.to_string(),
+                    phone.as_str(),
+                    apply_changes(Some(&stored), &changes)?
+                ])
+                .map_err(db)?;
+        }
+    }
+    put_attribute_defs(tx, org, defs)
 }

@@ -15,9 +15,10 @@ use steward_domain::content::{
 };
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
-    Account, AccountId, ActionId, ApiToken, AttributeDef, ConnectorId, Counts, GroupId, GroupRole,
-    Job, JobId, JobKind, JobStatus, Org, OrgId, OtpCode, PhoneNumber, Progress, Session,
-    SmsMessage, TokenId, UpsertOutcome, User, UserId, UserUpsert,
+    Account, AccountId, ActionId, ApiToken, AttributeChanges, AttributeDef, AttributeKey,
+    AttributeValue, ConnectorId, Counts, GroupId, GroupRole, Job, JobId, JobKind, JobStatus, Org,
+    OrgId, OtpCode, PersonName, PhoneNumber, Progress, Session, SmsMessage, TokenId, UpsertOutcome,
+    User, UserId, UserUpsert,
 };
 
 pub use blob::{BlobError, BlobKey, BlobStore, LocalBlobStore};
@@ -178,11 +179,44 @@ pub trait Store: Send + Sync + 'static {
     // Attribute schema, in display order.
     fn attribute_defs(&self, org: OrgId) -> StoreResult<Vec<AttributeDef>>;
     fn put_attribute_defs(&self, org: OrgId, defs: &[AttributeDef]) -> StoreResult<()>;
+    /// Every stored value of one attribute, by user phone.
+    fn attribute_values(
+        &self,
+        org: OrgId,
+        key: &AttributeKey,
+    ) -> StoreResult<Vec<(PhoneNumber, serde_json::Value)>>;
+    /// How many active users have no value for `key`, and up to `examples` of them.
+    fn users_missing_attribute(
+        &self,
+        org: OrgId,
+        key: &AttributeKey,
+        examples: u32,
+    ) -> StoreResult<(u64, Vec<PhoneNumber>)>;
+    /// Saves a new schema in one transaction: removes the values of `removed` keys and
+    /// rewrites the listed values (a type change), then replaces the definitions.
+    fn save_attribute_schema(
+        &self,
+        org: OrgId,
+        defs: &[AttributeDef],
+        removed: &[AttributeKey],
+        rewrites: &[(AttributeKey, Vec<(PhoneNumber, Option<AttributeValue>)>)],
+    ) -> StoreResult<()>;
 
     // Users.
     fn get_user(&self, org: OrgId, phone: &PhoneNumber) -> StoreResult<Option<User>>;
     fn list_users(&self, org: OrgId, query: &UserQuery) -> StoreResult<Page<User>>;
     fn count_users(&self, org: OrgId) -> StoreResult<u64>;
+    /// Creates one user; a phone already in the org is a conflict.
+    fn create_user(&self, org: OrgId, user: &UserUpsert, now: DateTime<Utc>) -> StoreResult<User>;
+    /// Changes a user's name and attributes; `None` if there is no such user.
+    fn update_user(
+        &self,
+        org: OrgId,
+        phone: &PhoneNumber,
+        name: Option<&PersonName>,
+        changes: &AttributeChanges,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
     /// Creates or updates users by phone; rows equal to what is stored are left alone.
     fn upsert_users(
         &self,
