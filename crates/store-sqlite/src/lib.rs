@@ -29,8 +29,8 @@ use steward_domain::{
     PersonName, PhoneNumber, Session, SmsMessage, TokenId, UpsertOutcome, User, UserId, UserUpsert,
 };
 use steward_store::{
-    AuditQuery, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, Page, RowError, Store,
-    StoreError, StoreResult, TokenHash, UserQuery,
+    AttributeRewrite, AuditQuery, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, Page,
+    RowError, Store, StoreError, StoreResult, TokenHash, UserQuery,
 };
 
 use crate::convert::{db, ts};
@@ -395,7 +395,7 @@ impl Store for SqliteStore {
         org: OrgId,
         defs: &[AttributeDef],
         removed: &[AttributeKey],
-        rewrites: &[(AttributeKey, Vec<(PhoneNumber, Option<AttributeValue>)>)],
+        rewrites: &[AttributeRewrite],
     ) -> StoreResult<()> {
         self.write(|tx| users::save_attribute_schema(tx, org, defs, removed, rewrites))
     }

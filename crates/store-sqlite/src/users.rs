@@ -8,7 +8,7 @@ use steward_domain::{
     AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, Attributes, OrgId,
     PersonName, PhoneNumber, UpsertOutcome, User, UserId, UserSource, UserStatus, UserUpsert,
 };
-use steward_store::{Page, StoreError, StoreResult, UserQuery};
+use steward_store::{AttributeRewrite, Page, StoreError, StoreResult, UserQuery};
 
 use crate::convert::{corrupt, db, parse_id, parse_opt_ts, parse_ts, ts};
 
@@ -474,7 +474,7 @@ pub fn save_attribute_schema(
     org: OrgId,
     defs: &[AttributeDef],
     removed: &[AttributeKey],
-    rewrites: &[(AttributeKey, Vec<(PhoneNumber, Option<AttributeValue>)>)],
+    rewrites: &[AttributeRewrite],
 ) -> StoreResult<()> {
     for key in removed {
         tx.execute(

@@ -115,6 +115,9 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// New values for one attribute, by user phone (`None` clears the value).
+pub type AttributeRewrite = (AttributeKey, Vec<(PhoneNumber, Option<AttributeValue>)>);
+
 /// Which audit events to list, newest first.
 #[derive(Clone, Debug, Default)]
 pub struct AuditQuery {
@@ -199,7 +202,7 @@ pub trait Store: Send + Sync + 'static {
         org: OrgId,
         defs: &[AttributeDef],
         removed: &[AttributeKey],
-        rewrites: &[(AttributeKey, Vec<(PhoneNumber, Option<AttributeValue>)>)],
+        rewrites: &[AttributeRewrite],
     ) -> StoreResult<()>;
 
     // Users.
