@@ -25,8 +25,8 @@ use steward_domain::content::{
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
     Account, AccountId, ActionId, ApiToken, AttributeChanges, AttributeDef, AttributeKey,
-    AttributeValue, ConnectorId, Counts, GroupId, GroupRole, Job, JobId, Org, OrgId, OtpCode,
-    PersonName, PhoneNumber, Session, SmsMessage, TokenId, UpsertOutcome, User, UserId, UserUpsert,
+    ConnectorId, Counts, GroupId, GroupRole, Job, JobId, Org, OrgId, OtpCode, PersonName,
+    PhoneNumber, Session, SmsMessage, TokenId, UpsertOutcome, User, UserId, UserUpsert,
 };
 use steward_store::{
     AttributeRewrite, AuditQuery, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, Page,
