@@ -200,6 +200,10 @@ impl AttributeValue {
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             AttributeValue::String(s) => serde_json::Value::String(s.clone()),
+            // Whole numbers leave as integers (3, not 3.0), as people wrote them.
+            AttributeValue::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+                serde_json::Value::from(*n as i64)
+            }
             AttributeValue::Number(n) => serde_json::Number::from_f64(*n)
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),

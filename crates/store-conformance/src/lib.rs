@@ -1191,7 +1191,7 @@ pub fn an_attribute_schema_save_removes_and_rewrites_values(store: &dyn Store) {
     assert_eq!(
         levels,
         vec![
-            (phone(PHONES[0]), serde_json::json!(3.0)),
+            (phone(PHONES[0]), serde_json::json!(3)),
             (phone(PHONES[1]), serde_json::json!(4.5))
         ]
     );

@@ -1,6 +1,6 @@
 //! API tokens and the audit log of an org.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -15,6 +15,7 @@ use steward_domain::{ApiToken, Role, TokenId};
 use steward_store::{AuditQuery, Page};
 
 use crate::auth::Caller;
+use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
 use crate::{ApiError, blocking};
 
@@ -64,7 +65,7 @@ fn default_role() -> String {
 async fn create_token(
     caller: Caller,
     State(app): State<App>,
-    Json(body): Json<NewToken>,
+    JsonBody(body): JsonBody<NewToken>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let org = caller
         .authorize(&Action::OrgAdminOnly(AdminTask::ManageTokens))?
@@ -148,7 +149,7 @@ fn time_param(field: &str, raw: Option<String>) -> Result<Option<DateTime<Utc>>,
 async fn list_audit(
     caller: Caller,
     State(app): State<App>,
-    Query(params): Query<AuditParams>,
+    QueryParams(params): QueryParams<AuditParams>,
 ) -> Result<Json<Page<AuditEvent>>, ApiError> {
     let org = caller
         .authorize(&Action::OrgAdminOnly(AdminTask::ViewAudit))?

@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::admin::audit_context;
 use crate::auth::Caller;
+use crate::extract::QueryParams;
 use crate::state::WebState;
 use crate::{ApiError, blocking};
 
@@ -49,7 +50,7 @@ struct UploadParams {
 async fn upload(
     caller: Caller,
     State(app): State<App>,
-    Query(params): Query<UploadParams>,
+    QueryParams(params): QueryParams<UploadParams>,
     body: Body,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
     let org = caller.authorize(&IMPORT)?.org;
@@ -129,7 +130,7 @@ struct HistoryParams {
 async fn history(
     caller: Caller,
     State(app): State<App>,
-    Query(params): Query<HistoryParams>,
+    QueryParams(params): QueryParams<HistoryParams>,
 ) -> Result<Json<Page<Job>>, ApiError> {
     let org = caller.authorize(&IMPORT)?.org;
     let query = JobQuery {

@@ -6,8 +6,10 @@
 //! `application/problem+json` (RFC 9457).
 
 mod admin;
+mod attributes;
 mod auth;
 mod error;
+mod extract;
 mod health;
 mod imports;
 mod sessions;
@@ -35,6 +37,7 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(health::router())
         .merge(sessions::router())
         .merge(users::router())
+        .merge(attributes::router())
         .merge(imports::router())
         .merge(admin::router())
         .fallback(error::not_found)

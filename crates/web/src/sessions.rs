@@ -16,6 +16,7 @@ use steward_app::{App, audit};
 use steward_domain::UserStatus;
 
 use crate::auth::{Credential, Origin, SESSION_COOKIE, Signed};
+use crate::extract::JsonBody;
 use crate::state::{Security, WebState};
 use crate::{ApiError, blocking};
 
@@ -50,7 +51,7 @@ async fn login(
     State(app): State<App>,
     State(security): State<Arc<Security>>,
     origin: Origin,
-    Json(body): Json<LoginBody>,
+    JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response, ApiError> {
     let sec = security.clone();
     let ip = origin.ip.clone();
@@ -123,7 +124,7 @@ async fn otp_start(
     State(app): State<App>,
     State(security): State<Arc<Security>>,
     origin: Origin,
-    Json(body): Json<OtpStart>,
+    JsonBody(body): JsonBody<OtpStart>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     blocking(move || {
         Ok(security::start_otp(
@@ -153,7 +154,7 @@ async fn otp_verify(
     State(app): State<App>,
     State(security): State<Arc<Security>>,
     origin: Origin,
-    Json(body): Json<OtpVerify>,
+    JsonBody(body): JsonBody<OtpVerify>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let session = blocking(move || {
         Ok(security::verify_otp(

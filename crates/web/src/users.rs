@@ -1,21 +1,26 @@
 //! The users directory.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use steward_app::App;
-use steward_domain::User;
+use steward_app::{App, AppError, directory};
 use steward_domain::access::Action;
+use steward_domain::{GroupId, OrgId, User};
 use steward_store::{Page, UserQuery};
 
+use crate::admin::audit_context;
 use crate::auth::Caller;
+use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
 use crate::{ApiError, blocking};
 
 pub fn router() -> Router<WebState> {
-    Router::new().route("/api/v1/orgs/{org}/users", get(list))
+    Router::new()
+        .route("/api/v1/orgs/{org}/users", get(list).post(create))
+        .route("/api/v1/orgs/{org}/users/{phone}", get(show).patch(update))
 }
 
 /// A user as the API shows it.
@@ -65,7 +70,7 @@ const MAX_LIMIT: u32 = 1000;
 async fn list(
     caller: Caller,
     State(app): State<App>,
-    Query(params): Query<ListParams>,
+    QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Json<Page<UserJson>>, ApiError> {
     let org = caller.authorize(&Action::ViewUsers)?.org;
     // Group admins see the users of the groups they administer.
@@ -103,4 +108,96 @@ async fn list(
         next_cursor: page.next_cursor,
         total: page.total,
     }))
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    phone: String,
+    name: String,
+    #[serde(default)]
+    attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+async fn create(
+    caller: Caller,
+    State(app): State<App>,
+    JsonBody(body): JsonBody<NewUser>,
+) -> Result<(StatusCode, Json<UserJson>), ApiError> {
+    let org = caller
+        .authorize(&Action::ManageUser { groups: Vec::new() })?
+        .org;
+    let ctx = audit_context(&caller);
+    let user = blocking(move || {
+        Ok(directory::create_user(
+            &app,
+            &ctx,
+            org,
+            &body.phone,
+            &body.name,
+            &body.attributes,
+        )?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// Finds the user of the path for this caller: a group admin sees only the users of
+/// the groups they administer; anyone else is not found.
+async fn visible_user(
+    caller: &Caller,
+    app: &App,
+    raw: String,
+) -> Result<(OrgId, User, Vec<GroupId>), ApiError> {
+    let org = caller.authorize(&Action::ViewUsers)?.org;
+    let app = app.clone();
+    let (user, groups) = blocking(move || {
+        let user = directory::get_user(&app, org, &raw)?;
+        let groups = directory::groups_of(&app, org, &user)?;
+        Ok((user, groups))
+    })
+    .await?;
+    let sees_all = caller.actor.role == steward_domain::Role::OrgAdmin;
+    if !sees_all && !groups.iter().any(|g| caller.actor.admin_of.contains(g)) {
+        return Err(AppError::NotFound("user").into());
+    }
+    Ok((org, user, groups))
+}
+
+async fn show(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, phone)): Path<(String, String)>,
+) -> Result<Json<UserJson>, ApiError> {
+    let (_, user, _) = visible_user(&caller, &app, phone).await?;
+    Ok(Json(user.into()))
+}
+
+#[derive(Deserialize)]
+struct UserPatch {
+    name: Option<String>,
+    #[serde(default)]
+    attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+async fn update(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, phone)): Path<(String, String)>,
+    JsonBody(body): JsonBody<UserPatch>,
+) -> Result<Json<UserJson>, ApiError> {
+    let (org, user, groups) = visible_user(&caller, &app, phone).await?;
+    caller.authorize(&Action::ManageUser { groups })?;
+    let ctx = audit_context(&caller);
+    let updated = blocking(move || {
+        Ok(directory::update_user(
+            &app,
+            &ctx,
+            org,
+            &user,
+            body.name.as_deref(),
+            &body.attributes,
+        )?)
+    })
+    .await?;
+    Ok(Json(updated.into()))
 }

@@ -928,6 +928,12 @@ const ORG_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/orgs/{org}/tokens"),
     ("DELETE", "/api/v1/orgs/{org}/tokens/{id}"),
     ("GET", "/api/v1/orgs/{org}/audit"),
+    ("POST", "/api/v1/orgs/{org}/users"),
+    ("GET", "/api/v1/orgs/{org}/users/{phone}"),
+    ("PATCH", "/api/v1/orgs/{org}/users/{phone}"),
+    ("GET", "/api/v1/orgs/{org}/attributes"),
+    ("PUT", "/api/v1/orgs/{org}/attributes"),
+    ("GET", "/api/v1/orgs/{org}/attributes/suggestions"),
 ];
 
 #[tokio::test]
@@ -990,4 +996,284 @@ async fn every_org_route_hides_other_orgs_and_needs_a_credential() {
             .count(),
         0
     );
+}
+
+// ---- Directory ------------------------------------------------------------------------
+
+impl TestApp {
+    async fn send(&self, method: &str, path: &str, token: &str, body: Value) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn put_schema(&self, attributes: Value) -> reqwest::Response {
+        let path = format!("/api/v1/orgs/{}/attributes", self.org);
+        self.send(
+            "PUT",
+            &path,
+            &self.admin,
+            serde_json::json!({"attributes": attributes}),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn users_are_created_read_with_or_without_plus_and_patched() {
+    let t = spawn_app().await;
+    let schema = serde_json::json!([
+        {"key": "employee_id", "name": "Employee ID", "type": "string", "mandatory": true},
+        {"key": "remote", "name": "Remote", "type": "yes_no"}
+    ]);
+    assert_eq!(t.put_schema(schema).await.status(), StatusCode::OK);
+    let users = format!("/api/v1/orgs/{}/users", t.org);
+    let body = serde_json::json!({"phone": "098765 43210", "name": "Asha Rao", "attributes": {"employee_id": "E-1", "remote": true}});
+    let created = t.send("POST", &users, &t.admin, body.clone()).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let user: Value = created.json().await.unwrap();
+    assert_eq!(
+        (user["phone"].as_str(), user["source"].as_str()),
+        (Some("+919876543210"), Some("api"))
+    );
+    assert_eq!(
+        user["attributes"],
+        serde_json::json!({"employee_id": "E-1", "remote": true})
+    );
+    let again = t.send("POST", &users, &t.admin, body).await;
+    assert_eq!(
+        problem(again, StatusCode::CONFLICT).await["detail"],
+        "a user with the phone +919876543210 already exists"
+    );
+
+    for phone in ["+919876543210", "919876543210", "%2B919876543210"] {
+        let got = t
+            .get(&format!("{users}/{phone}"), &t.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), StatusCode::OK, "{phone}");
+    }
+    let patched: Value = t
+        .send(
+            "PATCH",
+            &format!("{users}/919876543210"),
+            &t.admin,
+            serde_json::json!({"name": "Asha R.", "attributes": {"remote": null}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched["name"], "Asha R.");
+    assert_eq!(
+        patched["attributes"],
+        serde_json::json!({"employee_id": "E-1"})
+    );
+    let missing = t
+        .get(&format!("{users}/14155550123"), &t.admin)
+        .send()
+        .await
+        .unwrap();
+    problem(missing, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn bad_user_input_names_every_field_and_reason() {
+    let t = spawn_app().await;
+    t.put_schema(
+        serde_json::json!([{"key": "level", "name": "Level", "type": "number", "mandatory": true}]),
+    )
+    .await;
+    let users = format!("/api/v1/orgs/{}/users", t.org);
+    let body = serde_json::json!({"phone": "12", "name": "", "attributes": {"level": "high", "colour": "red"}});
+    let response = t.send("POST", &users, &t.admin, body).await;
+    let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        vec!["phone", "name", "attributes.colour", "attributes.level"],
+        "{body}"
+    );
+    let malformed = t
+        .client
+        .post(t.url(&users))
+        .bearer_auth(&t.admin)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    problem(malformed, StatusCode::BAD_REQUEST).await;
+    let missing_mandatory = t
+        .send(
+            "POST",
+            &users,
+            &t.admin,
+            serde_json::json!({"phone": "+14155550123", "name": "Bob"}),
+        )
+        .await;
+    let body = problem(missing_mandatory, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["reason"], "Level is mandatory");
+}
+
+#[tokio::test]
+async fn making_an_attribute_mandatory_is_refused_with_a_count_unless_forced() {
+    let t = spawn_app().await;
+    t.put_schema(serde_json::json!([{"key": "level", "name": "Level", "type": "string"}]))
+        .await;
+    t.add_users(&["+919876543210", "+919876543211"]);
+    let mandatory =
+        serde_json::json!([{"key": "level", "name": "Level", "type": "string", "mandatory": true}]);
+    let refused = problem(
+        t.put_schema(mandatory.clone()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let reason = refused["errors"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("2 users have no Level (e.g. +919876543210, +919876543211)"),
+        "{reason}"
+    );
+    let path = format!("/api/v1/orgs/{}/attributes", t.org);
+    let forced = t
+        .send(
+            "PUT",
+            &path,
+            &t.admin,
+            serde_json::json!({"attributes": mandatory, "force": true}),
+        )
+        .await;
+    assert_eq!(forced.status(), StatusCode::OK);
+    let audit: Value = t
+        .get(
+            &format!("/api/v1/orgs/{}/audit?action=attributes.put", t.org),
+            &t.admin,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["items"][0]["outcome"], "forced");
+}
+
+#[tokio::test]
+async fn changing_a_type_converts_values_and_removing_an_attribute_removes_them() {
+    let t = spawn_app().await;
+    t.put_schema(serde_json::json!([
+        {"key": "level", "name": "Level", "type": "string"},
+        {"key": "team", "name": "Team", "type": "string"}
+    ]))
+    .await;
+    let users = format!("/api/v1/orgs/{}/users", t.org);
+    for (phone, level) in [("+919876543210", "3"), ("+919876543211", "senior")] {
+        let body = serde_json::json!({"phone": phone, "name": "X", "attributes": {"level": level, "team": "Blue"}});
+        assert_eq!(
+            t.send("POST", &users, &t.admin, body).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let as_number = serde_json::json!([{"key": "level", "name": "Level", "type": "number"}]);
+    let refused = problem(
+        t.put_schema(as_number.clone()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        refused["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 users have a Level that is not a number")
+    );
+    let path = format!("/api/v1/orgs/{}/attributes?force=true", t.org);
+    assert_eq!(
+        t.send(
+            "PUT",
+            &path,
+            &t.admin,
+            serde_json::json!({"attributes": as_number})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let first: Value = t
+        .get(&format!("{users}/919876543210"), &t.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        first["attributes"],
+        serde_json::json!({"level": 3}),
+        "converted, and team removed"
+    );
+    let second: Value = t
+        .get(&format!("{users}/919876543211"), &t.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["attributes"], serde_json::json!({}));
+    let audit: Value = t
+        .get(
+            &format!("/api/v1/orgs/{}/audit?action=attributes.remove", t.org),
+            &t.admin,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["items"][0]["target"], "team");
+}
+
+#[tokio::test]
+async fn suggested_attributes_include_the_seeds_examples() {
+    let t = spawn_app().await;
+    let body: Value = t
+        .get(
+            &format!("/api/v1/orgs/{}/attributes/suggestions", t.org),
+            &t.admin,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = body["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "Employee ID",
+        "Job Title",
+        "Department",
+        "Manager",
+        "Location",
+        "Email",
+        "Hire Date",
+    ] {
+        assert!(names.contains(&name), "{name}");
+    }
 }

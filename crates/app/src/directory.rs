@@ -1,0 +1,298 @@
+//! The users directory and the org's attribute schema.
+
+use std::collections::BTreeMap;
+
+use steward_domain::{
+    AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, GroupId, OrgId,
+    PersonName, PhoneNumber, User, UserSource, UserUpsert,
+};
+use steward_store::AttributeRewrite;
+
+use crate::audit::{self, AuditContext};
+use crate::{App, AppError, AppResult, FieldError};
+
+/// Finds a user by the `{phone}` of a URL: E.164 with or without the leading `+`.
+pub fn get_user(app: &App, org: OrgId, raw_phone: &str) -> AppResult<User> {
+    let phone = PhoneNumber::from_e164(raw_phone).map_err(|_| AppError::NotFound("user"))?;
+    app.store
+        .get_user(org, &phone)?
+        .ok_or(AppError::NotFound("user"))
+}
+
+/// The groups a user belongs to (for the permission check).
+pub fn groups_of(app: &App, org: OrgId, user: &User) -> AppResult<Vec<GroupId>> {
+    Ok(app
+        .store
+        .group_roles(org, user.id)?
+        .into_iter()
+        .map(|(g, _)| g)
+        .collect())
+}
+
+/// Reads `{"key": json value}` against the schema: unknown keys, wrong types and
+/// (when `complete`) missing mandatory values are field errors.
+fn read_attributes(
+    defs: &[AttributeDef],
+    given: &serde_json::Map<String, serde_json::Value>,
+    complete: bool,
+    errors: &mut Vec<FieldError>,
+) -> AttributeChanges {
+    let mut changes = AttributeChanges::new();
+    for (key, json) in given {
+        let field = format!("attributes.{key}");
+        let Some(def) = defs.iter().find(|d| d.key.as_str() == key) else {
+            let known: Vec<&str> = defs.iter().map(|d| d.key.as_str()).collect();
+            errors.push(FieldError::new(
+                field,
+                format!("unknown attribute; the org defines: {}", known.join(", ")),
+            ));
+            continue;
+        };
+        match AttributeValue::from_json(def.ty, json) {
+            Ok(None) if def.mandatory => {
+                errors.push(FieldError::new(field, format!("{} is mandatory", def.name)))
+            }
+            Ok(value) => {
+                changes.insert(def.key.clone(), value);
+            }
+            Err(e) => errors.push(FieldError::new(field, e)),
+        }
+    }
+    if complete {
+        for def in defs
+            .iter()
+            .filter(|d| d.mandatory && !given.contains_key(d.key.as_str()))
+        {
+            errors.push(FieldError::new(
+                format!("attributes.{}", def.key),
+                format!("{} is mandatory", def.name),
+            ));
+        }
+    }
+    changes
+}
+
+/// Creates a user from API input; the phone is read with the org's default region.
+pub fn create_user(
+    app: &App,
+    ctx: &AuditContext,
+    org: OrgId,
+    phone: &str,
+    name: &str,
+    attributes: &serde_json::Map<String, serde_json::Value>,
+) -> AppResult<User> {
+    let org_record = app.store.get_org(org)?.ok_or(AppError::NotFound("org"))?;
+    let defs = app.store.attribute_defs(org)?;
+    let mut errors = Vec::new();
+    let phone = PhoneNumber::parse(phone, org_record.region)
+        .map_err(|e| errors.push(FieldError::new("phone", e)))
+        .ok();
+    let name = PersonName::parse(name)
+        .map_err(|e| errors.push(FieldError::new("name", e)))
+        .ok();
+    let changes = read_attributes(&defs, attributes, true, &mut errors);
+    let (Some(phone), Some(name), true) = (phone, name, errors.is_empty()) else {
+        return Err(AppError::Invalid(errors));
+    };
+    let upsert = UserUpsert {
+        phone,
+        name,
+        source: UserSource::Api,
+        attributes: changes,
+    };
+    let user = app
+        .store
+        .create_user(org, &upsert, app.clock.now())
+        .map_err(|e| match e {
+            steward_store::StoreError::Conflict(message) => AppError::Conflict(message),
+            other => other.into(),
+        })?;
+    audit::record(app, ctx, org, "user.create", user.phone.as_str(), "ok")?;
+    Ok(user)
+}
+
+/// Changes a user's name and attributes; `null` clears an attribute.
+pub fn update_user(
+    app: &App,
+    ctx: &AuditContext,
+    org: OrgId,
+    user: &User,
+    name: Option<&str>,
+    attributes: &serde_json::Map<String, serde_json::Value>,
+) -> AppResult<User> {
+    let defs = app.store.attribute_defs(org)?;
+    let mut errors = Vec::new();
+    let name = name.and_then(|n| {
+        PersonName::parse(n)
+            .map_err(|e| errors.push(FieldError::new("name", e)))
+            .ok()
+    });
+    let changes = read_attributes(&defs, attributes, false, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let updated = app
+        .store
+        .update_user(org, &user.phone, name.as_ref(), &changes, app.clock.now())?
+        .ok_or(AppError::NotFound("user"))?;
+    audit::record(app, ctx, org, "user.update", user.phone.as_str(), "ok")?;
+    Ok(updated)
+}
+
+/// The attributes the portal offers ready-made, as the seed describes.
+pub fn suggested_attributes() -> Vec<AttributeDef> {
+    let def = |key: &str, name: &str, ty| AttributeDef {
+        key: AttributeKey::parse(key).expect("built-in keys are valid"),
+        name: name.to_owned(),
+        ty,
+        mandatory: false,
+        suggested: true,
+    };
+    vec![
+        def("employee_id", "Employee ID", AttributeType::String),
+        def("job_title", "Job Title", AttributeType::String),
+        def("department", "Department", AttributeType::String),
+        def("manager", "Manager", AttributeType::String),
+        def("location", "Location", AttributeType::String),
+        def("email", "Email", AttributeType::String),
+        def("hire_date", "Hire Date", AttributeType::DateTime),
+        def("cost_center", "Cost Center", AttributeType::String),
+        def("employment_type", "Employment Type", AttributeType::String),
+        def("is_contractor", "Contractor", AttributeType::YesNo),
+    ]
+}
+
+/// How many users a schema change would leave invalid, per attribute.
+const EXAMPLES: u32 = 5;
+
+/// Replaces the org's attribute schema. A change that makes an attribute mandatory or
+/// changes its type is refused, with the count of users it would break and examples,
+/// unless `force`; then values that cannot convert are cleared. Removing an attribute
+/// removes its values. Each effect is audited.
+pub fn save_schema(
+    app: &App,
+    ctx: &AuditContext,
+    org: OrgId,
+    defs: Vec<AttributeDef>,
+    force: bool,
+) -> AppResult<Vec<AttributeDef>> {
+    app.store.get_org(org)?.ok_or(AppError::NotFound("org"))?;
+    let mut errors = Vec::new();
+    let mut seen = BTreeMap::new();
+    for (i, def) in defs.iter().enumerate() {
+        if def.name.trim().is_empty() {
+            errors.push(FieldError::new(
+                format!("attributes[{i}].name"),
+                "the name is empty",
+            ));
+        }
+        if let Some(first) = seen.insert(def.key.clone(), i) {
+            errors.push(FieldError::new(
+                format!("attributes[{i}].key"),
+                format!("{} is also attributes[{first}]", def.key),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let old = app.store.attribute_defs(org)?;
+    let removed: Vec<AttributeKey> = old
+        .iter()
+        .filter(|o| !defs.iter().any(|d| d.key == o.key))
+        .map(|o| o.key.clone())
+        .collect();
+    let mut rewrites: Vec<AttributeRewrite> = Vec::new();
+    let mut effects = Vec::new();
+    for (i, def) in defs.iter().enumerate() {
+        let before = old.iter().find(|o| o.key == def.key);
+        if def.mandatory && before.is_none_or(|b| !b.mandatory) {
+            let (missing, examples) = app.store.users_missing_attribute(org, &def.key, EXAMPLES)?;
+            if missing > 0 {
+                errors.push(FieldError::new(
+                    format!("attributes[{i}].mandatory"),
+                    format!("{missing} users have no {} (e.g. {}); fill it in first, or save with force", def.name, list(&examples)),
+                ));
+                effects.push(format!(
+                    "{} made mandatory with {missing} users missing it",
+                    def.key
+                ));
+            }
+        }
+        if let Some(before) = before.filter(|b| b.ty != def.ty) {
+            let mut converted = Vec::new();
+            let mut failed = Vec::new();
+            for (phone, json) in app.store.attribute_values(org, &def.key)? {
+                let text = AttributeValue::from_json(before.ty, &json)
+                    .ok()
+                    .flatten()
+                    .map(|v| v.to_text())
+                    .unwrap_or_else(|| {
+                        json.as_str()
+                            .map_or_else(|| json.to_string(), str::to_owned)
+                    });
+                match AttributeValue::parse(def.ty, &text) {
+                    Ok(value) => converted.push((phone, value)),
+                    Err(_) => {
+                        failed.push(phone.clone());
+                        converted.push((phone, None));
+                    }
+                }
+            }
+            if !failed.is_empty() {
+                let examples: Vec<_> = failed.iter().take(EXAMPLES as usize).cloned().collect();
+                errors.push(FieldError::new(
+                    format!("attributes[{i}].type"),
+                    format!(
+                        "{} users have a {} that is not a {} (e.g. {}); their values would be cleared; save with force to do so",
+                        failed.len(), def.name, def.ty.as_str(), list(&examples)
+                    ),
+                ));
+            }
+            effects.push(format!(
+                "{} changed from {} to {} ({} values cleared)",
+                def.key,
+                before.ty.as_str(),
+                def.ty.as_str(),
+                failed.len()
+            ));
+            rewrites.push((def.key.clone(), converted));
+        }
+    }
+    if !errors.is_empty() && !force {
+        return Err(AppError::Invalid(errors));
+    }
+    app.store
+        .save_attribute_schema(org, &defs, &removed, &rewrites)?;
+    let outcome = if errors.is_empty() { "ok" } else { "forced" };
+    audit::record(
+        app,
+        ctx,
+        org,
+        "attributes.put",
+        &format!("{} attributes", defs.len()),
+        outcome,
+    )?;
+    for key in &removed {
+        audit::record(
+            app,
+            ctx,
+            org,
+            "attributes.remove",
+            key.as_str(),
+            "values removed",
+        )?;
+    }
+    for effect in effects {
+        audit::record(app, ctx, org, "attributes.change", &effect, outcome)?;
+    }
+    Ok(defs)
+}
+
+fn list(phones: &[PhoneNumber]) -> String {
+    phones
+        .iter()
+        .map(PhoneNumber::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
