@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
 use steward_domain::{
-    AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, Attributes, OrgId,
-    PersonName, PhoneNumber, UpsertOutcome, User, UserId, UserSource, UserStatus, UserUpsert,
+    AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, Attributes,
+    GroupId, GroupRole, OrgId, PersonName, PhoneNumber, UpsertOutcome, User, UserId, UserSource,
+    UserStatus, UserUpsert,
 };
 use steward_store::{AttributeRewrite, Page, StoreError, StoreResult, UserQuery};
 
@@ -508,4 +509,35 @@ pub fn save_attribute_schema(
         }
     }
     put_attribute_defs(tx, org, defs)
+}
+
+pub fn group_members(
+    conn: &Connection,
+    org: OrgId,
+    group: GroupId,
+) -> StoreResult<Vec<(User, GroupRole)>> {
+    let columns: String = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns}, m.role FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.org_id = ?1 AND m.group_id = ?2 AND u.org_id = ?1 ORDER BY u.phone"
+    );
+    let mut stmt = conn.prepare(&sql).map_err(db)?;
+    let rows = stmt
+        .query_map(params![org.to_string(), group.to_string()], |r| {
+            Ok((read_user(r)?, r.get::<_, String>(10)?))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    let types = attribute_types(conn, org)?;
+    rows.into_iter()
+        .map(|(row, role)| {
+            let role = GroupRole::parse(&role).ok_or_else(|| corrupt("role", &role))?;
+            Ok((row.into_user(&types)?, role))
+        })
+        .collect()
 }

@@ -231,6 +231,15 @@ pub trait Store: Send + Sync + 'static {
     // Groups and content (bulk inserts used by the demo and, later, the API).
     fn insert_groups(&self, org: OrgId, groups: &[Group]) -> StoreResult<()>;
     fn list_groups(&self, org: OrgId) -> StoreResult<Vec<Group>>;
+    fn get_group(&self, org: OrgId, id: GroupId) -> StoreResult<Option<Group>>;
+    /// Saves a group's name, parent and mapping.
+    fn update_group(&self, group: &Group) -> StoreResult<()>;
+    /// Adds a member, or changes their role.
+    fn put_membership(&self, membership: &Membership) -> StoreResult<()>;
+    /// Removes a member; false if they were not one.
+    fn remove_membership(&self, org: OrgId, group: GroupId, user: UserId) -> StoreResult<bool>;
+    /// A group's members with their roles, ordered by phone.
+    fn group_members(&self, org: OrgId, group: GroupId) -> StoreResult<Vec<(User, GroupRole)>>;
     fn insert_memberships(&self, org: OrgId, memberships: &[Membership]) -> StoreResult<()>;
     fn insert_messages(&self, org: OrgId, messages: &[Message]) -> StoreResult<()>;
     fn insert_actions(&self, org: OrgId, actions: &[Action]) -> StoreResult<()>;
