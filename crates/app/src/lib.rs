@@ -9,6 +9,7 @@ pub mod clock;
 pub mod demo;
 pub mod directory;
 pub mod error;
+pub mod groups;
 pub mod import;
 pub mod orgs;
 pub mod security;

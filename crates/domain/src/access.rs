@@ -126,6 +126,8 @@ pub enum AdminTask {
     ManageAttributes,
     ManageTokens,
     ViewAudit,
+    /// Create groups and move them in the hierarchy.
+    ManageGroups,
 }
 
 impl AdminTask {
@@ -139,6 +141,7 @@ impl AdminTask {
             AdminTask::ManageAttributes => "changing the attribute schema",
             AdminTask::ManageTokens => "managing API tokens",
             AdminTask::ViewAudit => "reading the audit log",
+            AdminTask::ManageGroups => "creating or moving groups",
         }
     }
 }
@@ -364,6 +367,7 @@ mod tests {
             AdminTask::ManageAttributes,
             AdminTask::ManageTokens,
             AdminTask::ViewAudit,
+            AdminTask::ManageGroups,
         ] {
             rows.push((task.describe(), OrgAdminOnly(task), [true, false, false]));
         }

@@ -10,6 +10,7 @@ mod attributes;
 mod auth;
 mod error;
 mod extract;
+mod groups;
 mod health;
 mod imports;
 mod sessions;
@@ -38,6 +39,7 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(sessions::router())
         .merge(users::router())
         .merge(attributes::router())
+        .merge(groups::router())
         .merge(imports::router())
         .merge(admin::router())
         .fallback(error::not_found)
