@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod content;
 pub mod demo;
 pub mod directory;
 pub mod error;

@@ -298,6 +298,8 @@ pub fn login(
     match found {
         Some((account, _)) if matches && account.disabled_at.is_none() => {
             let session = start_session(app, SessionOwner::Account(account.id), policy)?;
+            let properties = serde_json::json!({"method": "password"});
+            crate::content::record_telemetry(app, account.org_id, None, "sign_in", properties);
             Ok((account, session))
         }
         _ => {
@@ -449,6 +451,10 @@ pub fn verify_otp(
     }
     if !app.store.use_otp(otp.id, OTP_MAX_ATTEMPTS, now)? {
         return Err(wrong());
+    }
+    for user in app.store.find_users_by_phone(&phone)? {
+        let properties = serde_json::json!({"method": "otp"});
+        crate::content::record_telemetry(app, user.org_id, Some(user.id), "sign_in", properties);
     }
     start_session(app, SessionOwner::Member(phone), policy)
 }

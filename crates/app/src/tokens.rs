@@ -65,6 +65,9 @@ pub fn authenticate(app: &App, secret: &str) -> AppResult<ApiToken> {
     }
     if token.last_used_at.is_none_or(|at| now - at >= TOUCH_EVERY) {
         app.store.touch_api_token(token.id, now)?;
+        // API use, at the same one-minute grain as "last used".
+        let properties = serde_json::json!({"token_id": token.id});
+        crate::content::record_telemetry(app, token.org_id, None, "api_call", properties);
     }
     Ok(token)
 }

@@ -7,6 +7,7 @@
 //! embedded and run when the store opens.
 
 mod access;
+mod content;
 mod convert;
 mod jobs;
 mod schema;
@@ -25,12 +26,12 @@ use steward_domain::content::{
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
     Account, AccountId, ActionId, ApiToken, AttributeChanges, AttributeDef, AttributeKey,
-    ConnectorId, Counts, GroupId, GroupRole, Job, JobId, Org, OrgId, OtpCode, PersonName,
-    PhoneNumber, Session, SmsMessage, TokenId, UpsertOutcome, User, UserId, UserUpsert,
+    ConnectorId, Counts, GroupId, GroupRole, Job, JobId, MessageId, Org, OrgId, OtpCode,
+    PersonName, PhoneNumber, Session, SmsMessage, TokenId, UpsertOutcome, User, UserId, UserUpsert,
 };
 use steward_store::{
-    AttributeRewrite, AuditQuery, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, Page,
-    RowError, Store, StoreError, StoreResult, TokenHash, UserQuery,
+    AttributeRewrite, AuditQuery, GroupReport, Heartbeat, JobCheckpoint, JobEnd, JobLease,
+    JobQuery, Page, RowError, Store, StoreError, StoreResult, TokenHash, UserQuery,
 };
 
 use crate::convert::{db, ts};
@@ -730,6 +731,95 @@ impl Store for SqliteStore {
             }
             Ok(())
         })
+    }
+
+    fn list_messages(
+        &self,
+        org: OrgId,
+        group: GroupId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        content::list_messages(&*self.conn()?, org, group, before, limit)
+    }
+
+    fn list_actions(&self, org: OrgId, created_by: Option<UserId>) -> StoreResult<Vec<Action>> {
+        content::list_actions(&*self.conn()?, org, created_by)
+    }
+
+    fn get_action(&self, org: OrgId, id: ActionId) -> StoreResult<Option<Action>> {
+        content::get_action(&*self.conn()?, org, &id.to_string())
+    }
+
+    fn action_groups(&self, org: OrgId, id: ActionId) -> StoreResult<Vec<GroupId>> {
+        content::published_groups(
+            &*self.conn()?,
+            "action_publications",
+            "action_id",
+            org,
+            &id.to_string(),
+        )
+    }
+
+    fn unpublish_action(&self, org: OrgId, id: ActionId, group: GroupId) -> StoreResult<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM action_publications WHERE org_id = ?1 AND action_id = ?2 AND group_id = ?3",
+                    params![org.to_string(), id.to_string(), group.to_string()],
+                )
+                .map_err(db)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn list_connectors(
+        &self,
+        org: OrgId,
+        created_by: Option<UserId>,
+    ) -> StoreResult<Vec<Connector>> {
+        content::list_connectors(&*self.conn()?, org, created_by)
+    }
+
+    fn get_connector(&self, org: OrgId, id: ConnectorId) -> StoreResult<Option<Connector>> {
+        content::get_connector(&*self.conn()?, org, &id.to_string())
+    }
+
+    fn connector_groups(&self, org: OrgId, id: ConnectorId) -> StoreResult<Vec<GroupId>> {
+        content::published_groups(
+            &*self.conn()?,
+            "connector_publications",
+            "connector_id",
+            org,
+            &id.to_string(),
+        )
+    }
+
+    fn unpublish_connector(
+        &self,
+        org: OrgId,
+        id: ConnectorId,
+        group: GroupId,
+    ) -> StoreResult<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM connector_publications WHERE org_id = ?1 AND connector_id = ?2 AND group_id = ?3",
+                    params![org.to_string(), id.to_string(), group.to_string()],
+                )
+                .map_err(db)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn group_report(
+        &self,
+        org: OrgId,
+        group: GroupId,
+        since_7d: DateTime<Utc>,
+        since_30d: DateTime<Utc>,
+    ) -> StoreResult<GroupReport> {
+        content::group_report(&*self.conn()?, org, group, since_7d, since_30d)
     }
 
     fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {

@@ -16,9 +16,9 @@ use steward_domain::content::{
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
     Account, AccountId, ActionId, ApiToken, AttributeChanges, AttributeDef, AttributeKey,
-    AttributeValue, ConnectorId, Counts, GroupId, GroupRole, Job, JobId, JobKind, JobStatus, Org,
-    OrgId, OtpCode, PersonName, PhoneNumber, Progress, Session, SmsMessage, TokenId, UpsertOutcome,
-    User, UserId, UserUpsert,
+    AttributeValue, ConnectorId, Counts, GroupId, GroupRole, Job, JobId, JobKind, JobStatus,
+    MessageId, Org, OrgId, OtpCode, PersonName, PhoneNumber, Progress, Session, SmsMessage,
+    TokenId, UpsertOutcome, User, UserId, UserUpsert,
 };
 
 pub use blob::{BlobError, BlobKey, BlobStore, LocalBlobStore};
@@ -127,6 +127,18 @@ pub struct AuditQuery {
     pub to: Option<DateTime<Utc>>,
     pub limit: u32,
     pub after: Option<String>,
+}
+
+/// What a group report counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroupReport {
+    pub members: u64,
+    /// Members who sent a message or answered an action in the last 7 days.
+    pub active_members_7d: u64,
+    pub active_members_30d: u64,
+    pub messages: u64,
+    pub actions: u64,
+    pub responses: u64,
 }
 
 /// A token as found by its secret's hash.
@@ -249,6 +261,37 @@ pub trait Store: Send + Sync + 'static {
     fn publish_connectors(&self, org: OrgId, items: &[Publication<ConnectorId>])
     -> StoreResult<()>;
     fn insert_telemetry(&self, org: OrgId, events: &[TelemetryEvent]) -> StoreResult<()>;
+    /// A group's messages, newest first; `before` is the cursor (a message id).
+    fn list_messages(
+        &self,
+        org: OrgId,
+        group: GroupId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
+    /// Actions of the org, newest first; only those created by `created_by` if given.
+    fn list_actions(&self, org: OrgId, created_by: Option<UserId>) -> StoreResult<Vec<Action>>;
+    fn get_action(&self, org: OrgId, id: ActionId) -> StoreResult<Option<Action>>;
+    /// The groups an action is published to.
+    fn action_groups(&self, org: OrgId, id: ActionId) -> StoreResult<Vec<GroupId>>;
+    fn unpublish_action(&self, org: OrgId, id: ActionId, group: GroupId) -> StoreResult<bool>;
+    fn list_connectors(
+        &self,
+        org: OrgId,
+        created_by: Option<UserId>,
+    ) -> StoreResult<Vec<Connector>>;
+    fn get_connector(&self, org: OrgId, id: ConnectorId) -> StoreResult<Option<Connector>>;
+    fn connector_groups(&self, org: OrgId, id: ConnectorId) -> StoreResult<Vec<GroupId>>;
+    fn unpublish_connector(&self, org: OrgId, id: ConnectorId, group: GroupId)
+    -> StoreResult<bool>;
+    /// Activity figures of one group since the given times.
+    fn group_report(
+        &self,
+        org: OrgId,
+        group: GroupId,
+        since_7d: DateTime<Utc>,
+        since_30d: DateTime<Utc>,
+    ) -> StoreResult<GroupReport>;
     fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     fn list_audit(&self, org: OrgId, query: &AuditQuery) -> StoreResult<Page<AuditEvent>>;
     /// How many rows of each kind of data the org holds, by table name.

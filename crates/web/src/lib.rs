@@ -8,6 +8,7 @@
 mod admin;
 mod attributes;
 mod auth;
+mod content;
 mod error;
 mod extract;
 mod groups;
@@ -40,6 +41,7 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(users::router())
         .merge(attributes::router())
         .merge(groups::router())
+        .merge(content::router())
         .merge(imports::router())
         .merge(admin::router())
         .fallback(error::not_found)

@@ -1,0 +1,371 @@
+//! Messages, actions, connectors and reports.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use steward_app::content::{self, Item};
+use steward_app::{App, AppError, groups};
+use steward_domain::access::{Action as Do, GroupRef};
+use steward_domain::content::Question;
+use steward_domain::group::Group;
+use steward_domain::{MessageId, Role};
+
+use crate::admin::audit_context;
+use crate::auth::Caller;
+use crate::extract::{JsonBody, QueryParams};
+use crate::state::WebState;
+use crate::{ApiError, blocking};
+
+pub fn router() -> Router<WebState> {
+    Router::new()
+        .route(
+            "/api/v1/orgs/{org}/groups/{id}/messages",
+            get(messages).post(post_message),
+        )
+        .route(
+            "/api/v1/orgs/{org}/actions",
+            get(actions).post(create_action),
+        )
+        .route(
+            "/api/v1/orgs/{org}/actions/{id}/publish",
+            post(publish_action),
+        )
+        .route(
+            "/api/v1/orgs/{org}/actions/{id}/unpublish",
+            post(unpublish_action),
+        )
+        .route("/api/v1/orgs/{org}/actions/{id}/responses", post(respond))
+        .route(
+            "/api/v1/orgs/{org}/connectors",
+            get(connectors).post(create_connector),
+        )
+        .route(
+            "/api/v1/orgs/{org}/connectors/{id}/publish",
+            post(publish_connector),
+        )
+        .route(
+            "/api/v1/orgs/{org}/connectors/{id}/unpublish",
+            post(unpublish_connector),
+        )
+        .route("/api/v1/orgs/{org}/reports", get(reports))
+}
+
+fn target(g: &Group) -> GroupRef {
+    GroupRef {
+        id: g.id,
+        org_mapped: g.org_mapped,
+    }
+}
+
+async fn load_group(caller: &Caller, app: &App, raw: String) -> Result<Group, ApiError> {
+    let org = caller.authorize(&Do::ViewHierarchy)?.org;
+    let app = app.clone();
+    blocking(move || Ok(groups::get_group(&app, org, &raw)?)).await
+}
+
+#[derive(Deserialize)]
+struct Page {
+    before: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn messages(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, id)): Path<(String, String)>,
+    QueryParams(page): QueryParams<Page>,
+) -> Result<Json<Value>, ApiError> {
+    let group = load_group(&caller, &app, id).await?;
+    caller.authorize(&Do::ViewGroup(target(&group)))?;
+    let before: Option<MessageId> = match page.before {
+        Some(raw) => Some(
+            raw.parse()
+                .map_err(|_| ApiError::invalid("before", "not a message id"))?,
+        ),
+        None => None,
+    };
+    let limit = page.limit.unwrap_or(50);
+    let items = blocking(move || {
+        Ok(app
+            .store
+            .list_messages(group.org_id, group.id, before, limit)
+            .map_err(AppError::from)?)
+    })
+    .await?;
+    let next = (items.len() as u32 >= limit)
+        .then(|| items.last().map(|m| m.id.to_string()))
+        .flatten();
+    Ok(Json(json!({"items": items, "next_cursor": next})))
+}
+
+#[derive(Deserialize)]
+struct NewMessage {
+    text: String,
+}
+
+async fn post_message(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<NewMessage>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let group = load_group(&caller, &app, id).await?;
+    caller.authorize(&Do::ViewGroup(target(&group)))?;
+    let actor = caller.actor.clone();
+    let message =
+        blocking(move || Ok(content::post_message(&app, &actor, &group, &body.text)?)).await?;
+    Ok((StatusCode::CREATED, Json(json!(message))))
+}
+
+#[derive(Deserialize)]
+struct Mine {
+    #[serde(default)]
+    mine: bool,
+}
+
+/// `GET .../actions?mine=true`: self-created, or all in the org (everyone may see).
+async fn actions(
+    caller: Caller,
+    State(app): State<App>,
+    QueryParams(q): QueryParams<Mine>,
+) -> Result<Json<Value>, ApiError> {
+    let org = caller.authorize(&Do::ViewActions)?.org;
+    let by =
+        if q.mine {
+            Some(caller.actor.user.ok_or_else(|| {
+                ApiError::invalid("mine", "only a member has actions of their own")
+            })?)
+        } else {
+            None
+        };
+    let items =
+        blocking(move || Ok(app.store.list_actions(org, by).map_err(AppError::from)?)).await?;
+    Ok(Json(json!({"items": items, "total": items.len()})))
+}
+
+#[derive(Deserialize)]
+struct NewAction {
+    kind: String,
+    title: String,
+    questions: Vec<Question>,
+}
+
+async fn create_action(
+    caller: Caller,
+    State(app): State<App>,
+    JsonBody(body): JsonBody<NewAction>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let org = caller.authorize(&Do::ViewActions)?.org;
+    let actor = caller.actor.clone();
+    let action = blocking(move || {
+        Ok(content::create_action(
+            &app,
+            &actor,
+            org,
+            &body.kind,
+            &body.title,
+            body.questions,
+        )?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!(action))))
+}
+
+#[derive(Deserialize)]
+struct ToGroup {
+    group_id: String,
+}
+
+async fn set_published(
+    caller: Caller,
+    app: App,
+    item: Item,
+    group: String,
+    published: bool,
+) -> Result<StatusCode, ApiError> {
+    let group = load_group(&caller, &app, group).await?;
+    let action = match item {
+        Item::Action(_) => Do::PublishAction(target(&group)),
+        Item::Connector(_) => Do::PublishConnector(target(&group)),
+    };
+    caller.authorize(&action)?;
+    let (ctx, actor) = (audit_context(&caller), caller.actor.clone());
+    blocking(move || {
+        Ok(content::set_published(
+            &app, &ctx, &actor, item, &group, published,
+        )?)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn action_item(caller: &Caller, app: &App, raw: String) -> Result<Item, ApiError> {
+    let org = caller.authorize(&Do::ViewActions)?.org;
+    let app = app.clone();
+    let action = blocking(move || Ok(content::get_action(&app, org, &raw)?)).await?;
+    Ok(Item::Action(action.id))
+}
+
+async fn connector_item(caller: &Caller, app: &App, raw: String) -> Result<Item, ApiError> {
+    let org = caller.authorize(&Do::ViewConnectors)?.org;
+    let app = app.clone();
+    let connector = blocking(move || Ok(content::get_connector(&app, org, &raw)?)).await?;
+    Ok(Item::Connector(connector.id))
+}
+
+async fn publish_action(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ToGroup>,
+) -> Result<StatusCode, ApiError> {
+    let item = action_item(&caller, &app, id).await?;
+    set_published(caller, app, item, body.group_id, true).await
+}
+
+async fn unpublish_action(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ToGroup>,
+) -> Result<StatusCode, ApiError> {
+    let item = action_item(&caller, &app, id).await?;
+    set_published(caller, app, item, body.group_id, false).await
+}
+
+async fn publish_connector(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ToGroup>,
+) -> Result<StatusCode, ApiError> {
+    let item = connector_item(&caller, &app, id).await?;
+    set_published(caller, app, item, body.group_id, true).await
+}
+
+async fn unpublish_connector(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ToGroup>,
+) -> Result<StatusCode, ApiError> {
+    let item = connector_item(&caller, &app, id).await?;
+    set_published(caller, app, item, body.group_id, false).await
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    group_id: String,
+    answers: Vec<String>,
+}
+
+async fn respond(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<Answer>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let org = caller.authorize(&Do::ViewActions)?.org;
+    let group = load_group(&caller, &app, body.group_id).await?;
+    let actor = caller.actor.clone();
+    let response = blocking(move || {
+        let action = content::get_action(&app, org, &id)?;
+        Ok(content::respond(
+            &app,
+            &actor,
+            &action,
+            &group,
+            body.answers,
+        )?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!(response))))
+}
+
+/// `GET .../connectors?mine=true`: self-created, or all in the org.
+async fn connectors(
+    caller: Caller,
+    State(app): State<App>,
+    QueryParams(q): QueryParams<Mine>,
+) -> Result<Json<Value>, ApiError> {
+    let org = caller.authorize(&Do::ViewConnectors)?.org;
+    let by = if q.mine {
+        Some(caller.actor.user.ok_or_else(|| {
+            ApiError::invalid("mine", "only a member has connectors of their own")
+        })?)
+    } else {
+        None
+    };
+    let items =
+        blocking(move || Ok(app.store.list_connectors(org, by).map_err(AppError::from)?)).await?;
+    Ok(Json(json!({"items": items, "total": items.len()})))
+}
+
+#[derive(Deserialize)]
+struct NewConnector {
+    name: String,
+    #[serde(default = "empty_object")]
+    config: Value,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
+async fn create_connector(
+    caller: Caller,
+    State(app): State<App>,
+    JsonBody(body): JsonBody<NewConnector>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let org = caller.authorize(&Do::ViewConnectors)?.org;
+    let (ctx, actor) = (audit_context(&caller), caller.actor.clone());
+    let connector = blocking(move || {
+        Ok(content::create_connector(
+            &app,
+            &ctx,
+            &actor,
+            org,
+            &body.name,
+            body.config,
+        )?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!(connector))))
+}
+
+/// `GET .../reports`: one report per group the caller may see reports of (all org
+/// groups for org admins, administered groups for group admins), with org totals for
+/// org admins.
+async fn reports(caller: Caller, State(app): State<App>) -> Result<Json<Value>, ApiError> {
+    let org = caller.authorize(&Do::ViewHierarchy)?.org;
+    let org_admin = caller.authorize(&Do::ViewOrgReport).is_ok();
+    if !org_admin && caller.actor.admin_of.is_empty() {
+        caller.authorize(&Do::ViewOrgReport)?;
+    }
+    let actor = caller.actor.clone();
+    let body = blocking(move || {
+        let all = app.store.list_groups(org).map_err(AppError::from)?;
+        let visible: Vec<Group> = all
+            .into_iter()
+            .filter(|g| steward_domain::access::authorize(&actor, &Do::ViewGroupReport(target(g))).is_ok())
+            .collect();
+        let mut items = Vec::new();
+        let mut totals = steward_store::GroupReport::default();
+        for group in visible {
+            let report = content::group_report(&app, &group)?;
+            totals.messages += report.messages;
+            totals.actions += report.actions;
+            totals.responses += report.responses;
+            items.push(json!({"group": group, "report": report}));
+        }
+        let org_totals = (actor.role == Role::OrgAdmin).then(|| {
+            json!({"messages": totals.messages, "actions": totals.actions, "responses": totals.responses})
+        });
+        Ok(json!({"items": items, "org": org_totals}))
+    })
+    .await?;
+    Ok(Json(body))
+}
