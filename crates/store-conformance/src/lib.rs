@@ -23,7 +23,7 @@ use steward_domain::{
 };
 use steward_store::{
     AuditQuery, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, RowError, Store, StoreError,
-    TokenHash, UserQuery,
+    TokenHash, UserQuery, UserSort,
 };
 
 /// Generates one `#[test]` per conformance check, each on a fresh store.
@@ -57,6 +57,7 @@ macro_rules! conformance_tests {
             a_user_is_created_once_and_updated_in_place,
             an_attribute_schema_save_removes_and_rewrites_values,
             groups_are_updated_and_their_members_managed_within_one_org,
+            user_lists_filter_by_attribute_values_and_sort_by_name_with_a_cursor,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {
@@ -1332,4 +1333,101 @@ pub fn groups_are_updated_and_their_members_managed_within_one_org(store: &dyn S
     assert!(!store.remove_membership(other.id, team.id, ravi.id).unwrap());
     assert!(store.remove_membership(org.id, team.id, ravi.id).unwrap());
     assert_eq!(store.group_members(org.id, team.id).unwrap().len(), 1);
+}
+
+pub fn user_lists_filter_by_attribute_values_and_sort_by_name_with_a_cursor(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let def = |k: &str, ty| AttributeDef {
+        key: key(k),
+        name: k.into(),
+        ty,
+        mandatory: false,
+        suggested: false,
+    };
+    store
+        .put_attribute_defs(
+            org.id,
+            &[
+                def("dept", AttributeType::String),
+                def("level", AttributeType::Number),
+                def("remote", AttributeType::YesNo),
+            ],
+        )
+        .unwrap();
+    let people = [
+        (PHONES[0], "Zoe", "Sales", 3.0, true),
+        (PHONES[1], "Adam", "Sales", 4.0, false),
+        (PHONES[2], "Mia", "Support", 3.0, true),
+        (PHONES[3], "Bea", "Sales", 3.0, true),
+    ];
+    let rows: Vec<_> = people
+        .iter()
+        .map(|(p, n, d, l, r)| {
+            upsert(
+                p,
+                n,
+                set(&[
+                    ("dept", AttributeValue::String((*d).into())),
+                    ("level", AttributeValue::Number(*l)),
+                    ("remote", AttributeValue::YesNo(*r)),
+                ]),
+            )
+        })
+        .collect();
+    store.upsert_users(org.id, &rows, t0()).unwrap();
+    let names = |filters: Vec<(&str, AttributeValue)>, sort| {
+        let q = UserQuery {
+            limit: 50,
+            sort,
+            attribute_filters: filters.into_iter().map(|(k, v)| (key(k), v)).collect(),
+            ..UserQuery::default()
+        };
+        let page = store.list_users(org.id, &q).unwrap();
+        (
+            page.total,
+            page.items
+                .into_iter()
+                .map(|u| u.name.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+    };
+    let sales = AttributeValue::String("Sales".into());
+    assert_eq!(
+        names(vec![("dept", sales.clone())], UserSort::Name),
+        (3, vec!["Adam".into(), "Bea".into(), "Zoe".into()])
+    );
+    assert_eq!(
+        names(
+            vec![
+                ("dept", sales.clone()),
+                ("level", AttributeValue::Number(3.0))
+            ],
+            UserSort::NameDesc
+        ),
+        (2, vec!["Zoe".into(), "Bea".into()])
+    );
+    assert_eq!(
+        names(
+            vec![("remote", AttributeValue::YesNo(false))],
+            UserSort::Phone
+        )
+        .1,
+        vec!["Adam".to_owned()]
+    );
+    // A name-ordered walk with a cursor sees everyone once.
+    let mut seen = Vec::new();
+    let mut query = UserQuery {
+        limit: 1,
+        sort: UserSort::Name,
+        ..UserQuery::default()
+    };
+    loop {
+        let page = store.list_users(org.id, &query).unwrap();
+        seen.extend(page.items.iter().map(|u| u.name.as_str().to_owned()));
+        let Some(cursor) = page.next_cursor else {
+            break;
+        };
+        query.after = Some(cursor);
+    }
+    assert_eq!(seen, vec!["Adam", "Bea", "Mia", "Zoe"]);
 }

@@ -3,13 +3,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
+use r2d2_sqlite::rusqlite::types::Value;
+use r2d2_sqlite::rusqlite::{
+    self, Connection, OptionalExtension, Row, Transaction, params, params_from_iter,
+};
 use steward_domain::{
     AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, Attributes,
     GroupId, GroupRole, OrgId, PersonName, PhoneNumber, UpsertOutcome, User, UserId, UserSource,
     UserStatus, UserUpsert,
 };
-use steward_store::{AttributeRewrite, Page, StoreError, StoreResult, UserQuery};
+use steward_store::{AttributeRewrite, Page, StoreError, StoreResult, UserQuery, UserSort};
 
 use crate::convert::{corrupt, db, parse_id, parse_opt_ts, parse_ts, ts};
 
@@ -51,6 +54,7 @@ pub fn put_attribute_defs(
     org: OrgId,
     defs: &[AttributeDef],
 ) -> StoreResult<()> {
+    ensure_attribute_indexes(tx, defs)?;
     tx.execute(
         "DELETE FROM attribute_defs WHERE org_id = ?1",
         [org.to_string()],
@@ -187,9 +191,49 @@ pub fn get_user(conn: &Connection, org: OrgId, phone: &PhoneNumber) -> StoreResu
     row.map(|r| r.into_user(&types)).transpose()
 }
 
+/// The SQL expression of one attribute's value. Keys are validated to
+/// `[a-z][a-z0-9_]*`, so inlining is safe, and it must be inlined: SQLite uses the
+/// expression index of a key (see [`ensure_attribute_indexes`]) only when the query
+/// spells the same expression.
+fn attribute_expr(key: &AttributeKey) -> String {
+    format!("json_extract(attributes, '$.{}')", key.as_str())
+}
+
+/// One index per attribute key, on (org, value, phone): a filtered page is a range
+/// scan in phone order. Keys are shared across orgs, so one index serves every org
+/// that defines the key.
+pub fn ensure_attribute_indexes(tx: &Transaction<'_>, defs: &[AttributeDef]) -> StoreResult<()> {
+    for def in defs {
+        let key = def.key.as_str();
+        tx.execute_batch(&format!(
+            "CREATE INDEX IF NOT EXISTS users_attr_{key} ON users (org_id, {}, phone)",
+            attribute_expr(&def.key)
+        ))
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+fn sql_value(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::String(s) => Value::Text(s.clone()),
+        AttributeValue::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+            Value::Integer(*n as i64)
+        }
+        AttributeValue::Number(n) => Value::Real(*n),
+        AttributeValue::YesNo(b) => Value::Integer(i64::from(*b)),
+        AttributeValue::DateTime(_) => Value::Text(value.to_text()),
+    }
+}
+
 pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResult<Page<User>> {
     let limit = query.limit.clamp(1, 1000);
     let mut filters = String::from("org_id = ?1");
+    let mut args: Vec<Value> = vec![Value::Text(org.to_string())];
+    fn bind(args: &mut Vec<Value>, value: Value) -> String {
+        args.push(value);
+        format!("?{}", args.len())
+    }
     if !query.include_deleted {
         filters.push_str(" AND status = 'active'");
     }
@@ -201,51 +245,70 @@ pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResu
             list.join(", ")
         ));
     }
-    let search = query
+    for (key, value) in &query.attribute_filters {
+        let placeholder = bind(&mut args, sql_value(value));
+        filters.push_str(&format!(" AND {} = {placeholder}", attribute_expr(key)));
+    }
+    if let Some(search) = query
         .search
         .as_deref()
         .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let (name_prefix, phone_prefix) = match search {
-        Some(s) => {
-            let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-            let looks_like_phone = s
-                .chars()
-                .all(|c| c.is_ascii_digit() || "+ -().".contains(c));
-            let escaped = s
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            filters.push_str(" AND (name LIKE ?2 ESCAPE '\\' OR phone LIKE ?3)");
-            let phone = if looks_like_phone && !digits.is_empty() {
-                format!("+{digits}%")
-            } else {
-                String::new()
-            };
-            (format!("{escaped}%"), phone)
-        }
-        None => {
-            filters.push_str(" AND ?2 = ?2 AND ?3 = ?3");
-            (String::new(), String::new())
-        }
-    };
+        .filter(|s| !s.is_empty())
+    {
+        let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+        let looks_like_phone = search
+            .chars()
+            .all(|c| c.is_ascii_digit() || "+ -().".contains(c));
+        let escaped = search
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let name = bind(&mut args, Value::Text(format!("{escaped}%")));
+        let phone = if looks_like_phone && !digits.is_empty() {
+            format!("+{digits}%")
+        } else {
+            String::new()
+        };
+        let phone = bind(&mut args, Value::Text(phone));
+        filters.push_str(&format!(
+            " AND (name LIKE {name} ESCAPE '\\' OR phone LIKE {phone})"
+        ));
+    }
     let total: u64 = conn
         .query_row(
             &format!("SELECT count(*) FROM users WHERE {filters}"),
-            params![org.to_string(), name_prefix, phone_prefix],
+            params_from_iter(&args),
             |r| r.get(0),
         )
         .map_err(db)?;
-    let after = query.after.clone().unwrap_or_default();
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE {filters} AND phone > ?4 ORDER BY phone LIMIT ?5"
-    );
+
+    // Keyset pagination: the cursor is the sort key of the last row.
+    let (order, compare) = match query.sort {
+        UserSort::Phone => ("phone", ">"),
+        UserSort::PhoneDesc => ("phone DESC", "<"),
+        UserSort::Name => ("name, phone", ">"),
+        UserSort::NameDesc => ("name DESC, phone DESC", "<"),
+    };
+    if let Some(cursor) = &query.after {
+        match query.sort {
+            UserSort::Phone | UserSort::PhoneDesc => {
+                let p = bind(&mut args, Value::Text(cursor.clone()));
+                filters.push_str(&format!(" AND phone {compare} {p}"));
+            }
+            UserSort::Name | UserSort::NameDesc => {
+                let (name, phone) = cursor.split_once('\t').unwrap_or((cursor.as_str(), ""));
+                let n = bind(&mut args, Value::Text(name.to_owned()));
+                let p = bind(&mut args, Value::Text(phone.to_owned()));
+                filters.push_str(&format!(" AND (name, phone) {compare} ({n}, {p})"));
+            }
+        }
+    }
+    let l = bind(&mut args, Value::Integer(i64::from(limit) + 1));
+    let sql =
+        format!("SELECT {USER_COLUMNS} FROM users WHERE {filters} ORDER BY {order} LIMIT {l}");
     let mut stmt = conn.prepare(&sql).map_err(db)?;
     let rows = stmt
-        .query_map(
-            params![org.to_string(), name_prefix, phone_prefix, after, limit + 1],
-            read_user,
-        )
+        .query_map(params_from_iter(&args), read_user)
         .map_err(db)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(db)?;
@@ -256,7 +319,10 @@ pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResu
         .collect::<StoreResult<Vec<_>>>()?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
-        items.last().map(|u| u.phone.as_str().to_owned())
+        items.last().map(|u| match query.sort {
+            UserSort::Phone | UserSort::PhoneDesc => u.phone.as_str().to_owned(),
+            UserSort::Name | UserSort::NameDesc => format!("{}\t{}", u.name, u.phone),
+        })
     } else {
         None
     };

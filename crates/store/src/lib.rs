@@ -62,6 +62,20 @@ pub struct UserQuery {
     pub include_deleted: bool,
     /// Only members of these groups (a group admin's view); `None` for everyone.
     pub in_groups: Option<Vec<GroupId>>,
+    /// Only users whose attribute equals the value (all must hold).
+    pub attribute_filters: Vec<(AttributeKey, AttributeValue)>,
+    pub sort: UserSort,
+}
+
+/// The order of a user list. Every order ends with the phone, so it is total and a
+/// cursor can resume it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UserSort {
+    #[default]
+    Phone,
+    PhoneDesc,
+    Name,
+    NameDesc,
 }
 
 /// Which jobs to list, newest first.

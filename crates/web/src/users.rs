@@ -6,10 +6,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use steward_app::{App, AppError, directory};
+use steward_app::{App, AppError, FieldError, directory};
 use steward_domain::access::Action;
-use steward_domain::{GroupId, OrgId, User};
-use steward_store::{Page, UserQuery};
+use steward_domain::{AttributeValue, GroupId, OrgId, User};
+use steward_store::{Page, UserQuery, UserSort};
 
 use crate::admin::audit_context;
 use crate::auth::Caller;
@@ -56,55 +56,112 @@ impl From<User> for UserJson {
     }
 }
 
-#[derive(Deserialize)]
-struct ListParams {
-    limit: Option<String>,
-    cursor: Option<String>,
-    q: Option<String>,
-}
-
-/// The default and largest page sizes.
+/// The default and largest page sizes, and how many attribute columns a list shows.
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 1000;
+const MAX_COLUMNS: usize = 4;
 
+/// `GET .../users?limit=&cursor=&q=&sort=&columns=&filter.<key>=<value>`
 async fn list(
     caller: Caller,
     State(app): State<App>,
-    QueryParams(params): QueryParams<ListParams>,
+    QueryParams(params): QueryParams<Vec<(String, String)>>,
 ) -> Result<Json<Page<UserJson>>, ApiError> {
     let org = caller.authorize(&Action::ViewUsers)?.org;
     // Group admins see the users of the groups they administer.
     let in_groups = (caller.actor.role != steward_domain::Role::OrgAdmin)
         .then(|| caller.actor.admin_of.iter().copied().collect());
-    let limit = match params.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid(
+    let defs = {
+        let app = app.clone();
+        blocking(move || Ok(app.store.attribute_defs(org).map_err(AppError::from)?)).await?
+    };
+    let mut query = UserQuery {
+        limit: DEFAULT_LIMIT,
+        in_groups,
+        ..UserQuery::default()
+    };
+    let mut columns: Option<Vec<String>> = None;
+    let mut errors = Vec::new();
+    for (name, raw) in params {
+        match name.as_str() {
+            "limit" => match raw.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)) {
+                Some(n) => query.limit = n,
+                None => errors.push(FieldError::new(
                     "limit",
                     format!("{raw:?} is not a whole number from 1 to {MAX_LIMIT}"),
-                )
-            })?,
-    };
-    let query = UserQuery {
-        limit,
-        after: params.cursor,
-        search: params.q,
-        include_deleted: false,
-        in_groups,
-    };
-    let page = blocking(move || {
-        Ok(app
-            .store
-            .list_users(org, &query)
-            .map_err(steward_app::AppError::from)?)
-    })
-    .await?;
+                )),
+            },
+            "cursor" => query.after = Some(raw),
+            "q" => query.search = Some(raw),
+            "sort" => match raw.as_str() {
+                "phone" => query.sort = UserSort::Phone,
+                "-phone" => query.sort = UserSort::PhoneDesc,
+                "name" => query.sort = UserSort::Name,
+                "-name" => query.sort = UserSort::NameDesc,
+                _ => errors.push(FieldError::new("sort", "use phone, -phone, name or -name")),
+            },
+            "columns" => {
+                let keys: Vec<String> = raw
+                    .split(',')
+                    .map(|k| k.trim().to_owned())
+                    .filter(|k| !k.is_empty())
+                    .collect();
+                if keys.len() > MAX_COLUMNS {
+                    errors.push(FieldError::new(
+                        "columns",
+                        format!("choose at most {MAX_COLUMNS} attribute columns"),
+                    ));
+                }
+                for key in keys
+                    .iter()
+                    .filter(|k| !defs.iter().any(|d| d.key.as_str() == k.as_str()))
+                {
+                    errors.push(FieldError::new(
+                        "columns",
+                        format!("{key:?} is not an attribute of this org"),
+                    ));
+                }
+                columns = Some(keys);
+            }
+            other => match other.strip_prefix("filter.") {
+                Some(key) => match defs.iter().find(|d| d.key.as_str() == key) {
+                    Some(def) => match AttributeValue::parse(def.ty, &raw) {
+                        Ok(Some(value)) => query.attribute_filters.push((def.key.clone(), value)),
+                        Ok(None) => {
+                            errors.push(FieldError::new(other, "give a value to filter by"))
+                        }
+                        Err(e) => errors.push(FieldError::new(other, e)),
+                    },
+                    None => errors.push(FieldError::new(
+                        other,
+                        format!("{key:?} is not an attribute of this org"),
+                    )),
+                },
+                None => errors.push(FieldError::new(
+                    other,
+                    "unknown parameter; use limit, cursor, q, sort, columns or filter.<attribute>",
+                )),
+            },
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors).into());
+    }
+    let page =
+        blocking(move || Ok(app.store.list_users(org, &query).map_err(AppError::from)?)).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|user| {
+            let mut json = UserJson::from(user);
+            if let Some(columns) = &columns {
+                json.attributes.retain(|k, _| columns.contains(k));
+            }
+            json
+        })
+        .collect();
     Ok(Json(Page {
-        items: page.items.into_iter().map(UserJson::from).collect(),
+        items,
         next_cursor: page.next_cursor,
         total: page.total,
     }))
