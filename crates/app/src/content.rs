@@ -325,3 +325,77 @@ pub fn group_report(app: &App, group: &Group) -> AppResult<GroupReport> {
         now - Duration::days(30),
     )?)
 }
+
+/// The largest attachment accepted.
+pub const MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
+
+/// Stores a file attached to a message of the group; only members attach.
+pub fn attach(
+    app: &App,
+    actor: &Actor,
+    group: &Group,
+    message: MessageId,
+    file_name: &str,
+    content_type: &str,
+    data: &mut dyn std::io::Read,
+) -> AppResult<steward_domain::content::Attachment> {
+    person(actor, "attaching a file")?;
+    if !actor.member_of.contains(&group.id) {
+        return Err(AppError::Forbidden(
+            "only members of the group can attach files".into(),
+        ));
+    }
+    let message = app
+        .store
+        .get_message(group.org_id, message)?
+        .filter(|m| m.group_id == group.id);
+    let message = message.ok_or(AppError::NotFound("message"))?;
+    let file_name = file_name.trim();
+    if file_name.is_empty()
+        || file_name.chars().count() > 255
+        || file_name.chars().any(char::is_control)
+    {
+        return Err(AppError::invalid(
+            "file_name",
+            "a file name has 1 to 255 printable characters",
+        ));
+    }
+    let id = steward_domain::AttachmentId::new();
+    let key = steward_store::BlobKey::parse(&format!("orgs/{}/attachments/{id}", group.org_id))?;
+    let size = app.blobs.put(&key, data)?;
+    let attachment = steward_domain::content::Attachment {
+        id,
+        org_id: group.org_id,
+        message_id: message.id,
+        file_name: file_name.to_owned(),
+        content_type: content_type.to_owned(),
+        size,
+        blob_key: key.as_str().to_owned(),
+        created_at: app.clock.now(),
+    };
+    app.store.insert_attachment(&attachment)?;
+    Ok(attachment)
+}
+
+/// An attachment of a message in the group, with its file.
+pub fn open_attachment(
+    app: &App,
+    group: &Group,
+    raw_id: &str,
+) -> AppResult<(steward_domain::content::Attachment, std::fs::File)> {
+    let id: steward_domain::AttachmentId = raw_id
+        .parse()
+        .map_err(|_| AppError::NotFound("attachment"))?;
+    let attachment = app
+        .store
+        .get_attachment(group.org_id, id)?
+        .ok_or(AppError::NotFound("attachment"))?;
+    let message = app.store.get_message(group.org_id, attachment.message_id)?;
+    if message.is_none_or(|m| m.group_id != group.id) {
+        return Err(AppError::NotFound("attachment"));
+    }
+    let file = app
+        .blobs
+        .open(&steward_store::BlobKey::parse(&attachment.blob_key)?)?;
+    Ok((attachment, file))
+}

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, params};
-use steward_domain::content::{Action, ActionKind, Connector, Message};
-use steward_domain::{GroupId, MessageId, OrgId, UserId};
+use steward_domain::content::{Action, ActionKind, Attachment, Connector, Message};
+use steward_domain::{AttachmentId, GroupId, MessageId, OrgId, UserId};
 use steward_store::{GroupReport, StoreResult};
 
 use crate::convert::{corrupt, db, parse_id, parse_ts, ts};
@@ -241,4 +241,59 @@ pub fn group_report(
             None,
         )?,
     })
+}
+
+pub fn get_message(conn: &Connection, org: OrgId, id: MessageId) -> StoreResult<Option<Message>> {
+    let row: Option<MessageRow> = conn
+        .query_row(
+            "SELECT id, org_id, group_id, sender_id, body, created_at FROM messages WHERE org_id = ?1 AND id = ?2",
+            params![org.to_string(), id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    row.map(message).transpose()
+}
+
+pub fn get_attachment(
+    conn: &Connection,
+    org: OrgId,
+    id: AttachmentId,
+) -> StoreResult<Option<Attachment>> {
+    type Raw = (String, String, String, String, String, u64, String, String);
+    let row: Option<Raw> = conn
+        .query_row(
+            "SELECT id, org_id, message_id, file_name, content_type, size, blob_key, created_at
+             FROM attachments WHERE org_id = ?1 AND id = ?2",
+            params![org.to_string(), id.to_string()],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(db)?;
+    row.map(
+        |(id, org, message, file_name, content_type, size, blob_key, at)| {
+            Ok(Attachment {
+                id: parse_id(&id)?,
+                org_id: parse_id(&org)?,
+                message_id: parse_id(&message)?,
+                file_name,
+                content_type,
+                size,
+                blob_key,
+                created_at: parse_ts(&at)?,
+            })
+        },
+    )
+    .transpose()
 }

@@ -21,13 +21,14 @@ use r2d2::PooledConnection;
 use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::{self, OptionalExtension, TransactionBehavior, params};
 use steward_domain::content::{
-    Action, ActionResponse, AuditEvent, Connector, Message, Publication, TelemetryEvent,
+    Action, ActionResponse, Attachment, AuditEvent, Connector, Message, Publication, TelemetryEvent,
 };
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
-    Account, AccountId, ActionId, ApiToken, AttributeChanges, AttributeDef, AttributeKey,
-    ConnectorId, Counts, GroupId, GroupRole, Job, JobId, MessageId, Org, OrgId, OtpCode,
-    PersonName, PhoneNumber, Session, SmsMessage, TokenId, UpsertOutcome, User, UserId, UserUpsert,
+    Account, AccountId, ActionId, ApiToken, AttachmentId, AttributeChanges, AttributeDef,
+    AttributeKey, ConnectorId, Counts, GroupId, GroupRole, Job, JobId, MessageId, Org, OrgId,
+    OtpCode, PersonName, PhoneNumber, Session, SmsMessage, TokenId, UpsertOutcome, User, UserId,
+    UserUpsert,
 };
 use steward_store::{
     AttributeRewrite, AuditQuery, GroupReport, Heartbeat, JobCheckpoint, JobEnd, JobLease,
@@ -606,6 +607,36 @@ impl Store for SqliteStore {
             }
             Ok(())
         })
+    }
+
+    fn get_message(&self, org: OrgId, id: MessageId) -> StoreResult<Option<Message>> {
+        content::get_message(&*self.conn()?, org, id)
+    }
+
+    fn insert_attachment(&self, a: &Attachment) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO attachments (id, org_id, message_id, file_name, content_type, size, blob_key, created_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+                 WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?3 AND org_id = ?2)",
+                params![
+                    a.id.to_string(),
+                    a.org_id.to_string(),
+                    a.message_id.to_string(),
+                    a.file_name,
+                    a.content_type,
+                    a.size,
+                    a.blob_key,
+                    ts(a.created_at)
+                ],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn get_attachment(&self, org: OrgId, id: AttachmentId) -> StoreResult<Option<Attachment>> {
+        content::get_attachment(&*self.conn()?, org, id)
     }
 
     fn insert_actions(&self, org: OrgId, actions: &[Action]) -> StoreResult<()> {

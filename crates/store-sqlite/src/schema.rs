@@ -8,6 +8,7 @@ use crate::convert::db;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_access.sql"),
+    include_str!("../migrations/0003_user_lists.sql"),
 ];
 
 /// Tables that hold an org's data, each with an `org_id` column.

@@ -199,14 +199,15 @@ fn attribute_expr(key: &AttributeKey) -> String {
     format!("json_extract(attributes, '$.{}')", key.as_str())
 }
 
-/// One index per attribute key, on (org, value, phone): a filtered page is a range
-/// scan in phone order. Keys are shared across orgs, so one index serves every org
-/// that defines the key.
+/// One index per attribute key, on (org, value, status, phone): a filtered page of
+/// active users is a range scan in phone order, and its total is counted from the
+/// index alone. Keys are shared across orgs, so one index serves every org that
+/// defines the key.
 pub fn ensure_attribute_indexes(tx: &Transaction<'_>, defs: &[AttributeDef]) -> StoreResult<()> {
     for def in defs {
         let key = def.key.as_str();
         tx.execute_batch(&format!(
-            "CREATE INDEX IF NOT EXISTS users_attr_{key} ON users (org_id, {}, phone)",
+            "CREATE INDEX IF NOT EXISTS users_by_attr_{key} ON users (org_id, {}, status, phone)",
             attribute_expr(&def.key)
         ))
         .map_err(db)?;

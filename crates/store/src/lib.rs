@@ -11,14 +11,14 @@ mod blob;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use steward_domain::content::{
-    Action, ActionResponse, AuditEvent, Connector, Message, Publication, TelemetryEvent,
+    Action, ActionResponse, Attachment, AuditEvent, Connector, Message, Publication, TelemetryEvent,
 };
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
-    Account, AccountId, ActionId, ApiToken, AttributeChanges, AttributeDef, AttributeKey,
-    AttributeValue, ConnectorId, Counts, GroupId, GroupRole, Job, JobId, JobKind, JobStatus,
-    MessageId, Org, OrgId, OtpCode, PersonName, PhoneNumber, Progress, Session, SmsMessage,
-    TokenId, UpsertOutcome, User, UserId, UserUpsert,
+    Account, AccountId, ActionId, ApiToken, AttachmentId, AttributeChanges, AttributeDef,
+    AttributeKey, AttributeValue, ConnectorId, Counts, GroupId, GroupRole, Job, JobId, JobKind,
+    JobStatus, MessageId, Org, OrgId, OtpCode, PersonName, PhoneNumber, Progress, Session,
+    SmsMessage, TokenId, UpsertOutcome, User, UserId, UserUpsert,
 };
 
 pub use blob::{BlobError, BlobKey, BlobStore, LocalBlobStore};
@@ -268,6 +268,9 @@ pub trait Store: Send + Sync + 'static {
     fn group_members(&self, org: OrgId, group: GroupId) -> StoreResult<Vec<(User, GroupRole)>>;
     fn insert_memberships(&self, org: OrgId, memberships: &[Membership]) -> StoreResult<()>;
     fn insert_messages(&self, org: OrgId, messages: &[Message]) -> StoreResult<()>;
+    fn get_message(&self, org: OrgId, id: MessageId) -> StoreResult<Option<Message>>;
+    fn insert_attachment(&self, attachment: &Attachment) -> StoreResult<()>;
+    fn get_attachment(&self, org: OrgId, id: AttachmentId) -> StoreResult<Option<Attachment>>;
     fn insert_actions(&self, org: OrgId, actions: &[Action]) -> StoreResult<()>;
     fn publish_actions(&self, org: OrgId, items: &[Publication<ActionId>]) -> StoreResult<()>;
     fn insert_action_responses(&self, org: OrgId, rows: &[ActionResponse]) -> StoreResult<()>;

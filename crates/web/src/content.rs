@@ -26,6 +26,14 @@ pub fn router() -> Router<WebState> {
             get(messages).post(post_message),
         )
         .route(
+            "/api/v1/orgs/{org}/groups/{id}/messages/{message}/attachments",
+            post(attach),
+        )
+        .route(
+            "/api/v1/orgs/{org}/groups/{id}/attachments/{attachment}",
+            get(download),
+        )
+        .route(
             "/api/v1/orgs/{org}/actions",
             get(actions).post(create_action),
         )
@@ -368,4 +376,106 @@ async fn reports(caller: Caller, State(app): State<App>) -> Result<Json<Value>, 
     })
     .await?;
     Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+struct FileName {
+    file_name: Option<String>,
+}
+
+/// `POST .../messages/{message}/attachments?file_name=`: the body is the file.
+async fn attach(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, id, message)): Path<(String, String, String)>,
+    QueryParams(params): QueryParams<FileName>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let group = load_group(&caller, &app, id).await?;
+    caller.authorize(&Do::ViewGroup(target(&group)))?;
+    let message: MessageId = message.parse().map_err(|_| AppError::NotFound("message"))?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let file_name = params.file_name.unwrap_or_else(|| "attachment".into());
+    let actor = caller.actor.clone();
+    let attachment = crate::upload::receive(
+        body,
+        content::MAX_ATTACHMENT_BYTES,
+        "attachments",
+        move |reader| {
+            Ok(content::attach(
+                &app,
+                &actor,
+                &group,
+                message,
+                &file_name,
+                &content_type,
+                reader,
+            )?)
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!(attachment))))
+}
+
+/// `GET .../attachments/{attachment}`: always a download (never shown inline), with a
+/// file name that cannot break the header.
+async fn download(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, id, attachment)): Path<(String, String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let group = load_group(&caller, &app, id).await?;
+    caller.authorize(&Do::ViewGroup(target(&group)))?;
+    let (attachment, file) =
+        blocking(move || Ok(content::open_attachment(&app, &group, &attachment)?)).await?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(
+        tokio::fs::File::from_std(file),
+    ));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                content_disposition(&attachment.file_name),
+            ),
+            (header::CONTENT_LENGTH, attachment.size.to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>`
+/// (RFC 6266): quotes, backslashes, control and non-ASCII characters never reach the
+/// quoted form.
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " ._-()".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }

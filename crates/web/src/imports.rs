@@ -3,22 +3,17 @@
 //! The upload streams straight to the blob store (never whole in memory), with a size
 //! cap; the job itself runs on the server's workers.
 
-use std::io::Read;
-
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use bytes::Bytes;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use steward_app::{App, AppError, import};
 use steward_domain::access::{Action, AdminTask};
 use steward_domain::{Job, JobId, JobKind, OrgId};
 use steward_store::{JobQuery, Page};
-use tokio::sync::mpsc;
 
 use crate::admin::audit_context;
 use crate::auth::Caller;
@@ -57,68 +52,13 @@ async fn upload(
     let file_name = params.file_name.unwrap_or_else(|| "upload.csv".into());
     let created_by = caller.audit_name();
     let ctx = audit_context(&caller);
-    let (tx, rx) = mpsc::channel::<Result<Bytes, String>>(8);
-    let store = blocking(move || {
-        let mut reader = ChannelReader {
-            rx,
-            current: Bytes::new(),
-        };
-        let job = import::enqueue(&app, org, &file_name, &created_by, &mut reader)?;
+    let job = crate::upload::receive(body, MAX_UPLOAD_BYTES, "uploads", move |reader| {
+        let job = import::enqueue(&app, org, &file_name, &created_by, reader)?;
         steward_app::audit::record(&app, &ctx, org, "import.create", &job.id.to_string(), "ok")?;
         Ok(job)
-    });
-    let feed = async move {
-        let mut stream = body.into_data_stream();
-        let mut total = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| e.to_string());
-            if let Ok(bytes) = &chunk {
-                total += bytes.len() as u64;
-                if total > MAX_UPLOAD_BYTES {
-                    let _ = tx.send(Err("too large".into())).await;
-                    return Err(total);
-                }
-            }
-            let failed = chunk.is_err();
-            if tx.send(chunk).await.is_err() || failed {
-                break;
-            }
-        }
-        Ok(total)
-    };
-    let (stored, fed) = tokio::join!(store, feed);
-    if fed.is_err() {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "File too large",
-            format!(
-                "uploads are limited to {} MiB; split the file",
-                MAX_UPLOAD_BYTES >> 20
-            ),
-        ));
-    }
-    Ok((StatusCode::ACCEPTED, Json(stored?)))
-}
-
-/// Reads an upload's chunks as they arrive, for the blocking blob writer.
-struct ChannelReader {
-    rx: mpsc::Receiver<Result<Bytes, String>>,
-    current: Bytes,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(bytes)) => self.current = bytes,
-                Some(Err(e)) => return Err(std::io::Error::other(e)),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
+    })
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
 #[derive(Deserialize)]

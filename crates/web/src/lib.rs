@@ -16,6 +16,7 @@ mod health;
 mod imports;
 mod sessions;
 mod state;
+mod upload;
 mod users;
 
 use std::future::Future;

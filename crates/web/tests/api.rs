@@ -1795,3 +1795,74 @@ async fn content_follows_the_matrix_for_actions_connectors_messages_and_reports(
         "2 sign-ins, a message, a response: {telemetry}"
     );
 }
+
+#[tokio::test]
+async fn attachments_upload_and_download_safely_within_the_size_cap() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876543210", "+919876543211", "+919876543212"]);
+    let a = t.group_with("+919876543210", &["+919876543211"]);
+    let member = t.member_session("+919876543211").await;
+    let outsider = t.member_session("+919876543212").await;
+    let org = format!("/api/v1/orgs/{}", t.org);
+    let message: Value = t
+        .send(
+            "POST",
+            &format!("{org}/groups/{a}/messages"),
+            &member,
+            serde_json::json!({"text": "the report"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let message = message["id"].as_str().unwrap();
+    let upload = |body: Vec<u8>| {
+        t.client
+            .post(t.url(&format!("{org}/groups/{a}/messages/{message}/attachments?file_name=my%20%22report%22%20%C3%BC.pdf")))
+            .bearer_auth(&member)
+            .header("content-type", "application/pdf")
+            .body(body)
+            .send()
+    };
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let created = upload(bytes.clone()).await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let attachment: Value = created.json().await.unwrap();
+    assert_eq!(
+        (
+            attachment["size"].as_u64(),
+            attachment["file_name"].as_str()
+        ),
+        (Some(100_000), Some("my \"report\" ü.pdf"))
+    );
+
+    let path = format!(
+        "{org}/groups/{a}/attachments/{}",
+        attachment["id"].as_str().unwrap()
+    );
+    let download = t.get(&path, &member).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    let disposition = download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"my _report_ _.pdf\"; filename*=UTF-8''my%20%22report%22%20%C3%BC.pdf"
+    );
+    assert_eq!(download.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(download.bytes().await.unwrap().to_vec(), bytes);
+
+    problem(
+        t.get(&path, &outsider).send().await.unwrap(),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    problem(
+        t.get(&path, &t.other_admin).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let too_big = upload(vec![0u8; 25 * 1024 * 1024 + 1]).await.unwrap();
+    problem(too_big, StatusCode::PAYLOAD_TOO_LARGE).await;
+}

@@ -1,0 +1,130 @@
+//! Listing a page of users with one attribute filter in an org of 1M users.
+//!
+//! `cargo bench -p steward-app --bench list_users` (set `USERS=100000` for a quick run)
+//!
+//! Builds the org in a fresh store (synthetic people with 7 attributes), then asks for
+//! pages of 50 users filtered by department, each from a random cursor, as the API
+//! does (the page and its `total`), and prints p50/p99 and peak memory.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use steward_app::synthetic::{People, attribute_defs};
+use steward_domain::{
+    AttributeChanges, AttributeKey, AttributeValue, Org, OrgId, OrgName, PersonName, Plan, Region,
+    UserSource, UserUpsert,
+};
+use steward_store::{Store, UserQuery};
+use steward_store_sqlite::SqliteStore;
+
+const DEPARTMENTS: [&str; 8] = [
+    "Engineering",
+    "Sales",
+    "Marketing",
+    "Support",
+    "Finance",
+    "Operations",
+    "HR",
+    "Legal",
+];
+
+fn main() {
+    let users: usize = std::env::var("USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = Arc::new(SqliteStore::open_dir(dir.path()).expect("a store"));
+    let org = Org {
+        id: OrgId::new(),
+        name: OrgName::parse("Bench").expect("a name"),
+        region: Region::parse("IN").expect("a region"),
+        plan: Plan::Enterprise,
+        created_at: Utc::now(),
+    };
+    store.create_org(&org).expect("create org");
+    let defs = attribute_defs();
+    store.put_attribute_defs(org.id, &defs).expect("schema");
+
+    let start = Instant::now();
+    let mut people = People::new(1);
+    let mut phones = Vec::with_capacity(users);
+    let mut batch = Vec::with_capacity(10_000);
+    for i in 0..users {
+        let p = people.next_person();
+        let attributes: AttributeChanges = defs
+            .iter()
+            .zip(&p.cells()[2..])
+            .map(|(def, cell)| {
+                (
+                    def.key.clone(),
+                    AttributeValue::parse(def.ty, cell).expect("valid"),
+                )
+            })
+            .collect();
+        phones.push(p.phone.as_str().to_owned());
+        batch.push(UserUpsert {
+            phone: p.phone,
+            name: PersonName::parse(&p.name).expect("a name"),
+            source: UserSource::Upload,
+            attributes,
+        });
+        if batch.len() == 10_000 || i + 1 == users {
+            store
+                .upsert_users(org.id, &batch, Utc::now())
+                .expect("insert");
+            batch.clear();
+        }
+    }
+    println!(
+        "built an org of {users} users in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+
+    let department = AttributeKey::parse("department").expect("a key");
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut timings = Vec::new();
+    for round in 0..520 {
+        let value = DEPARTMENTS[rng.random_range(0..DEPARTMENTS.len())];
+        let after =
+            (rng.random_bool(0.8)).then(|| phones[rng.random_range(0..phones.len())].clone());
+        let query = UserQuery {
+            limit: 50,
+            after,
+            attribute_filters: vec![(department.clone(), AttributeValue::String(value.into()))],
+            ..UserQuery::default()
+        };
+        let t = Instant::now();
+        let page = store.list_users(org.id, &query).expect("a page");
+        let elapsed = t.elapsed();
+        assert!(
+            page.items
+                .iter()
+                .all(|u| u.attributes.get(&department)
+                    == Some(&AttributeValue::String(value.into())))
+        );
+        if round >= 20 {
+            timings.push(elapsed.as_secs_f64() * 1000.0);
+        }
+    }
+    timings.sort_by(f64::total_cmp);
+    let at = |q: f64| timings[((timings.len() as f64 * q) as usize).min(timings.len() - 1)];
+    println!(
+        "page of 50 with filter.department, 500 queries after 20 warm-up: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+    let rss = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0);
+    println!("peak RSS: {rss:.0} MiB");
+}
