@@ -1866,3 +1866,63 @@ async fn attachments_upload_and_download_safely_within_the_size_cap() {
     let too_big = upload(vec![0u8; 25 * 1024 * 1024 + 1]).await.unwrap();
     problem(too_big, StatusCode::PAYLOAD_TOO_LARGE).await;
 }
+
+#[tokio::test]
+async fn group_admins_manage_only_users_of_groups_they_administer() {
+    let t = spawn_app().await;
+    t.add_users(&[
+        "+919876543210",
+        "+919876543211",
+        "+919876543212",
+        "+919876543213",
+    ]);
+    t.group_with("+919876543210", &["+919876543211"]);
+    t.group_with("+919876543212", &["+919876543213"]);
+    let group_admin = t.member_session("+919876543210").await;
+    let member = t.member_session("+919876543211").await;
+    let users = format!("/api/v1/orgs/{}/users", t.org);
+    let rename = serde_json::json!({"name": "Renamed"});
+    let own = t
+        .send(
+            "PATCH",
+            &format!("{users}/919876543211"),
+            &group_admin,
+            rename.clone(),
+        )
+        .await;
+    assert_eq!(own.status(), StatusCode::OK);
+    let other = t
+        .send(
+            "PATCH",
+            &format!("{users}/919876543213"),
+            &group_admin,
+            rename.clone(),
+        )
+        .await;
+    problem(other, StatusCode::NOT_FOUND).await;
+    let by_member = t
+        .send(
+            "PATCH",
+            &format!("{users}/919876543211"),
+            &member,
+            rename.clone(),
+        )
+        .await;
+    problem(by_member, StatusCode::FORBIDDEN).await;
+    let create = serde_json::json!({"phone": "+14155550123", "name": "New"});
+    problem(
+        t.send("POST", &users, &group_admin, create.clone()).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(
+        t.send("POST", &users, &t.admin, create).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        t.send("PATCH", &format!("{users}/919876543213"), &t.admin, rename)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
