@@ -35,11 +35,16 @@ impl Default for DemoSize {
     }
 }
 
+/// The email of the demo org's admin account.
+pub const DEMO_ADMIN: &str = "admin@contoso.example";
+
 /// The demo org, and whether this call created it.
 #[derive(Debug)]
 pub struct Demo {
     pub org: Org,
     pub created: bool,
+    /// The demo admin's generated password, known only when the demo was just made.
+    pub admin_password: Option<String>,
 }
 
 /// Returns the demo org, creating and filling it the first time.
@@ -53,11 +58,17 @@ pub fn ensure(app: &App, size: DemoSize) -> AppResult<Demo> {
         return Ok(Demo {
             org,
             created: false,
+            admin_password: None,
         });
     }
     let org = orgs::create_org(app, DEMO_ORG_NAME, "IN")?;
     fill(app, &org, size)?;
-    Ok(Demo { org, created: true })
+    let (_, admin_password) = crate::security::add_admin(app, org.id, DEMO_ADMIN, None)?;
+    Ok(Demo {
+        org,
+        created: true,
+        admin_password,
+    })
 }
 
 /// The group tree: (name, parent index, org-mapped).

@@ -746,6 +746,22 @@ fn print_demo(app: &App, demo: &demo::Demo, secret: &str, base: &str) -> anyhow:
         out,
         "  curl -H \"Authorization: Bearer $STEWARD_TOKEN\" '{base}/api/v1/orgs/{org}/users?limit=5'\n"
     )?;
+    match &demo.admin_password {
+        Some(password) => writeln!(
+            out,
+            "Admin sign-in (POST {base}/api/v1/auth/login): {} / {password}  (shown only now)",
+            demo::DEMO_ADMIN
+        )?,
+        None => writeln!(
+            out,
+            "Admin sign-in: {} with the password printed when the demo was created (or add one: steward admin add --org {org} --email you@example.com)",
+            demo::DEMO_ADMIN
+        )?,
+    }
+    writeln!(
+        out,
+        "Members sign in by phone (POST {base}/api/v1/auth/otp/start); 'steward otp outbox' shows their codes.\n"
+    )?;
     if std::io::stdout().is_terminal() {
         writeln!(
             out,
