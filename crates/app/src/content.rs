@@ -150,13 +150,11 @@ pub fn get_connector(app: &App, org: OrgId, raw: &str) -> AppResult<Connector> {
 pub fn set_published(
     app: &App,
     ctx: &AuditContext,
-    actor: &Actor,
     item: Item,
     group: &Group,
     published: bool,
 ) -> AppResult<()> {
     let org = group.org_id;
-    let by = actor.user.unwrap_or_default();
     let now = app.clock.now();
     let (what, id, changed) = match item {
         Item::Action(id) => {
@@ -167,7 +165,7 @@ pub fn set_published(
                         org_id: org,
                         item_id: id,
                         group_id: group.id,
-                        published_by: by,
+                        published_by: ctx.actor.clone(),
                         published_at: now,
                     }],
                 )?;
@@ -185,7 +183,7 @@ pub fn set_published(
                         org_id: org,
                         item_id: id,
                         group_id: group.id,
-                        published_by: by,
+                        published_by: ctx.actor.clone(),
                         published_at: now,
                     }],
                 )?;

@@ -290,7 +290,7 @@ fn fill(app: &App, org: &Org, size: DemoSize) -> AppResult<()> {
             org_id: org.id,
             item_id: action.id,
             group_id: groups[g].id,
-            published_by: users[admin].id,
+            published_by: format!("user:{}", users[admin].phone),
             published_at: action.created_at,
         });
         for &u in &members[g] {
@@ -357,7 +357,7 @@ fn fill(app: &App, org: &Org, size: DemoSize) -> AppResult<()> {
                 org_id: org.id,
                 item_id: connector.id,
                 group_id: groups[g].id,
-                published_by: users[creator].id,
+                published_by: format!("user:{}", users[creator].phone),
                 published_at: connector.created_at,
             });
         }

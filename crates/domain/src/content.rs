@@ -99,7 +99,8 @@ pub struct Publication<T> {
     pub org_id: OrgId,
     pub item_id: T,
     pub group_id: GroupId,
-    pub published_by: UserId,
+    /// Who published, as the audit log names them (`user:<phone>`, `token:<id>`, ...).
+    pub published_by: String,
     pub published_at: DateTime<Utc>,
 }
 

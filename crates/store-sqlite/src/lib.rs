@@ -1007,7 +1007,7 @@ fn publish<T: std::fmt::Display>(
             org.to_string(),
             p.item_id.to_string(),
             p.group_id.to_string(),
-            p.published_by.to_string(),
+            p.published_by,
             ts(p.published_at)
         ])
         .map_err(db)?;

@@ -200,13 +200,8 @@ async fn set_published(
         Item::Connector(_) => Do::PublishConnector(target(&group)),
     };
     caller.authorize(&action)?;
-    let (ctx, actor) = (audit_context(&caller), caller.actor.clone());
-    blocking(move || {
-        Ok(content::set_published(
-            &app, &ctx, &actor, item, &group, published,
-        )?)
-    })
-    .await?;
+    let ctx = audit_context(&caller);
+    blocking(move || Ok(content::set_published(&app, &ctx, item, &group, published)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
