@@ -72,6 +72,37 @@ fn read_attributes(
     changes
 }
 
+/// The suggested attribute that names another user: the manager, by phone.
+pub const MANAGER: &str = "manager";
+
+/// A manager must be a user of the org; the value is stored as their E.164 phone.
+fn check_manager(
+    app: &App,
+    org: OrgId,
+    region: steward_domain::Region,
+    changes: &mut AttributeChanges,
+    errors: &mut Vec<FieldError>,
+) -> AppResult<()> {
+    let Some((key, Some(AttributeValue::String(raw)))) =
+        changes.iter_mut().find(|(k, _)| k.as_str() == MANAGER)
+    else {
+        return Ok(());
+    };
+    let field = format!("attributes.{key}");
+    match PhoneNumber::parse(raw, region) {
+        Ok(phone) if app.store.get_user(org, &phone)?.is_some() => *raw = phone.as_str().to_owned(),
+        Ok(phone) => errors.push(FieldError::new(
+            field,
+            format!("{phone} is not a user of this org; add the manager first"),
+        )),
+        Err(e) => errors.push(FieldError::new(
+            field,
+            format!("the manager is given by phone number: {e}"),
+        )),
+    }
+    Ok(())
+}
+
 /// Creates a user from API input; the phone is read with the org's default region.
 pub fn create_user(
     app: &App,
@@ -90,7 +121,8 @@ pub fn create_user(
     let name = PersonName::parse(name)
         .map_err(|e| errors.push(FieldError::new("name", e)))
         .ok();
-    let changes = read_attributes(&defs, attributes, true, &mut errors);
+    let mut changes = read_attributes(&defs, attributes, true, &mut errors);
+    check_manager(app, org, org_record.region, &mut changes, &mut errors)?;
     let (Some(phone), Some(name), true) = (phone, name, errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
     };
@@ -127,7 +159,13 @@ pub fn update_user(
             .map_err(|e| errors.push(FieldError::new("name", e)))
             .ok()
     });
-    let changes = read_attributes(&defs, attributes, false, &mut errors);
+    let mut changes = read_attributes(&defs, attributes, false, &mut errors);
+    let region = app
+        .store
+        .get_org(org)?
+        .ok_or(AppError::NotFound("org"))?
+        .region;
+    check_manager(app, org, region, &mut changes, &mut errors)?;
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
@@ -152,7 +190,8 @@ pub fn suggested_attributes() -> Vec<AttributeDef> {
         def("employee_id", "Employee ID", AttributeType::String),
         def("job_title", "Job Title", AttributeType::String),
         def("department", "Department", AttributeType::String),
-        def("manager", "Manager", AttributeType::String),
+        // A reference to another user of the org, by phone (see `check_manager`).
+        def(MANAGER, "Manager", AttributeType::String),
         def("location", "Location", AttributeType::String),
         def("email", "Email", AttributeType::String),
         def("hire_date", "Hire Date", AttributeType::DateTime),

@@ -1926,3 +1926,35 @@ async fn group_admins_manage_only_users_of_groups_they_administer() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_manager_must_be_a_user_of_the_org_and_is_stored_by_phone() {
+    let t = spawn_app().await;
+    t.put_schema(serde_json::json!([{"key": "manager", "name": "Manager", "type": "string", "suggested": true}])).await;
+    t.add_users(&["+919876543210"]);
+    let users = format!("/api/v1/orgs/{}/users", t.org);
+    let unknown = serde_json::json!({"phone": "+919876543211", "name": "Ravi", "attributes": {"manager": "+14155550123"}});
+    let body = problem(
+        t.send("POST", &users, &t.admin, unknown).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "attributes.manager");
+    assert!(
+        body["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a user of this org")
+    );
+    let known = serde_json::json!({"phone": "+919876543211", "name": "Ravi", "attributes": {"manager": "098765 43210"}});
+    let created: Value = t
+        .send("POST", &users, &t.admin, known)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        created["attributes"]["manager"], "+919876543210",
+        "stored as E.164"
+    );
+}
