@@ -1,8 +1,9 @@
 //! Steward's HTTP API: axum routes over the use cases of `steward-app`.
 //!
-//! Every `/api/v1/orgs/{org}/...` route takes an [`auth::OrgAccess`] extractor, which
-//! authenticates the caller and checks they may act in that org; an org the caller
-//! has no access to answers 404, exactly like one that does not exist. Errors leave as
+//! Every `/api/v1/orgs/{org}/...` route takes the [`auth::Caller`] extractor, which
+//! authenticates the caller and finds what they are in that org; an org the caller has
+//! no place in answers 404, exactly like one that does not exist. Handlers reach the
+//! org only through `Caller::authorize`, the permission matrix. Errors leave as
 //! `application/problem+json` (RFC 9457).
 
 mod admin;
