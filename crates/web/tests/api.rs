@@ -944,6 +944,23 @@ const ORG_ROUTES: &[(&str, &str)] = &[
         "DELETE",
         "/api/v1/orgs/{org}/groups/{group}/members/{phone}",
     ),
+    ("GET", "/api/v1/orgs/{org}/groups/{group}/messages"),
+    ("POST", "/api/v1/orgs/{org}/groups/{group}/messages"),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/groups/{group}/messages/{id}/attachments",
+    ),
+    ("GET", "/api/v1/orgs/{org}/groups/{group}/attachments/{id}"),
+    ("GET", "/api/v1/orgs/{org}/actions"),
+    ("POST", "/api/v1/orgs/{org}/actions"),
+    ("POST", "/api/v1/orgs/{org}/actions/{id}/publish"),
+    ("POST", "/api/v1/orgs/{org}/actions/{id}/unpublish"),
+    ("POST", "/api/v1/orgs/{org}/actions/{id}/responses"),
+    ("GET", "/api/v1/orgs/{org}/connectors"),
+    ("POST", "/api/v1/orgs/{org}/connectors"),
+    ("POST", "/api/v1/orgs/{org}/connectors/{id}/publish"),
+    ("POST", "/api/v1/orgs/{org}/connectors/{id}/unpublish"),
+    ("GET", "/api/v1/orgs/{org}/reports"),
 ];
 
 #[tokio::test]
