@@ -14,7 +14,8 @@ use serde::Serialize;
 use steward_app::audit::{self, AuditContext};
 use steward_app::worker::{Worker, WorkerConfig};
 use steward_app::{App, SystemClock, demo, import, orgs, security, synthetic, tokens};
-use steward_domain::{AttributeDef, Job, JobId, JobStatus, OrgId, Role};
+use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
+use steward_domain::{AttributeDef, Job, JobId, JobStatus, JobView, OrgId, Role};
 use steward_store::{AuditQuery, JobQuery, LocalBlobStore, Page};
 use steward_store_sqlite::SqliteStore;
 
@@ -193,11 +194,18 @@ enum AttributesCommand {
 
 #[derive(Subcommand)]
 enum UsersCommand {
-    /// Import users from a CSV file, in this process; prints a summary.
+    /// Import users from a CSV file, in this process; shows progress on a terminal and
+    /// prints a summary.
     Import {
         file: PathBuf,
         #[arg(long)]
         org: String,
+        /// Check the whole file and count what would change; write no user.
+        #[arg(long)]
+        dry_run: bool,
+        /// A built-in column mapping (m365) or a JSON mapping file.
+        #[arg(long, value_name = "NAME|FILE")]
+        mapping: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -220,6 +228,8 @@ enum JobsCommand {
     },
     /// Print a job's row errors as CSV (row, column, value, reason).
     Errors { id: String },
+    /// Print an import's result file: its rows with Import Status and Import Message.
+    Result { id: String },
     /// Cancel a job: at once if queued, at its next step if running.
     Cancel {
         id: String,
@@ -371,8 +381,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             say(format!("{} attributes saved", schema.attributes.len()))
         }
-        Command::Users(UsersCommand::Import { file, org, json }) => {
-            import_file(app, workers, &file, &org, json)
+        Command::Users(UsersCommand::Import {
+            file,
+            org,
+            dry_run,
+            mapping,
+            json,
+        }) => {
+            let options = ImportOptions {
+                dry_run,
+                mapping: mapping.as_deref().map(read_mapping).transpose()?,
+            };
+            import_file(app, workers, &file, &org, options, json)
         }
         Command::Jobs(JobsCommand::List { org, json }) => {
             let org = parse_org(&org)?;
@@ -393,7 +413,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs(JobsCommand::Show { id, json }) => {
             let job = find_job(&app, &id)?;
             if json {
-                print_json(&job)
+                print_json(&JobView::from(job))
             } else {
                 say(describe(&job))
             }
@@ -508,6 +528,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import::write_errors_csv(&app, job.org_id, job.id, &mut std::io::stdout().lock())?;
             Ok(())
         }
+        Command::Jobs(JobsCommand::Result { id }) => {
+            let job = find_job(&app, &id)?;
+            import::write_result_csv(&app, job.org_id, job.id, &mut std::io::stdout().lock())?;
+            Ok(())
+        }
         Command::Jobs(JobsCommand::Cancel { id, json }) => {
             let job = find_job(&app, &id)?;
             let job = app
@@ -523,7 +548,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "ok",
             )?;
             if json {
-                print_json(&job)
+                print_json(&JobView::from(job))
             } else {
                 say(describe(&job))
             }
@@ -596,12 +621,27 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight and pausing jobs");
 }
 
+/// A built-in mapping's name, or a file holding a mapping as JSON.
+fn read_mapping(raw: &str) -> anyhow::Result<ColumnMapping> {
+    if let Some(preset) = ColumnMapping::preset(raw) {
+        return Ok(preset);
+    }
+    let text = std::fs::read_to_string(raw).with_context(|| {
+        format!(
+            "{raw:?} is neither a built-in mapping ({}) nor a readable mapping file",
+            ColumnMapping::PRESETS.join(", ")
+        )
+    })?;
+    Ok(ColumnMapping::from_json(&text)?)
+}
+
 /// Runs an import in this process. If a server's worker takes the job first, follows it.
 fn import_file(
     app: App,
     config: WorkerConfig,
     file: &Path,
     org: &str,
+    options: ImportOptions,
     json: bool,
 ) -> anyhow::Result<()> {
     let org = parse_org(org)?;
@@ -610,7 +650,13 @@ fn import_file(
     let file_name = file
         .file_name()
         .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
-    let job = import::enqueue(&app, org, &file_name, "cli", &mut input)?;
+    let new = NewImport {
+        file_name,
+        created_by: "cli".into(),
+        options,
+        idempotency_key: None,
+    };
+    let job = import::enqueue(&app, org, new, &mut input)?;
     audit::record(
         &app,
         &AuditContext::cli(),
@@ -621,11 +667,13 @@ fn import_file(
     )?;
     let shutdown = Arc::new(AtomicBool::new(false));
     let worker = Worker::new(app.clone(), config, shutdown);
+    let progress = Progress::start(&app, job.id);
     let mut finished = worker.run_next(Some(job.id))?;
     while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
         std::thread::sleep(Duration::from_millis(200));
         finished = app.store.find_job(job.id)?;
     }
+    progress.stop();
     let job = finished.context("the job disappeared")?;
     match job.status {
         JobStatus::Failed => bail!(
@@ -636,7 +684,7 @@ fn import_file(
         _ => {}
     }
     if json {
-        print_json(&job)?;
+        print_json(&JobView::from(job))?;
     } else {
         say(describe(&job))?;
         if job.counts.failed > 0 {
@@ -647,6 +695,55 @@ fn import_file(
         }
     }
     Ok(())
+}
+
+/// A progress bar on stderr while a job runs, when stderr is a terminal: rows done,
+/// rows per second and the time left, read from the job's committed progress.
+struct Progress {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(app: &App, id: JobId) -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress {
+                stop: None,
+                thread: None,
+            };
+        }
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let app = app.clone();
+        let thread = std::thread::spawn(move || {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} rows, {per_sec}, ETA {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(Duration::from_millis(250))
+            {
+                if let Ok(Some(job)) = app.store.find_job(id) {
+                    bar.set_length(job.progress.total);
+                    bar.set_position(job.progress.done);
+                }
+            }
+            bar.finish_and_clear();
+        });
+        Progress {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// A password piped on stdin (its first line), or none when stdin is a terminal or

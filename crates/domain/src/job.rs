@@ -140,6 +140,30 @@ pub struct Job {
     pub error: Option<String>,
 }
 
+impl Job {
+    /// How long the job ran, from its first start to its end.
+    pub fn duration_ms(&self) -> Option<i64> {
+        Some((self.finished_at? - self.started_at?).num_milliseconds())
+    }
+}
+
+/// A job as the API and the CLI show it: the stored fields and how long it ran.
+#[derive(Clone, Debug, Serialize)]
+pub struct JobView {
+    #[serde(flatten)]
+    pub job: Job,
+    pub duration_ms: Option<i64>,
+}
+
+impl From<Job> for JobView {
+    fn from(job: Job) -> JobView {
+        JobView {
+            duration_ms: job.duration_ms(),
+            job,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,27 @@ pub fn clean_line(field: &'static str, raw: &str, max: usize) -> Result<String, 
     Ok(trimmed.to_owned())
 }
 
+/// Characters that make a spreadsheet read a cell as a formula.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell for a CSV a person will open in a spreadsheet: one that would run as a
+/// formula gets a leading apostrophe, so it shows as text.
+pub fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(FORMULA_STARTS) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// Reads back a cell written by [`neutralize_formula`]: the original text.
+pub fn restore_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
+    }
+}
+
 macro_rules! line_type {
     ($(#[$doc:meta])* $name:ident, $field:literal, $max:literal) => {
         $(#[$doc])*
@@ -81,3 +102,18 @@ line_type!(/// An organization's name.
     OrgName, "org name", 200);
 line_type!(/// A group's name.
     GroupName, "group name", 200);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralized_and_read_back_unchanged() {
+        for cell in ["=1+2", "+91 98765", "-5", "@SUM(A1)", "\tx", "plain", "'quoted", ""] {
+            assert_eq!(restore_formula(&neutralize_formula(cell)), cell);
+        }
+        assert_eq!(neutralize_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(neutralize_formula("Asha"), "Asha");
+        assert_eq!(restore_formula("'plain"), "'plain", "only formula cells lose it");
+    }
+}

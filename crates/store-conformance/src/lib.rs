@@ -22,8 +22,8 @@ use steward_domain::{
     UserStatus, UserUpsert,
 };
 use steward_store::{
-    AuditQuery, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, RowError, Store, StoreError,
-    TokenHash, UserQuery, UserSort,
+    AuditQuery, Heartbeat, ImportStep, JobCheckpoint, JobEnd, JobLease, JobQuery, OutcomeRun,
+    RowError, RowOutcome, Store, StoreError, TokenHash, UserQuery, UserSort,
 };
 
 /// Generates one `#[test]` per conformance check, each on a fresh store.
@@ -42,6 +42,8 @@ macro_rules! conformance_tests {
             a_job_whose_lease_expired_is_claimed_again,
             a_worker_that_lost_its_lease_cannot_commit,
             an_import_step_commits_rows_errors_and_checkpoint_together,
+            a_dry_run_step_records_outcomes_and_writes_no_user,
+            an_idempotency_key_gives_back_the_job_that_holds_it,
             canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop,
             jobs_of_another_org_are_invisible,
             content_cannot_point_across_orgs,
@@ -118,7 +120,13 @@ fn attrs(pairs: &[(&str, AttributeValue)]) -> Attributes {
 }
 
 fn new_job(store: &dyn Store, org: OrgId, at: DateTime<Utc>) -> Job {
-    let job = Job {
+    let job = job_for(org, at);
+    store.enqueue_job(&job).expect("enqueue");
+    job
+}
+
+fn job_for(org: OrgId, at: DateTime<Utc>) -> Job {
+    Job {
         id: JobId::new(),
         org_id: org,
         kind: JobKind::ImportUsers,
@@ -135,9 +143,7 @@ fn new_job(store: &dyn Store, org: OrgId, at: DateTime<Utc>) -> Job {
         attempts: 0,
         cancel_requested: false,
         error: None,
-    };
-    store.enqueue_job(&job).expect("enqueue");
-    job
+    }
 }
 
 fn lease_of(job: &Job, worker: &str) -> JobLease {
@@ -476,8 +482,13 @@ pub fn a_worker_that_lost_its_lease_cannot_commit(store: &dyn Store) {
         .unwrap();
     let slow = lease_of(&job, "slow");
     assert_eq!(store.heartbeat_job(&slow, later).unwrap(), Heartbeat::Lost);
-    let rows = [upsert(PHONES[0], "Asha Rao", AttributeChanges::new())];
-    let step = store.import_users_step(&slow, &rows, &[], &JobCheckpoint::default(), later);
+    let step = ImportStep {
+        first_row: 2,
+        row_count: 1,
+        users: vec![(2, upsert(PHONES[0], "Asha Rao", AttributeChanges::new()))],
+        ..ImportStep::default()
+    };
+    let step = store.import_users_step(&slow, &step, &JobCheckpoint::default(), later);
     assert!(matches!(step, Err(StoreError::LeaseLost)));
     assert_eq!(
         store.count_users(org.id).unwrap(),
@@ -560,12 +571,25 @@ pub fn an_import_step_commits_rows_errors_and_checkpoint_together(store: &dyn St
         },
         state: Some(serde_json::json!({"row": 5})),
     };
-    let rows = [
-        upsert(PHONES[0], "Asha Rao", AttributeChanges::new()),
-        upsert(PHONES[1], "Ravi Kumar", AttributeChanges::new()),
-    ];
+    let repairs = vec![RowError {
+        row: 2,
+        column: "Phone Number".into(),
+        value: "'+919876543210".into(),
+        reason: "removed the leading apostrophe".into(),
+    }];
+    let step = ImportStep {
+        first_row: 2,
+        row_count: 5,
+        users: vec![
+            (2, upsert(PHONES[0], "Asha Rao", AttributeChanges::new())),
+            (4, upsert(PHONES[1], "Ravi Kumar", AttributeChanges::new())),
+        ],
+        errors: errors.clone(),
+        repairs: repairs.clone(),
+        dry_run: false,
+    };
     let counts = store
-        .import_users_step(&lease, &rows, &errors, &before, t0())
+        .import_users_step(&lease, &step, &before, t0())
         .unwrap();
     assert_eq!(
         counts,
@@ -586,8 +610,107 @@ pub fn an_import_step_commits_rows_errors_and_checkpoint_together(store: &dyn St
         store.job_errors(org.id, job.id, 3, 100).unwrap(),
         errors[2..].to_vec()
     );
+    assert_eq!(store.job_repairs(org.id, job.id, 0, 100).unwrap(), repairs);
+    assert_eq!(
+        store.job_outcomes(org.id, job.id, 0, 100).unwrap(),
+        vec![OutcomeRun {
+            first_row: 2,
+            outcomes: vec![
+                RowOutcome::Created,
+                RowOutcome::Failed,
+                RowOutcome::Created,
+                RowOutcome::Failed,
+                RowOutcome::Blank
+            ]
+        }]
+    );
+    assert_eq!(store.job_outcomes(org.id, job.id, 2, 100).unwrap(), vec![]);
     let other = new_org(store, "Fabrikam");
     assert_eq!(store.job_errors(other.id, job.id, 0, 100).unwrap(), vec![]);
+    assert_eq!(store.job_repairs(other.id, job.id, 0, 100).unwrap(), vec![]);
+    assert_eq!(store.job_outcomes(other.id, job.id, 0, 100).unwrap(), vec![]);
+}
+
+pub fn a_dry_run_step_records_outcomes_and_writes_no_user(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    store
+        .upsert_users(
+            org.id,
+            &[upsert(PHONES[0], "Asha Rao", AttributeChanges::new())],
+            t0(),
+        )
+        .unwrap();
+    let job = new_job(store, org.id, t0());
+    store
+        .claim_job(None, "w", t0(), t0() + Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    let lease = lease_of(&job, "w");
+    let step = ImportStep {
+        first_row: 2,
+        row_count: 3,
+        users: vec![
+            (2, upsert(PHONES[0], "Asha Rao", AttributeChanges::new())),
+            (3, upsert(PHONES[1], "Ravi Kumar", AttributeChanges::new())),
+            (4, upsert(PHONES[0], "Asha R. Rao", AttributeChanges::new())),
+        ],
+        dry_run: true,
+        ..ImportStep::default()
+    };
+    let counts = store
+        .import_users_step(&lease, &step, &JobCheckpoint::default(), t0())
+        .unwrap();
+    assert_eq!(
+        counts,
+        Counts {
+            created: 1,
+            updated: 1,
+            unchanged: 1,
+            failed: 0
+        }
+    );
+    assert_eq!(store.count_users(org.id).unwrap(), 1, "nothing written");
+    assert_eq!(
+        store
+            .get_user(org.id, &phone(PHONES[0]))
+            .unwrap()
+            .unwrap()
+            .name
+            .as_str(),
+        "Asha Rao"
+    );
+    assert_eq!(
+        store.job_outcomes(org.id, job.id, 0, 10).unwrap()[0].outcomes,
+        vec![
+            RowOutcome::Unchanged,
+            RowOutcome::Created,
+            RowOutcome::Updated
+        ]
+    );
+}
+
+pub fn an_idempotency_key_gives_back_the_job_that_holds_it(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let other = new_org(store, "Fabrikam");
+    let first = job_for(org.id, t0());
+    let held = store.enqueue_job_once(&first, "key-1").unwrap();
+    assert_eq!(held.id, first.id);
+    let again = store
+        .enqueue_job_once(&job_for(org.id, t0()), "key-1")
+        .unwrap();
+    assert_eq!(again.id, first.id, "the same key gives the first job");
+    assert_eq!(
+        store.list_jobs(org.id, &JobQuery { limit: 10, ..JobQuery::default() }).unwrap().total,
+        1
+    );
+    let elsewhere = job_for(other.id, t0());
+    assert_eq!(
+        store.enqueue_job_once(&elsewhere, "key-1").unwrap().id,
+        elsewhere.id,
+        "keys are per org"
+    );
+    let fresh = job_for(org.id, t0());
+    assert_eq!(store.enqueue_job_once(&fresh, "key-2").unwrap().id, fresh.id);
 }
 
 pub fn canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop(store: &dyn Store) {

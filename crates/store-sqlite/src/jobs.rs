@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
 use steward_domain::{Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress};
 use steward_store::{
-    Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, Page, RowError, StoreError, StoreResult,
+    Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, OutcomeRun, Page, RowError, RowOutcome,
+    StoreError, StoreResult,
 };
 
 use crate::convert::{corrupt, db, json_text, parse_id, parse_opt_ts, parse_ts, ts};
@@ -111,6 +112,29 @@ pub fn insert(tx: &Transaction<'_>, job: &Job) -> StoreResult<()> {
     )
     .map_err(db)?;
     Ok(())
+}
+
+/// Inserts `job` holding an idempotency key of its org, or returns the job that
+/// already holds it.
+pub fn insert_once(tx: &Transaction<'_>, job: &Job, key: &str) -> StoreResult<Job> {
+    let existing: Option<String> = tx
+        .query_row(
+            "SELECT id FROM jobs WHERE org_id = ?1 AND idempotency_key = ?2",
+            params![job.org_id.to_string(), key],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    if let Some(id) = existing {
+        return get(tx, parse_id(&id)?)?.ok_or(StoreError::NotFound);
+    }
+    insert(tx, job)?;
+    tx.execute(
+        "UPDATE jobs SET idempotency_key = ?2 WHERE id = ?1",
+        params![job.id.to_string(), key],
+    )
+    .map_err(db)?;
+    Ok(job.clone())
 }
 
 pub fn get(conn: &Connection, id: JobId) -> StoreResult<Option<Job>> {
@@ -315,61 +339,63 @@ pub fn request_cancel(
     Ok(get(tx, id)?.filter(|job| job.org_id == org))
 }
 
-/// Records row errors; returns how many distinct rows failed.
-pub fn insert_row_errors(
+/// Records row notes of one kind (`error` or `repair`); returns how many distinct rows
+/// they name.
+pub fn insert_row_notes(
     tx: &Transaction<'_>,
     lease: &JobLease,
-    errors: &[RowError],
+    notes: &[RowError],
+    kind: &str,
 ) -> StoreResult<u64> {
-    if !errors.is_empty() && !lease_held(tx, lease)? {
+    if !notes.is_empty() && !lease_held(tx, lease)? {
         return Err(StoreError::LeaseLost);
     }
     let mut stmt = tx
         .prepare_cached(
-            "INSERT INTO job_row_errors (org_id, job_id, row, seq, col, value, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO job_row_errors (org_id, job_id, row, seq, col, value, reason, kind)
+             VALUES (?1, ?2, ?3,
+                     (SELECT count(*) FROM job_row_errors WHERE job_id = ?2 AND row = ?3),
+                     ?4, ?5, ?6, ?7)",
         )
         .map_err(db)?;
-    let mut failed_rows = 0;
+    let mut rows = 0;
     let mut previous_row = None;
-    let mut seq = 0;
-    for e in errors {
-        if previous_row == Some(e.row) {
-            seq += 1;
-        } else {
-            failed_rows += 1;
-            seq = 0;
-            previous_row = Some(e.row);
+    for note in notes {
+        if previous_row != Some(note.row) {
+            rows += 1;
+            previous_row = Some(note.row);
         }
         stmt.execute(params![
             lease.org_id.to_string(),
             lease.job_id.to_string(),
-            e.row,
-            seq,
-            e.column,
-            e.value,
-            e.reason
+            note.row,
+            note.column,
+            note.value,
+            note.reason,
+            kind
         ])
         .map_err(db)?;
     }
-    Ok(failed_rows)
+    Ok(rows)
 }
 
-pub fn row_errors(
+pub fn row_notes(
     conn: &Connection,
     org: OrgId,
     job: JobId,
+    kind: &str,
     after_row: u64,
     limit: u32,
 ) -> StoreResult<Vec<RowError>> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT row, col, value, reason FROM job_row_errors
-             WHERE org_id = ?1 AND job_id = ?2 AND row > ?3 ORDER BY row, seq LIMIT ?4",
+             WHERE org_id = ?1 AND job_id = ?2 AND kind = ?3 AND row > ?4
+             ORDER BY row, seq LIMIT ?5",
         )
         .map_err(db)?;
     stmt.query_map(
-        params![org.to_string(), job.to_string(), after_row, limit],
+        params![org.to_string(), job.to_string(), kind, after_row, limit],
         |r| {
             Ok(RowError {
                 row: r.get(0)?,
@@ -382,4 +408,65 @@ pub fn row_errors(
     .map_err(db)?
     .collect::<Result<Vec<_>, _>>()
     .map_err(db)
+}
+
+/// Records what became of each row of one step.
+pub fn insert_outcomes(
+    tx: &Transaction<'_>,
+    lease: &JobLease,
+    first_row: u64,
+    outcomes: &[RowOutcome],
+) -> StoreResult<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let codes: String = outcomes.iter().map(|o| o.code()).collect();
+    tx.prepare_cached(
+        "INSERT INTO job_row_outcomes (org_id, job_id, first_row, outcomes) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .map_err(db)?
+    .execute(params![
+        lease.org_id.to_string(),
+        lease.job_id.to_string(),
+        first_row,
+        codes
+    ])
+    .map_err(db)?;
+    Ok(())
+}
+
+pub fn outcomes(
+    conn: &Connection,
+    org: OrgId,
+    job: JobId,
+    after_row: u64,
+    limit: u32,
+) -> StoreResult<Vec<OutcomeRun>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT first_row, outcomes FROM job_row_outcomes
+             WHERE org_id = ?1 AND job_id = ?2 AND first_row > ?3
+             ORDER BY first_row LIMIT ?4",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map(
+            params![org.to_string(), job.to_string(), after_row, limit],
+            |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?)),
+        )
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    rows.into_iter()
+        .map(|(first_row, codes)| {
+            let outcomes = codes
+                .chars()
+                .map(|c| RowOutcome::from_code(c).ok_or_else(|| corrupt("row outcome", &codes)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(OutcomeRun {
+                first_row,
+                outcomes,
+            })
+        })
+        .collect()
 }

@@ -31,8 +31,9 @@ use steward_domain::{
     UserUpsert,
 };
 use steward_store::{
-    AttributeRewrite, AuditQuery, GroupReport, Heartbeat, JobCheckpoint, JobEnd, JobLease,
-    JobQuery, Page, RowError, Store, StoreError, StoreResult, TokenHash, UserQuery,
+    AttributeRewrite, AuditQuery, GroupReport, Heartbeat, ImportStep, JobCheckpoint, JobEnd,
+    JobLease, JobQuery, OutcomeRun, Page, RowError, RowOutcome, Store, StoreError, StoreResult,
+    TokenHash, UserQuery,
 };
 
 use crate::convert::{db, ts};
@@ -899,6 +900,10 @@ impl Store for SqliteStore {
         self.write(|tx| jobs::insert(tx, job))
     }
 
+    fn enqueue_job_once(&self, job: &Job, idempotency_key: &str) -> StoreResult<Job> {
+        self.write(|tx| jobs::insert_once(tx, job, idempotency_key))
+    }
+
     fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
         Ok(jobs::get(&*self.conn()?, id)?.filter(|job| job.org_id == org))
     }
@@ -949,21 +954,43 @@ impl Store for SqliteStore {
     fn import_users_step(
         &self,
         lease: &JobLease,
-        rows: &[UserUpsert],
-        errors: &[RowError],
+        step: &ImportStep,
         checkpoint: &JobCheckpoint,
         now: DateTime<Utc>,
     ) -> StoreResult<Counts> {
         self.write(|tx| {
             let mut counts = checkpoint.counts;
-            for outcome in users::upsert(tx, lease.org_id, rows, now)? {
-                match outcome {
-                    UpsertOutcome::Created => counts.created += 1,
-                    UpsertOutcome::Updated => counts.updated += 1,
-                    UpsertOutcome::Unchanged => counts.unchanged += 1,
+            let mut outcomes = vec![RowOutcome::Blank; step.row_count as usize];
+            let rows: Vec<UserUpsert> = step.users.iter().map(|(_, u)| u.clone()).collect();
+            // A dry run does the same work inside a savepoint and rolls it back, so what
+            // it reports is exactly what the import would do.
+            if step.dry_run {
+                tx.execute_batch("SAVEPOINT dry_run").map_err(db)?;
+            }
+            let upserted = users::upsert(tx, lease.org_id, &rows, now)?;
+            if step.dry_run {
+                tx.execute_batch("ROLLBACK TO dry_run; RELEASE dry_run")
+                    .map_err(db)?;
+            }
+            for ((row, _), outcome) in step.users.iter().zip(upserted) {
+                let (count, outcome) = match outcome {
+                    UpsertOutcome::Created => (&mut counts.created, RowOutcome::Created),
+                    UpsertOutcome::Updated => (&mut counts.updated, RowOutcome::Updated),
+                    UpsertOutcome::Unchanged => (&mut counts.unchanged, RowOutcome::Unchanged),
+                };
+                *count += 1;
+                if let Some(slot) = outcomes.get_mut(row.wrapping_sub(step.first_row) as usize) {
+                    *slot = outcome;
                 }
             }
-            counts.failed += jobs::insert_row_errors(tx, lease, errors)?;
+            for e in &step.errors {
+                if let Some(slot) = outcomes.get_mut(e.row.wrapping_sub(step.first_row) as usize) {
+                    *slot = RowOutcome::Failed;
+                }
+            }
+            counts.failed += jobs::insert_row_notes(tx, lease, &step.errors, "error")?;
+            jobs::insert_row_notes(tx, lease, &step.repairs, "repair")?;
+            jobs::insert_outcomes(tx, lease, step.first_row, &outcomes)?;
             let saved = JobCheckpoint {
                 counts,
                 ..checkpoint.clone()
@@ -981,7 +1008,27 @@ impl Store for SqliteStore {
         after_row: u64,
         limit: u32,
     ) -> StoreResult<Vec<RowError>> {
-        jobs::row_errors(&*self.conn()?, org, job, after_row, limit)
+        jobs::row_notes(&*self.conn()?, org, job, "error", after_row, limit)
+    }
+
+    fn job_repairs(
+        &self,
+        org: OrgId,
+        job: JobId,
+        after_row: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<RowError>> {
+        jobs::row_notes(&*self.conn()?, org, job, "repair", after_row, limit)
+    }
+
+    fn job_outcomes(
+        &self,
+        org: OrgId,
+        job: JobId,
+        after_row: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<OutcomeRun>> {
+        jobs::outcomes(&*self.conn()?, org, job, after_row, limit)
     }
 }
 

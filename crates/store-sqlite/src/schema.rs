@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_access.sql"),
     include_str!("../migrations/0003_user_lists.sql"),
+    include_str!("../migrations/0004_imports.sql"),
 ];
 
 /// Tables that hold an org's data, each with an `org_id` column.
@@ -28,6 +29,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "audit_events",
     "jobs",
     "job_row_errors",
+    "job_row_outcomes",
     "api_tokens",
     "accounts",
 ];

@@ -129,6 +129,66 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// One step of an import: a run of consecutive file rows, what became of each, and
+/// the rows to write. Rows of the run that are neither in `users` nor in `errors` were
+/// blank.
+#[derive(Clone, Debug, Default)]
+pub struct ImportStep {
+    /// Row numbers `first_row .. first_row + row_count` (see [`RowError::row`]).
+    pub first_row: u64,
+    pub row_count: u64,
+    /// The valid rows, by row number, in file order.
+    pub users: Vec<(u64, UserUpsert)>,
+    /// Problems that skip their row.
+    pub errors: Vec<RowError>,
+    /// Cells that were repaired and imported (`reason` says what was done).
+    pub repairs: Vec<RowError>,
+    /// Work out what the rows would do, record it, and write no user.
+    pub dry_run: bool,
+}
+
+/// What one import row did, as stored per step and shown in the result file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowOutcome {
+    Created,
+    Updated,
+    Unchanged,
+    Failed,
+    Blank,
+}
+
+impl RowOutcome {
+    /// One character per row in the stored outcome runs.
+    pub fn code(self) -> char {
+        match self {
+            RowOutcome::Created => 'c',
+            RowOutcome::Updated => 'u',
+            RowOutcome::Unchanged => '=',
+            RowOutcome::Failed => 'x',
+            RowOutcome::Blank => ' ',
+        }
+    }
+
+    pub fn from_code(code: char) -> Option<RowOutcome> {
+        [
+            RowOutcome::Created,
+            RowOutcome::Updated,
+            RowOutcome::Unchanged,
+            RowOutcome::Failed,
+            RowOutcome::Blank,
+        ]
+        .into_iter()
+        .find(|o| o.code() == code)
+    }
+}
+
+/// The outcomes of one step's rows: `outcomes[i]` is row `first_row + i`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutcomeRun {
+    pub first_row: u64,
+    pub outcomes: Vec<RowOutcome>,
+}
+
 /// New values for one attribute, by user phone (`None` clears the value).
 pub type AttributeRewrite = (AttributeKey, Vec<(PhoneNumber, Option<AttributeValue>)>);
 
@@ -316,6 +376,9 @@ pub trait Store: Send + Sync + 'static {
 
     // Jobs.
     fn enqueue_job(&self, job: &Job) -> StoreResult<()>;
+    /// Enqueues `job` under an idempotency key of its org, unless a job already holds
+    /// that key; returns the job that holds it (the new one or the earlier one).
+    fn enqueue_job_once(&self, job: &Job, idempotency_key: &str) -> StoreResult<Job>;
     fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>>;
     /// A job by id alone, for the worker and the operator's CLI.
     fn find_job(&self, id: JobId) -> StoreResult<Option<Job>>;
@@ -344,17 +407,18 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Job>>;
 
-    /// One step of an import, atomically: upserts the rows, records the row errors and
-    /// saves the checkpoint. The counts in `checkpoint` are those *before* this step;
-    /// the store adds what the step did and returns the new totals.
+    /// One step of an import, atomically: upserts the rows (unless a dry run), records
+    /// the row errors, repairs and outcomes, and saves the checkpoint. The counts in
+    /// `checkpoint` are those *before* this step; the store adds what the step did and
+    /// returns the new totals.
     fn import_users_step(
         &self,
         lease: &JobLease,
-        rows: &[UserUpsert],
-        errors: &[RowError],
+        step: &ImportStep,
         checkpoint: &JobCheckpoint,
         now: DateTime<Utc>,
     ) -> StoreResult<Counts>;
+    /// Row errors of a job in row order, after `after_row`.
     fn job_errors(
         &self,
         org: OrgId,
@@ -362,4 +426,20 @@ pub trait Store: Send + Sync + 'static {
         after_row: u64,
         limit: u32,
     ) -> StoreResult<Vec<RowError>>;
+    /// Repairs made to a job's rows, in row order, after `after_row`.
+    fn job_repairs(
+        &self,
+        org: OrgId,
+        job: JobId,
+        after_row: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<RowError>>;
+    /// The outcome runs of a job's steps in row order, those starting after `after_row`.
+    fn job_outcomes(
+        &self,
+        org: OrgId,
+        job: JobId,
+        after_row: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<OutcomeRun>>;
 }

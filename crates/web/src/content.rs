@@ -451,7 +451,7 @@ async fn download(
 /// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>`
 /// (RFC 6266): quotes, backslashes, control and non-ASCII characters never reach the
 /// quoted form.
-fn content_disposition(name: &str) -> String {
+pub(crate) fn content_disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
         .map(|c| {

@@ -1,18 +1,23 @@
-//! Import jobs: upload a CSV, follow the job, read its error log.
+//! Import jobs: the template, uploads, the history, and each job's files (the original,
+//! the error log and the result file).
 //!
 //! The upload streams straight to the blob store (never whole in memory), with a size
-//! cap; the job itself runs on the server's workers.
+//! cap; the job itself runs on the server's workers. The body is the CSV itself (any
+//! content type but multipart) or a `multipart/form-data` form whose `file` part is the
+//! CSV; options come as query parameters (`dry_run`, `mapping`) or as form fields sent
+//! before the file.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use steward_app::{App, AppError, import};
+use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
+use steward_app::{App, AppError, FieldError, import};
 use steward_domain::access::{Action, AdminTask};
-use steward_domain::{Job, JobId, JobKind, OrgId};
+use steward_domain::{Job, JobId, JobKind, JobView, OrgId};
 use steward_store::{JobQuery, Page};
 
 use crate::admin::audit_context;
@@ -30,35 +35,130 @@ pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
 pub fn router() -> Router<WebState> {
     Router::new()
         .route("/api/v1/orgs/{org}/imports", get(history).post(upload))
+        .route("/api/v1/orgs/{org}/imports/template.csv", get(template))
         .route("/api/v1/orgs/{org}/imports/{id}", get(detail))
+        .route("/api/v1/orgs/{org}/imports/{id}/original", get(original))
         .route(
             "/api/v1/orgs/{org}/imports/{id}/errors.csv",
             get(errors_csv),
+        )
+        .route(
+            "/api/v1/orgs/{org}/imports/{id}/result.csv",
+            get(result_csv),
         )
 }
 
 #[derive(Deserialize)]
 struct UploadParams {
     file_name: Option<String>,
+    dry_run: Option<bool>,
+    /// A built-in mapping's name (`m365`) or a mapping as JSON.
+    mapping: Option<String>,
+}
+
+fn mapping(raw: Option<&str>) -> Result<Option<ColumnMapping>, ApiError> {
+    raw.filter(|m| !m.trim().is_empty())
+        .map(ColumnMapping::named_or_json)
+        .transpose()
+        .map_err(ApiError::from)
+}
+
+fn invalid(field: &str, reason: impl ToString) -> ApiError {
+    AppError::Invalid(vec![FieldError::new(field, reason)]).into()
 }
 
 async fn upload(
     caller: Caller,
     State(app): State<App>,
     QueryParams(params): QueryParams<UploadParams>,
-    body: Body,
-) -> Result<(StatusCode, Json<Job>), ApiError> {
+    headers: HeaderMap,
+    request: Request,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let org = caller.authorize(&IMPORT)?.org;
-    let file_name = params.file_name.unwrap_or_else(|| "upload.csv".into());
-    let created_by = caller.audit_name();
+    let idempotency_key = match headers.get("idempotency-key") {
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 255)
+                .ok_or_else(|| {
+                    invalid(
+                        "Idempotency-Key",
+                        "the Idempotency-Key header must be 1 to 255 visible ASCII characters",
+                    )
+                })?
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let mut new = NewImport {
+        file_name: params.file_name.unwrap_or_else(|| "upload.csv".into()),
+        created_by: caller.audit_name(),
+        options: ImportOptions {
+            dry_run: params.dry_run.unwrap_or(false),
+            mapping: mapping(params.mapping.as_deref())?,
+        },
+        idempotency_key,
+    };
     let ctx = audit_context(&caller);
-    let job = crate::upload::receive(body, MAX_UPLOAD_BYTES, "uploads", move |reader| {
-        let job = import::enqueue(&app, org, &file_name, &created_by, reader)?;
-        steward_app::audit::record(&app, &ctx, org, "import.create", &job.id.to_string(), "ok")?;
-        Ok(job)
-    })
-    .await?;
-    Ok((StatusCode::ACCEPTED, Json(job)))
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let enqueue = move |new: NewImport| {
+        move |reader: &mut dyn std::io::Read| {
+            let job = import::enqueue(&app, org, new, reader)?;
+            steward_app::audit::record(&app, &ctx, org, "import.create", &job.id.to_string(), "ok")?;
+            Ok(job)
+        }
+    };
+    let job = if is_form {
+        let mut form = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| invalid("body", e.body_text()))?;
+        loop {
+            let field = form
+                .next_field()
+                .await
+                .map_err(|e| invalid("body", e.body_text()))?
+                .ok_or_else(|| invalid("file", "the form has no file part"))?;
+            match field.name() {
+                Some("file") => {
+                    if let Some(name) = field.file_name().filter(|n| !n.is_empty()) {
+                        new.file_name = name.to_owned();
+                    }
+                    break crate::upload::receive_stream(
+                        field,
+                        MAX_UPLOAD_BYTES,
+                        "uploads",
+                        enqueue(new),
+                    )
+                    .await?;
+                }
+                Some("dry_run") => {
+                    let text = field.text().await.map_err(|e| invalid("dry_run", e.body_text()))?;
+                    new.options.dry_run = matches!(text.trim(), "true" | "1" | "on" | "yes");
+                }
+                Some("mapping") => {
+                    let text = field.text().await.map_err(|e| invalid("mapping", e.body_text()))?;
+                    new.options.mapping = mapping(Some(&text))?;
+                }
+                other => {
+                    return Err(invalid(
+                        "body",
+                        format!(
+                            "unexpected form field {:?}: send dry_run, mapping and then file",
+                            other.unwrap_or("")
+                        ),
+                    ));
+                }
+            }
+        }
+    } else {
+        let body = Body::new(request.into_body());
+        crate::upload::receive(body, MAX_UPLOAD_BYTES, "uploads", enqueue(new)).await?
+    };
+    Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
 #[derive(Deserialize)]
@@ -71,7 +171,7 @@ async fn history(
     caller: Caller,
     State(app): State<App>,
     QueryParams(params): QueryParams<HistoryParams>,
-) -> Result<Json<Page<Job>>, ApiError> {
+) -> Result<Json<Page<JobView>>, ApiError> {
     let org = caller.authorize(&IMPORT)?.org;
     let query = JobQuery {
         kind: Some(JobKind::ImportUsers),
@@ -80,7 +180,11 @@ async fn history(
     };
     let page =
         blocking(move || Ok(app.store.list_jobs(org, &query).map_err(AppError::from)?)).await?;
-    Ok(Json(page))
+    Ok(Json(Page {
+        items: page.items.into_iter().map(JobView::from).collect(),
+        next_cursor: page.next_cursor,
+        total: page.total,
+    }))
 }
 
 fn job_id(raw: &str) -> Result<JobId, ApiError> {
@@ -89,23 +193,74 @@ fn job_id(raw: &str) -> Result<JobId, ApiError> {
 
 async fn find_import(app: App, org: OrgId, raw: &str) -> Result<Job, ApiError> {
     let id = job_id(raw)?;
-    blocking(move || {
-        app.store
-            .get_job(org, id)
-            .map_err(AppError::from)?
-            .filter(|job| job.kind == JobKind::ImportUsers)
-            .ok_or_else(|| AppError::NotFound("import").into())
-    })
-    .await
+    blocking(move || Ok(import::find_import(&app, org, id)?)).await
 }
 
 async fn detail(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Job>, ApiError> {
+) -> Result<Json<JobView>, ApiError> {
     let org = caller.authorize(&IMPORT)?.org;
-    Ok(Json(find_import(app, org, &id).await?))
+    Ok(Json(find_import(app, org, &id).await?.into()))
+}
+
+/// A CSV download, always an attachment.
+fn csv_file(name: String, body: impl Into<Body>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                crate::content::content_disposition(&name),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
+async fn template(caller: Caller, State(app): State<App>) -> Result<Response, ApiError> {
+    let org = caller.authorize(&IMPORT)?.org;
+    let body = blocking(move || {
+        let mut out = Vec::new();
+        import::write_template_csv(&app, org, &mut out)?;
+        Ok(out)
+    })
+    .await?;
+    Ok(csv_file("users-template.csv".into(), body))
+}
+
+async fn original(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let org = caller.authorize(&IMPORT)?.org;
+    let id = job_id(&id)?;
+    let (job, file) = blocking(move || Ok(import::open_original(&app, org, id)?)).await?;
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    let name = job.file_name.unwrap_or_else(|| "upload.csv".into());
+    Ok(csv_file(name, Body::from_stream(stream)))
+}
+
+/// Writes one of a job's generated CSV files in memory on a blocking thread.
+async fn generated(
+    app: App,
+    org: OrgId,
+    raw: &str,
+    suffix: &str,
+    write: fn(&App, OrgId, JobId, &mut dyn std::io::Write) -> steward_app::AppResult<()>,
+) -> Result<Response, ApiError> {
+    let job = find_import(app.clone(), org, raw).await?;
+    let body = blocking(move || {
+        let mut out = Vec::new();
+        write(&app, org, job.id, &mut out)?;
+        Ok(out)
+    })
+    .await?;
+    Ok(csv_file(format!("import-{}-{suffix}.csv", job.id), body))
 }
 
 async fn errors_csv(
@@ -114,23 +269,14 @@ async fn errors_csv(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let org = caller.authorize(&IMPORT)?.org;
-    let job = find_import(app.clone(), org, &id).await?;
-    let body = blocking(move || {
-        let mut out = Vec::new();
-        import::write_errors_csv(&app, org, job.id, &mut out)?;
-        Ok(out)
-    })
-    .await?;
-    let disposition = format!(
-        "attachment; filename=\"import-{id}-errors.csv\"",
-        id = job.id
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response())
+    generated(app, org, &id, "errors", import::write_errors_csv).await
+}
+
+async fn result_csv(
+    caller: Caller,
+    State(app): State<App>,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let org = caller.authorize(&IMPORT)?.org;
+    generated(app, org, &id, "result", import::write_result_csv).await
 }

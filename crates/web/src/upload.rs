@@ -6,7 +6,7 @@ use std::io::Read;
 use axum::body::Body;
 use axum::http::StatusCode;
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::{ApiError, blocking};
@@ -19,6 +19,16 @@ pub async fn receive<T: Send + 'static>(
     what: &'static str,
     store: impl FnOnce(&mut dyn Read) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    receive_stream(body.into_data_stream(), max, what, store).await
+}
+
+/// [`receive`] for any stream of chunks, such as one part of a multipart body.
+pub async fn receive_stream<T: Send + 'static, E: std::fmt::Display>(
+    mut stream: impl Stream<Item = Result<Bytes, E>> + Unpin,
+    max: u64,
+    what: &'static str,
+    store: impl FnOnce(&mut dyn Read) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     let (tx, rx) = mpsc::channel::<Result<Bytes, String>>(8);
     let stored = blocking(move || {
         store(&mut ChannelReader {
@@ -27,7 +37,6 @@ pub async fn receive<T: Send + 'static>(
         })
     });
     let feed = async move {
-        let mut stream = body.into_data_stream();
         let mut total = 0u64;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| e.to_string());
