@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use steward_domain::text::{neutralize_formula, restore_formula};
 use steward_domain::{
-    AttributeChanges, AttributeDef, AttributeValue, Counts, Job, JobId, JobKind,
-    JobStatus, OrgId, PersonName, PhoneNumber, Progress, Region, UserSource, UserUpsert,
+    AttributeChanges, AttributeDef, AttributeValue, Counts, Job, JobId, JobKind, JobStatus, OrgId,
+    PersonName, PhoneNumber, Progress, Region, UserSource, UserUpsert,
 };
 use steward_store::{BlobKey, ImportStep, JobCheckpoint, OutcomeRun, RowError, RowOutcome};
 
@@ -161,8 +161,9 @@ pub struct ImportUsers {
 
 impl ImportUsers {
     pub fn of(job: &Job) -> AppResult<ImportUsers> {
-        serde_json::from_value(job.payload.clone())
-            .map_err(|e| AppError::Conflict(format!("the import's stored input is unreadable: {e}")))
+        serde_json::from_value(job.payload.clone()).map_err(|e| {
+            AppError::Conflict(format!("the import's stored input is unreadable: {e}"))
+        })
     }
 }
 
@@ -322,7 +323,9 @@ impl BackgroundJob for ImportUsers {
                         total: committed.progress.total,
                     },
                     counts: committed.counts,
-                    state: Some(serde_json::to_value(batch.resume_at).map_err(|e| fail(e.to_string()))?),
+                    state: Some(
+                        serde_json::to_value(batch.resume_at).map_err(|e| fail(e.to_string()))?,
+                    ),
                 };
                 let now = ctx.app.clock.now();
                 let counts = ctx
@@ -359,7 +362,11 @@ fn phone_key(phone: &PhoneNumber) -> u64 {
 
 /// Reads every row once, before any is written: counts them, checks every row is
 /// readable text, and collects the phones.
-fn scan(reader: &mut csv::Reader<RowLimit>, columns: &Columns, region: Region) -> Result<Scan, String> {
+fn scan(
+    reader: &mut csv::Reader<RowLimit>,
+    columns: &Columns,
+    region: Region,
+) -> Result<Scan, String> {
     let data_start = reader.position().clone();
     let mut record = csv::ByteRecord::new();
     let mut rows = 0;
@@ -367,7 +374,10 @@ fn scan(reader: &mut csv::Reader<RowLimit>, columns: &Columns, region: Region) -
     while read_byte_record(reader, &mut record)? {
         rows += 1;
         if std::str::from_utf8(record.as_slice()).is_err() {
-            return Err(format!("row {} is not UTF-8 text; {SAVE_AS_UTF8}", row_of(&record)));
+            return Err(format!(
+                "row {} is not UTF-8 text; {SAVE_AS_UTF8}",
+                row_of(&record)
+            ));
         }
         if let Some(phone) = record
             .get(columns.phone.0)
@@ -510,7 +520,7 @@ impl RowReader<'_> {
                     row,
                     column: self.columns.phone.1.clone(),
                     value: phone_cell.to_owned(),
-                        reason: format!(
+                    reason: format!(
                         "{} is also on row{} {} of this file; keep one row per person",
                         user.phone,
                         if others.len() > 1 { "s" } else { "" },
@@ -544,8 +554,10 @@ impl RowReader<'_> {
         else {
             return Ok(None);
         };
-        let Some((key, Some(AttributeValue::String(raw)))) =
-            user.attributes.iter_mut().find(|(k, _)| k.as_str() == MANAGER)
+        let Some((key, Some(AttributeValue::String(raw)))) = user
+            .attributes
+            .iter_mut()
+            .find(|(k, _)| k.as_str() == MANAGER)
         else {
             return Ok(None);
         };
@@ -825,14 +837,21 @@ impl Columns {
                     }
                 },
             };
-            let twice = |what: &str| format!("two columns hold the {what}: pick one with a column mapping, or remove the other");
+            let twice = |what: &str| {
+                format!(
+                    "two columns hold the {what}: pick one with a column mapping, or remove the other"
+                )
+            };
             match target {
                 Target::Phone if phone.is_some() => return Err(twice("phone number")),
                 Target::Phone => phone = Some((i, shown)),
                 Target::Name if name.is_some() => return Err(twice("name")),
                 Target::Name => name = Some((i, shown)),
                 Target::Attribute(def) => {
-                    if attributes.iter().any(|(_, _, d): &(_, _, AttributeDef)| d.key == def.key) {
+                    if attributes
+                        .iter()
+                        .any(|(_, _, d): &(_, _, AttributeDef)| d.key == def.key)
+                    {
                         return Err(twice(&def.name));
                     }
                     attributes.push((i, shown, def));
@@ -976,7 +995,8 @@ pub fn find_import(app: &App, org: OrgId, id: JobId) -> AppResult<Job> {
 /// schema, with a BOM so Excel reads it as UTF-8. It imports as is.
 pub fn write_template_csv(app: &App, org: OrgId, out: &mut dyn Write) -> AppResult<()> {
     let defs = app.store.attribute_defs(org)?;
-    out.write_all("\u{feff}".as_bytes()).map_err(write_problem)?;
+    out.write_all("\u{feff}".as_bytes())
+        .map_err(write_problem)?;
     let mut writer = csv::Writer::from_writer(out);
     let header = ["Phone Number", "Name"]
         .into_iter()
@@ -1051,7 +1071,8 @@ pub fn write_result_csv(app: &App, org: OrgId, id: JobId, out: &mut dyn Write) -
             !RESULT_HEADERS.iter().any(|r| normalize_header(r) == h)
         })
         .collect();
-    out.write_all("\u{feff}".as_bytes()).map_err(write_problem)?;
+    out.write_all("\u{feff}".as_bytes())
+        .map_err(write_problem)?;
     let mut writer = csv::Writer::from_writer(out);
     let header: Vec<&str> = keep
         .iter()
@@ -1149,7 +1170,10 @@ impl<'a> OutcomeCursor<'a> {
                 self.runs.pop_front();
                 continue;
             }
-            let page = self.app.store.job_outcomes(self.org, self.job, self.after, 100)?;
+            let page = self
+                .app
+                .store
+                .job_outcomes(self.org, self.job, self.after, 100)?;
             let Some(last) = page.last() else {
                 return Ok(None);
             };

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
 use steward_app::worker::{Worker, WorkerConfig};
 use steward_app::{App, SystemClock, import, orgs, synthetic};
 use steward_domain::{AttributeValue, Job, JobStatus, OrgId, PhoneNumber};
@@ -46,12 +47,21 @@ impl TestImport {
     }
 
     fn import(&self, bytes: &[u8]) -> Job {
-        let job =
-            import::enqueue(&self.app, self.org, "users.csv", "test", &mut &bytes[..]).unwrap();
+        self.import_with(bytes, ImportOptions::default())
+    }
+
+    fn import_with(&self, bytes: &[u8], options: ImportOptions) -> Job {
+        let job = import::enqueue(&self.app, self.org, upload(options), &mut &bytes[..]).unwrap();
         self.worker(Duration::from_secs(30))
             .run_next(Some(job.id))
             .unwrap()
             .unwrap()
+    }
+
+    fn result(&self, job: &Job) -> String {
+        let mut out = Vec::new();
+        import::write_result_csv(&self.app, self.org, job.id, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
     }
 
     fn errors(&self, job: &Job) -> String {
@@ -65,6 +75,15 @@ impl TestImport {
             .store
             .get_user(self.org, &PhoneNumber::from_e164(phone).unwrap())
             .unwrap()
+    }
+}
+
+fn upload(options: ImportOptions) -> NewImport {
+    NewImport {
+        file_name: "users.csv".into(),
+        created_by: "test".into(),
+        options,
+        idempotency_key: None,
     }
 }
 
@@ -232,7 +251,13 @@ fn canceling_a_running_import_stops_it_with_true_counts() {
     let t = setup();
     let mut file = Vec::new();
     synthetic::write_users_csv(30_000, 5, &mut file).unwrap();
-    let job = import::enqueue(&t.app, t.org, "big.csv", "test", &mut &file[..]).unwrap();
+    let job = import::enqueue(
+        &t.app,
+        t.org,
+        upload(ImportOptions::default()),
+        &mut &file[..],
+    )
+    .unwrap();
     let worker = t.worker(Duration::from_millis(300));
     let running = std::thread::spawn(move || worker.run_next(Some(job.id)).unwrap().unwrap());
     while t.app.store.find_job(job.id).unwrap().unwrap().progress.done == 0 {
@@ -250,5 +275,213 @@ fn canceling_a_running_import_stops_it_with_true_counts() {
         t.app.store.count_users(t.org).unwrap(),
         ended.counts.created,
         "counts are true"
+    );
+}
+
+#[test]
+fn the_template_holds_the_schema_and_imports_as_is() {
+    let t = setup();
+    let mut template = Vec::new();
+    import::write_template_csv(&t.app, t.org, &mut template).unwrap();
+    let text = String::from_utf8(template.clone()).unwrap();
+    assert_eq!(
+        text.trim_end(),
+        "\u{feff}Phone Number,Name,Employee ID,Department,Job Title,Location,Hire Date,Remote,Level"
+    );
+    let job = t.import(&template);
+    assert_eq!((job.status, job.progress.total), (JobStatus::Completed, 0));
+    let mut filled = template;
+    filled.extend(b"+919876543210,Asha,E-1,Sales,Driver,Pune,2024-01-31,yes,2\n");
+    assert_eq!(t.import(&filled).counts.created, 1);
+}
+
+#[test]
+fn a_phone_on_two_rows_is_refused_on_both_and_never_merged() {
+    let t = setup();
+    let file = format!(
+        "{HEADER}\n+919876543210,Asha,E-1\n+919876543211,Ravi,E-2\n098765 43210,Asha Two,E-3\n"
+    );
+    let job = t.import(file.as_bytes());
+    assert_eq!((job.counts.created, job.counts.failed), (1, 2));
+    assert!(t.user("+919876543210").is_none(), "neither row was applied");
+    let errors = t.errors(&job);
+    assert!(
+        errors
+            .contains("2,Phone Number,'+919876543210,'+919876543210 is also on row 4 of this file"),
+        "cells a spreadsheet would run are neutralized: {errors}"
+    );
+    assert!(errors.contains("4,Phone Number,098765 43210,'+919876543210 is also on row 2"));
+}
+
+#[test]
+fn a_manager_must_be_a_user_of_the_org_or_a_person_in_the_file() {
+    let t = setup();
+    let mut defs = synthetic::attribute_defs();
+    defs.push(steward_domain::AttributeDef {
+        key: steward_domain::AttributeKey::parse("manager").unwrap(),
+        name: "Manager".into(),
+        ty: steward_domain::AttributeType::String,
+        mandatory: false,
+        suggested: true,
+    });
+    t.app.store.put_attribute_defs(t.org, &defs).unwrap();
+    t.import(format!("{HEADER}\n+919876543299,Boss,E-0\n").as_bytes());
+    let file = format!(
+        "{HEADER},Manager\n\
+         +919876543210,Asha,E-1,098765 43299\n\
+         +919876543211,Ravi,E-2,+919876543212\n\
+         +919876543212,Lead,E-3,\n\
+         +919876543213,Lost,E-4,+919876543777\n"
+    );
+    let job = t.import(file.as_bytes());
+    assert_eq!(
+        (job.counts.created, job.counts.failed),
+        (3, 1),
+        "{}",
+        t.errors(&job)
+    );
+    let manager = steward_domain::AttributeKey::parse("manager").unwrap();
+    assert_eq!(
+        t.user("+919876543210").unwrap().attributes[&manager],
+        AttributeValue::String("+919876543299".into()),
+        "stored as E.164"
+    );
+    assert!(t.errors(&job).contains("5,Manager,'+919876543777,"));
+}
+
+#[test]
+fn a_quote_that_never_closes_fails_the_file_instead_of_filling_memory() {
+    let t = setup();
+    let mut file = format!("{HEADER}\n+919876543210,\"Asha,E-1\n").into_bytes();
+    file.extend(std::iter::repeat_n(b'x', 3 << 20));
+    let job = t.import(&file);
+    assert_eq!(job.status, JobStatus::Failed);
+    assert!(job.error.unwrap().contains("never closed"));
+    assert_eq!(t.app.store.count_users(t.org).unwrap(), 0);
+}
+
+#[test]
+fn a_dry_run_counts_what_would_change_and_writes_nothing() {
+    let t = setup();
+    t.import(format!("{HEADER}\n+919876543210,Asha,E-1\n+919876543211,Ravi,E-2\n").as_bytes());
+    let file = format!(
+        "{HEADER}\n+919876543210,Asha,E-1\n+919876543211,Ravi Kumar,E-2\n+919876543212,New,E-3\n12,Bad,E-4\n"
+    );
+    let dry = t.import_with(
+        file.as_bytes(),
+        ImportOptions {
+            dry_run: true,
+            ..ImportOptions::default()
+        },
+    );
+    let c = dry.counts;
+    assert_eq!((c.created, c.updated, c.unchanged, c.failed), (1, 1, 1, 1));
+    assert_eq!(t.app.store.count_users(t.org).unwrap(), 2);
+    assert_eq!(t.user("+919876543211").unwrap().name.as_str(), "Ravi");
+    let result = t.result(&dry);
+    assert!(result.contains("Ravi Kumar,E-2,would update,"), "{result}");
+    assert!(result.contains("New,E-3,would create,"), "{result}");
+}
+
+#[test]
+fn the_result_file_marks_every_row_and_imports_again_once_fixed() {
+    let t = setup();
+    let file = format!("{HEADER}\n+919876543210,Asha,E-1\n12,Bad,E-2\n+919876543211,=cmd(),E-3\n");
+    let job = t.import(file.as_bytes());
+    let result = t.result(&job);
+    let lines: Vec<&str> = result.lines().collect();
+    assert_eq!(
+        lines[0],
+        "\u{feff}Phone Number,Name,Employee ID,Import Status,Import Message"
+    );
+    assert_eq!(lines[1], "'+919876543210,Asha,E-1,created,");
+    assert!(
+        lines[2].starts_with("12,Bad,E-2,failed,\"Phone Number: \"\"12\"\" is too short"),
+        "{result}"
+    );
+    assert_eq!(
+        lines[3], "'+919876543211,'=cmd(),E-3,created,",
+        "formulas neutralized"
+    );
+    assert_eq!(
+        t.user("+919876543211").unwrap().name.as_str(),
+        "=cmd()",
+        "names are kept as written"
+    );
+    // The admin fixes the failed row and uploads the result file as it is.
+    let fixed = result.replace("12,Bad", "+919876543212,Bad");
+    let again = t.import(fixed.as_bytes());
+    let c = again.counts;
+    assert_eq!(
+        (c.created, c.unchanged, c.failed),
+        (1, 2, 0),
+        "{:?}",
+        again.error
+    );
+    assert_eq!(t.user("+919876543211").unwrap().name.as_str(), "=cmd()");
+}
+
+#[test]
+fn a_column_mapping_renames_and_ignores_columns() {
+    let t = setup();
+    let mapping = ColumnMapping::from_json(
+        r#"{"columns": {"Cell": "phone", "Full name": "name", "Staff no": "employee_id", "Notes": "ignore"}}"#,
+    )
+    .unwrap();
+    let file = "Cell,Full name,Staff no,Notes\n+919876543210,Asha,E-1,likes tea\n";
+    let job = t.import_with(
+        file.as_bytes(),
+        ImportOptions {
+            mapping: Some(mapping),
+            ..ImportOptions::default()
+        },
+    );
+    assert_eq!(job.counts.created, 1, "{:?}", job.error);
+    let bad =
+        ColumnMapping::from_json(r#"{"columns": {"Cell": "phone", "Full name": "nmae"}}"#).unwrap();
+    let failed = t.import_with(
+        file.as_bytes(),
+        ImportOptions {
+            mapping: Some(bad),
+            ..ImportOptions::default()
+        },
+    );
+    assert!(failed.error.unwrap().contains("\"Full name\" to \"nmae\""));
+}
+
+#[test]
+fn the_m365_preset_reads_the_microsoft_365_template() {
+    let t = setup();
+    let mut defs = synthetic::attribute_defs();
+    defs.retain(|d| d.key.as_str() != "employee_id" && d.key.as_str() != "department");
+    t.app.store.put_attribute_defs(t.org, &defs).unwrap();
+    // The admin center's sample, with Indian mobile numbers.
+    let file = "User Name,First Name,Last Name,Display Name,Job Title,Department,Office Number,Office Phone,Mobile Phone,Fax,Alternate email address,Address,City,State or Province,ZIP or Postal Code,Country or Region\r\n\
+        chris@contoso.com,Chris,Green,Chris Green,IT Manager,Information Technology,123451,123-555-1211,+91 98765 43210,123-555-6700,chris@contoso.com,1 Microsoft way,Redmond,Wa,98052,United States\r\n\
+        ben@contoso.com,Ben,Andrews,Ben Andrews,IT Manager,Information Technology,123452,123-555-1212,098765 43211,123-555-6700,chris@contoso.com,1 Microsoft way,Redmond,Wa,98052,United States\r\n";
+    let job = t.import_with(
+        file.as_bytes(),
+        ImportOptions {
+            mapping: ColumnMapping::preset("m365"),
+            ..ImportOptions::default()
+        },
+    );
+    assert_eq!(
+        (job.status, job.counts.created),
+        (JobStatus::Completed, 2),
+        "{:?}",
+        job.error
+    );
+    let chris = t.user("+919876543210").unwrap();
+    assert_eq!(chris.name.as_str(), "Chris Green");
+    let title = steward_domain::AttributeKey::parse("job_title").unwrap();
+    assert_eq!(
+        chris.attributes[&title],
+        AttributeValue::String("IT Manager".into())
+    );
+    assert_eq!(
+        chris.attributes.len(),
+        1,
+        "Department is not defined here: ignored"
     );
 }

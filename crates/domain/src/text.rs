@@ -109,11 +109,27 @@ mod tests {
 
     #[test]
     fn formula_cells_are_neutralized_and_read_back_unchanged() {
-        for cell in ["=1+2", "+91 98765", "-5", "@SUM(A1)", "\tx", "plain", "'quoted", ""] {
+        for cell in [
+            "=1+2",
+            "+91 98765",
+            "-5",
+            "@SUM(A1)",
+            "\tx",
+            "plain",
+            "'quoted",
+            "",
+        ] {
             assert_eq!(restore_formula(&neutralize_formula(cell)), cell);
         }
-        assert_eq!(neutralize_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(
+            neutralize_formula("=HYPERLINK(\"x\")"),
+            "'=HYPERLINK(\"x\")"
+        );
         assert_eq!(neutralize_formula("Asha"), "Asha");
-        assert_eq!(restore_formula("'plain"), "'plain", "only formula cells lose it");
+        assert_eq!(
+            restore_formula("'plain"),
+            "'plain",
+            "only formula cells lose it"
+        );
     }
 }

@@ -628,7 +628,10 @@ pub fn an_import_step_commits_rows_errors_and_checkpoint_together(store: &dyn St
     let other = new_org(store, "Fabrikam");
     assert_eq!(store.job_errors(other.id, job.id, 0, 100).unwrap(), vec![]);
     assert_eq!(store.job_repairs(other.id, job.id, 0, 100).unwrap(), vec![]);
-    assert_eq!(store.job_outcomes(other.id, job.id, 0, 100).unwrap(), vec![]);
+    assert_eq!(
+        store.job_outcomes(other.id, job.id, 0, 100).unwrap(),
+        vec![]
+    );
 }
 
 pub fn a_dry_run_step_records_outcomes_and_writes_no_user(store: &dyn Store) {
@@ -700,7 +703,16 @@ pub fn an_idempotency_key_gives_back_the_job_that_holds_it(store: &dyn Store) {
         .unwrap();
     assert_eq!(again.id, first.id, "the same key gives the first job");
     assert_eq!(
-        store.list_jobs(org.id, &JobQuery { limit: 10, ..JobQuery::default() }).unwrap().total,
+        store
+            .list_jobs(
+                org.id,
+                &JobQuery {
+                    limit: 10,
+                    ..JobQuery::default()
+                }
+            )
+            .unwrap()
+            .total,
         1
     );
     let elsewhere = job_for(other.id, t0());
@@ -710,7 +722,10 @@ pub fn an_idempotency_key_gives_back_the_job_that_holds_it(store: &dyn Store) {
         "keys are per org"
     );
     let fresh = job_for(org.id, t0());
-    assert_eq!(store.enqueue_job_once(&fresh, "key-2").unwrap().id, fresh.id);
+    assert_eq!(
+        store.enqueue_job_once(&fresh, "key-2").unwrap().id,
+        fresh.id
+    );
 }
 
 pub fn canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop(store: &dyn Store) {

@@ -108,7 +108,14 @@ async fn upload(
     let enqueue = move |new: NewImport| {
         move |reader: &mut dyn std::io::Read| {
             let job = import::enqueue(&app, org, new, reader)?;
-            steward_app::audit::record(&app, &ctx, org, "import.create", &job.id.to_string(), "ok")?;
+            steward_app::audit::record(
+                &app,
+                &ctx,
+                org,
+                "import.create",
+                &job.id.to_string(),
+                "ok",
+            )?;
             Ok(job)
         }
     };
@@ -136,11 +143,17 @@ async fn upload(
                     .await?;
                 }
                 Some("dry_run") => {
-                    let text = field.text().await.map_err(|e| invalid("dry_run", e.body_text()))?;
+                    let text = field
+                        .text()
+                        .await
+                        .map_err(|e| invalid("dry_run", e.body_text()))?;
                     new.options.dry_run = matches!(text.trim(), "true" | "1" | "on" | "yes");
                 }
                 Some("mapping") => {
-                    let text = field.text().await.map_err(|e| invalid("mapping", e.body_text()))?;
+                    let text = field
+                        .text()
+                        .await
+                        .map_err(|e| invalid("mapping", e.body_text()))?;
                     new.options.mapping = mapping(Some(&text))?;
                 }
                 other => {

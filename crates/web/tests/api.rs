@@ -967,9 +967,16 @@ const ORG_ROUTES: &[(&str, &str)] = &[
 async fn every_org_route_hides_other_orgs_and_needs_a_credential() {
     let t = spawn_app().await;
     // Ids that exist in org A: an import job and a token.
-    let job =
-        steward_app::import::enqueue(&t.app, t.org, "a.csv", "test", &mut &b"Phone,Name\n"[..])
-            .unwrap();
+    let job = steward_app::import::enqueue(
+        &t.app,
+        t.org,
+        steward_app::import::NewImport {
+            file_name: "a.csv".into(),
+            ..Default::default()
+        },
+        &mut &b"Phone,Name\n"[..],
+    )
+    .unwrap();
     let (token, _) = tokens::create_token(&t.app, t.org, Role::OrgAdmin, "a", None).unwrap();
     for (method, template) in ORG_ROUTES {
         let id = if template.contains("tokens") {
