@@ -12,6 +12,7 @@ pub mod ids;
 pub mod job;
 pub mod org;
 pub mod phone;
+pub mod phone_repair;
 pub mod role;
 pub mod text;
 pub mod user;
@@ -22,6 +23,7 @@ pub use ids::*;
 pub use job::{Counts, Job, JobKind, JobStatus, JobView, Progress};
 pub use org::{ApiToken, Org, Plan};
 pub use phone::{PhoneError, PhoneNumber, Region};
+pub use phone_repair::PhoneRepair;
 pub use role::{GroupRole, Role};
 pub use text::{GroupName, OrgName, PersonName, TextError};
 pub use user::{

@@ -103,6 +103,20 @@ pub enum PhoneError {
     TooLong(String),
     #[error("{raw:?} is not a valid number in {country} (check for a missing or extra digit)")]
     Invalid { raw: String, country: String },
+    /// A spreadsheet wrote the number in scientific notation with fewer digits than
+    /// the number has (see `PhoneNumber::parse_repairing`).
+    #[error(
+        "{raw:?} lost its last {} to a spreadsheet's scientific notation; format the column as Text and type the numbers again",
+        last_digits(.lost)
+    )]
+    DigitsLost { raw: String, lost: usize },
+}
+
+fn last_digits(lost: &usize) -> String {
+    match lost {
+        1 => "digit".to_owned(),
+        n => format!("{n} digits"),
+    }
 }
 
 impl PhoneNumber {
@@ -330,7 +344,7 @@ fn code_entry(code: u16) -> Option<&'static Compiled> {
 
 /// The digits of a number written with only digits and common separators, and
 /// whether it starts with `+`; `None` for anything else.
-fn simple_digits(raw: &str) -> Option<(bool, String)> {
+pub(crate) fn simple_digits(raw: &str) -> Option<(bool, String)> {
     let (plus, rest) = match raw
         .strip_prefix('+')
         .or_else(|| raw.strip_prefix('\u{ff0b}'))
