@@ -607,7 +607,8 @@ fn parse_phone(
     raw: &str,
     region: Region,
 ) -> Result<(PhoneNumber, Vec<String>), steward_domain::PhoneError> {
-    PhoneNumber::parse(raw, region).map(|p| (p, Vec::new()))
+    let (phone, repairs) = PhoneNumber::parse_repairing(raw, region)?;
+    Ok((phone, repairs.iter().map(ToString::to_string).collect()))
 }
 
 /// Opens an upload as CSV: checks it is text we can read, and picks its delimiter.

@@ -250,7 +250,7 @@ fn reimporting_counts_unchanged_rows_and_updates_changed_ones() {
 fn canceling_a_running_import_stops_it_with_true_counts() {
     let t = setup();
     let mut file = Vec::new();
-    synthetic::write_users_csv(30_000, 5, &mut file).unwrap();
+    synthetic::write_users_csv(150_000, 5, &mut file).unwrap();
     let job = import::enqueue(
         &t.app,
         t.org,
@@ -269,7 +269,7 @@ fn canceling_a_running_import_stops_it_with_true_counts() {
         .unwrap();
     let ended = running.join().unwrap();
     assert_eq!(ended.status, JobStatus::Canceled);
-    assert!(ended.progress.done < 30_000, "stopped early");
+    assert!(ended.progress.done < 150_000, "stopped early");
     assert_eq!(ended.counts.created, ended.progress.done);
     assert_eq!(
         t.app.store.count_users(t.org).unwrap(),
@@ -483,5 +483,40 @@ fn the_m365_preset_reads_the_microsoft_365_template() {
         chris.attributes.len(),
         1,
         "Department is not defined here: ignored"
+    );
+}
+
+#[test]
+fn phones_a_spreadsheet_damaged_are_repaired_and_listed_or_refused_when_digits_were_lost() {
+    let t = setup();
+    let file = format!(
+        "{HEADER}\n\
+         '+919876543210,Apostrophe,E-1\n\
+         9.19876543211E+11,Scientific,E-2\n\
+         447911123456,No plus,E-3\n\
+         9.19877E+11,Rounded,E-4\n"
+    );
+    let job = t.import(file.as_bytes());
+    assert_eq!(
+        (job.counts.created, job.counts.failed),
+        (3, 1),
+        "{}",
+        t.errors(&job)
+    );
+    assert!(t.user("+919876543211").is_some());
+    assert!(t.user("+447911123456").is_some());
+    let result = t.result(&job);
+    let lines: Vec<&str> = result.lines().collect();
+    assert!(
+        lines[1].ends_with("created,Phone Number: removed the leading apostrophe"),
+        "{result}"
+    );
+    assert!(lines[2].ends_with("created,Phone Number: expanded scientific notation"));
+    assert!(
+        lines[3].ends_with("created,Phone Number: added the missing + before the country code")
+    );
+    assert!(
+        lines[4].contains("failed,\"Phone Number: \"\"9.19877E+11\"\" lost its last 6 digits"),
+        "{result}"
     );
 }

@@ -344,7 +344,7 @@ fn code_entry(code: u16) -> Option<&'static Compiled> {
 
 /// The digits of a number written with only digits and common separators, and
 /// whether it starts with `+`; `None` for anything else.
-pub(crate) fn simple_digits(raw: &str) -> Option<(bool, String)> {
+fn simple_digits(raw: &str) -> Option<(bool, String)> {
     let (plus, rest) = match raw
         .strip_prefix('+')
         .or_else(|| raw.strip_prefix('\u{ff0b}'))

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use crate::phone::{PhoneError, PhoneNumber, Region, simple_digits};
+use crate::phone::{PhoneError, PhoneNumber, Region};
 
 /// What was repaired in a phone cell, for the import's result file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,13 +93,19 @@ impl PhoneNumber {
     }
 }
 
-/// The number a cell of digits and separators makes with a `+` before it, if valid.
-/// Not for digits starting with `0`: those are national (trunk prefix) or dialled
-/// (international prefix) forms, which `parse` has already read with the region.
+/// The number a cell of bare digits makes with a `+` before it, if valid.
+///
+/// Only bare digits: a spreadsheet drops the `+` when it stores the cell as a number,
+/// and then no separator survives either; a number typed with spaces or dashes kept
+/// its `+` if it had one, so adding one there would only turn typos into foreign
+/// numbers. Not for digits starting with `0`: those are national (trunk prefix) or
+/// dialled (international prefix) forms, which `parse` has already read.
 fn with_plus(text: &str) -> Option<PhoneNumber> {
-    match simple_digits(text) {
-        Some((false, digits)) if !digits.starts_with('0') => PhoneNumber::from_e164(&digits).ok(),
-        _ => None,
+    let bare = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if bare && !text.starts_with('0') {
+        PhoneNumber::from_e164(text).ok()
+    } else {
+        None
     }
 }
 
@@ -271,14 +277,9 @@ mod tests {
             repair("447911123456", "IN"),
             repaired("+447911123456", &[MissingPlus])
         );
-        assert_eq!(
-            repair("44 7911 123456", "IN"),
-            repaired("+447911123456", &[MissingPlus])
-        );
-        assert_eq!(
-            repair("(44) 7911-123456", "US"),
-            repaired("+447911123456", &[MissingPlus])
-        );
+        // Typed with separators, the cell was text and kept any `+` it had.
+        assert!(repair("44 7911 123456", "IN").is_err());
+        assert!(repair("(44) 7911-123456", "US").is_err());
         // Read by the region first: a GB number in GB needs no '+'.
         assert_eq!(repair("447911123456", "GB"), repaired("+447911123456", &[]));
         // The known cost of the rule: one digit too many in an Indian number, and it
