@@ -39,7 +39,7 @@ use crate::{App, AppError, AppResult};
 /// Rows committed per step. Each commit rewrites every index page its rows touch, so
 /// larger steps write far less; a step still holds the write lock well under a second
 /// (readers never wait: the store runs in WAL mode).
-const BATCH_ROWS: usize = 10_000;
+const BATCH_ROWS: usize = 50_000;
 
 /// The longest row accepted. Longer means a quote that never closes swallowed the rest
 /// of the file, or a file that is not a list of people.
@@ -312,7 +312,7 @@ impl BackgroundJob for ImportUsers {
         let dry_run = self.options.dry_run;
         std::thread::scope(|scope| {
             // The parser runs one batch ahead of the commits, on the other core.
-            let (send, batches) = mpsc::sync_channel::<Result<Batch, String>>(1);
+            let (send, batches) = mpsc::sync_channel::<Result<Batch, String>>(0);
             scope.spawn(move || rows.send_batches(reader, dry_run, send));
             for batch in batches {
                 ctx.check(&committed)?;

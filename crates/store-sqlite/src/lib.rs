@@ -442,7 +442,7 @@ impl Store for SqliteStore {
         rows: &[UserUpsert],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<UpsertOutcome>> {
-        self.write(|tx| users::upsert(tx, org, rows, now))
+        self.write(|tx| users::upsert(tx, org, rows.iter(), now))
     }
 
     fn insert_groups(&self, org: OrgId, groups: &[Group]) -> StoreResult<()> {
@@ -961,18 +961,24 @@ impl Store for SqliteStore {
         self.write(|tx| {
             let mut counts = checkpoint.counts;
             let mut outcomes = vec![RowOutcome::Blank; step.row_count as usize];
-            let rows: Vec<UserUpsert> = step.users.iter().map(|(_, u)| u.clone()).collect();
+            // Written in phone order: the phone-keyed indexes then take the rows in one
+            // sweep instead of at random pages, which makes a step several times
+            // cheaper. (Stable, so rows of one phone keep their file order.)
+            let mut order: Vec<usize> = (0..step.users.len()).collect();
+            order.sort_by(|a, b| step.users[*a].1.phone.cmp(&step.users[*b].1.phone));
+            let rows = order.iter().map(|i| &step.users[*i].1);
             // A dry run does the same work inside a savepoint and rolls it back, so what
             // it reports is exactly what the import would do.
             if step.dry_run {
                 tx.execute_batch("SAVEPOINT dry_run").map_err(db)?;
             }
-            let upserted = users::upsert(tx, lease.org_id, &rows, now)?;
+            let upserted = users::upsert(tx, lease.org_id, rows, now)?;
             if step.dry_run {
                 tx.execute_batch("ROLLBACK TO dry_run; RELEASE dry_run")
                     .map_err(db)?;
             }
-            for ((row, _), outcome) in step.users.iter().zip(upserted) {
+            for (i, outcome) in order.into_iter().zip(upserted) {
+                let row = step.users[i].0;
                 let (count, outcome) = match outcome {
                     UpsertOutcome::Created => (&mut counts.created, RowOutcome::Created),
                     UpsertOutcome::Updated => (&mut counts.updated, RowOutcome::Updated),

@@ -336,10 +336,10 @@ pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResu
 
 /// Creates or updates users by phone. A row equal to the stored user (name,
 /// attributes, active) is not rewritten. Updating a deleted user restores it.
-pub fn upsert(
+pub fn upsert<'a>(
     tx: &Transaction<'_>,
     org: OrgId,
-    rows: &[UserUpsert],
+    rows: impl ExactSizeIterator<Item = &'a UserUpsert>,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<UpsertOutcome>> {
     let org_text = org.to_string();
