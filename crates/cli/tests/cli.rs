@@ -114,7 +114,7 @@ fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
 fn an_import_killed_mid_job_finishes_exactly_once_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let rows = 60_000;
+    let rows = 200_000;
     let (org, file) = org_with_users_file(data, rows);
 
     let mut import = steward(data)
@@ -137,7 +137,7 @@ fn an_import_killed_mid_job_finishes_exactly_once_after_restart() {
         || {
             let list = run_json(data, &["jobs", "list", "--org", &org, "--json"]);
             job = list["items"][0].clone();
-            job["progress"]["done"].as_u64().unwrap_or(0) >= 4000
+            job["progress"]["done"].as_u64().unwrap_or(0) >= 50_000
         },
     );
     import.kill().unwrap();
@@ -461,4 +461,79 @@ fn the_otp_outbox_shows_codes_sent_to_members() {
         .unwrap();
     assert_eq!(verify.status(), 200);
     assert!(terminate(&mut server).success());
+}
+
+#[test]
+fn import_dry_runs_and_reads_files_through_a_mapping_then_writes_its_result_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (org, _) = org_with_users_file(data, 0);
+    let file = data.join("hr.csv");
+    std::fs::write(
+        &file,
+        "Mobile,Full name,Staff no,Notes\n+91 98765 43210,Asha Rao,E-1,x\n12,Bad,E-2,y\n",
+    )
+    .unwrap();
+    let mapping = data.join("mapping.json");
+    std::fs::write(
+        &mapping,
+        r#"{"columns": {"Mobile": "phone", "Full name": "name", "Staff no": "Employee ID", "Notes": "ignore"}}"#,
+    )
+    .unwrap();
+    let import = |extra: &[&str]| {
+        let mut args = vec![
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend(extra);
+        run_json(data, &args)
+    };
+    let dry = import(&["--dry-run"]);
+    assert_eq!(dry["payload"]["dry_run"], true);
+    assert_eq!(
+        (
+            dry["counts"]["created"].as_u64(),
+            dry["counts"]["failed"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let real = import(&[]);
+    assert_eq!(real["status"], "completed_with_errors");
+    assert!(real["duration_ms"].as_i64().is_some(), "{real}");
+    let result = run(data, &["jobs", "result", real["id"].as_str().unwrap()]);
+    let text = String::from_utf8(result.stdout).unwrap();
+    assert!(text.contains("Asha Rao,E-1,x,created,"), "{text}");
+    assert!(text.contains("12,Bad,E-2,y,failed,"), "{text}");
+
+    let unknown = run(
+        data,
+        &[
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--mapping",
+            "nope",
+        ],
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(message.contains("m365"), "{message}");
+    let failed = run(
+        data,
+        &["users", "import", file.to_str().unwrap(), "--org", &org],
+    );
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "unknown columns fail the job"
+    );
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("unknown columns \"Full name\""));
 }
