@@ -215,7 +215,12 @@ impl Bench {
 /// The one call to `import::enqueue`, so a change of its signature is a one-line change.
 fn enqueue(app: &App, org: OrgId, csv: &Path) -> Job {
     let mut file = File::open(csv).expect("open the CSV");
-    import::enqueue(app, org, "users.csv", "bench", &mut file).expect("enqueue the import")
+    let new = import::NewImport {
+        file_name: "users.csv".into(),
+        created_by: "bench".into(),
+        ..import::NewImport::default()
+    };
+    import::enqueue(app, org, new, &mut file).expect("enqueue the import")
 }
 
 /// Latencies of API reads made while the first import ran.
