@@ -103,6 +103,8 @@ fn main() {
     let mut again = Vec::new();
     let mut list_ms = Vec::new();
     let mut get_ms = Vec::new();
+    let mut idle_list_ms = Vec::new();
+    let mut idle_get_ms = Vec::new();
     for round in 1..=repeat {
         match sqlite_import(&csv, dir.path(), rows) {
             Ok(run) => sqlite.push(run),
@@ -120,6 +122,8 @@ fn main() {
         first.push(run);
         list_ms.extend(reads.list_ms);
         get_ms.extend(reads.get_ms);
+        idle_list_ms.extend(reads.idle_list_ms);
+        idle_get_ms.extend(reads.idle_get_ms);
         again.push(phase_in_child("again", store.path(), org, &csv, rows).0);
         let baseline = sqlite.last().filter(|_| sqlite.len() == round as usize);
         println!(
@@ -130,7 +134,12 @@ fn main() {
         );
     }
 
-    report(rows, &sqlite, &first, &again, &list_ms, &get_ms);
+    report(rows, &sqlite, &first, &again);
+    println!();
+    println!("API reads during the first import (a call every 20 ms):");
+    print_latencies(&list_ms, &get_ms);
+    println!("The same reads on the idle store after it:");
+    print_latencies(&idle_list_ms, &idle_get_ms);
 }
 
 /// Runs one Steward phase in a child process (this program again, with the phase in
@@ -164,6 +173,8 @@ fn phase_in_child(phase: &str, store: &Path, org: OrgId, csv: &Path, rows: u64) 
             "start_mib" => run.start_mib = Some(value),
             "list_ms" => reads.list_ms.push(value),
             "get_ms" => reads.get_ms.push(value),
+            "idle_list_ms" => reads.idle_list_ms.push(value),
+            "idle_get_ms" => reads.idle_get_ms.push(value),
             _ => {}
         }
     }
@@ -194,6 +205,12 @@ fn run_phase(phase: &str) {
     }
     for ms in reads.get_ms {
         println!("get_ms {ms}");
+    }
+    for ms in reads.idle_list_ms {
+        println!("idle_list_ms {ms}");
+    }
+    for ms in reads.idle_get_ms {
+        println!("idle_get_ms {ms}");
     }
 }
 
@@ -258,7 +275,14 @@ impl Bench {
         };
         let (job, run) = self.import(csv);
         stop.store(true, Ordering::SeqCst);
-        let reads = reader.join().expect("the reader thread");
+        let mut reads = reader.join().expect("the reader thread");
+        // The same reads on the idle store, as the baseline for those above.
+        let phone = People::new(SEED).next_person().phone;
+        for _ in 0..reads.list_ms.len().min(200) {
+            let (list, get) = read_once(&*self.app.store, self.org, &phone);
+            reads.idle_list_ms.push(list);
+            reads.idle_get_ms.push(get);
+        }
         let c = job.counts;
         if c.failed != 0 || c.created != rows {
             println!(
@@ -300,6 +324,22 @@ fn enqueue(app: &App, org: OrgId, csv: &Path) -> Job {
 struct Reads {
     list_ms: Vec<f64>,
     get_ms: Vec<f64>,
+    idle_list_ms: Vec<f64>,
+    idle_get_ms: Vec<f64>,
+}
+
+/// One page of 50 users (with its total) and one user by phone: milliseconds each.
+fn read_once(store: &dyn Store, org: OrgId, phone: &PhoneNumber) -> (f64, f64) {
+    let query = UserQuery {
+        limit: 50,
+        ..UserQuery::default()
+    };
+    let t = Instant::now();
+    store.list_users(org, &query).expect("a page of users");
+    let list = t.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    store.get_user(org, phone).expect("a user or none");
+    (list, t.elapsed().as_secs_f64() * 1000.0)
 }
 
 fn read_while_importing(
@@ -308,18 +348,11 @@ fn read_while_importing(
     phone: &PhoneNumber,
     stop: &AtomicBool,
 ) -> Reads {
-    let query = UserQuery {
-        limit: 50,
-        ..UserQuery::default()
-    };
     let mut reads = Reads::default();
     while !stop.load(Ordering::SeqCst) {
-        let t = Instant::now();
-        store.list_users(org, &query).expect("a page of users");
-        reads.list_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        let t = Instant::now();
-        store.get_user(org, phone).expect("a user or none");
-        reads.get_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        let (list, get) = read_once(store, org, phone);
+        reads.list_ms.push(list);
+        reads.get_ms.push(get);
         std::thread::sleep(Duration::from_millis(20));
     }
     reads
@@ -460,14 +493,7 @@ fn quantile(samples: &[f64], q: f64) -> Option<f64> {
     Some(v[((v.len() as f64 * q) as usize).min(last)])
 }
 
-fn report(
-    rows: u64,
-    sqlite: &[Run],
-    first: &[Run],
-    again: &[Run],
-    list_ms: &[f64],
-    get_ms: &[f64],
-) {
+fn report(rows: u64, sqlite: &[Run], first: &[Run], again: &[Run]) {
     let mib = |m: Option<f64>| m.map_or("n/a".into(), |m| format!("{m:.0}"));
     let highest =
         |runs: &[Run], f: fn(&Run) -> Option<f64>| runs.iter().filter_map(f).max_by(f64::total_cmp);
@@ -543,9 +569,9 @@ fn report(
             "steward peak RSS (either phase)", "n/a"
         ),
     }
+}
 
-    println!();
-    println!("API reads during the first import (a call every 20 ms):");
+fn print_latencies(list_ms: &[f64], get_ms: &[f64]) {
     for (name, samples) in [
         ("list_users, page of 50", list_ms),
         ("get_user by phone", get_ms),
