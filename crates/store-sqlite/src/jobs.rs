@@ -7,10 +7,10 @@
 
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
-use steward_domain::{Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress};
+use steward_domain::{Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress, UpsertOutcome};
 use steward_store::{
-    Heartbeat, JobCheckpoint, JobEnd, JobLease, JobQuery, OutcomeRun, Page, RowError, RowOutcome,
-    StoreError, StoreResult,
+    Heartbeat, ImportStep, JobCheckpoint, JobEnd, JobLease, JobQuery, OutcomeRun, Page, RowError,
+    RowOutcome, StoreError, StoreResult,
 };
 
 use crate::convert::{corrupt, db, json_text, parse_id, parse_opt_ts, parse_ts, ts};
@@ -469,4 +469,59 @@ pub fn outcomes(
             })
         })
         .collect()
+}
+
+/// One import step in the caller's transaction (see `Store::import_users_step`).
+pub fn import_step(
+    tx: &Transaction<'_>,
+    lease: &JobLease,
+    step: &ImportStep,
+    checkpoint: &JobCheckpoint,
+    now: DateTime<Utc>,
+) -> StoreResult<Counts> {
+    let mut counts = checkpoint.counts;
+    let mut outcomes = vec![RowOutcome::Blank; step.row_count as usize];
+    // Written in phone order: the phone-keyed indexes then take the rows in one
+    // sweep instead of at random pages, which makes a step several times
+    // cheaper. (Stable, so rows of one phone keep their file order.)
+    let mut order: Vec<usize> = (0..step.users.len()).collect();
+    order.sort_by(|a, b| step.users[*a].1.phone.cmp(&step.users[*b].1.phone));
+    let rows = order.iter().map(|i| &step.users[*i].1);
+    // A dry run does the same work inside a savepoint and rolls it back, so what
+    // it reports is exactly what the import would do.
+    if step.dry_run {
+        tx.execute_batch("SAVEPOINT dry_run").map_err(db)?;
+    }
+    let upserted = crate::users::upsert(tx, lease.org_id, rows, now)?;
+    if step.dry_run {
+        tx.execute_batch("ROLLBACK TO dry_run; RELEASE dry_run")
+            .map_err(db)?;
+    }
+    for (i, outcome) in order.into_iter().zip(upserted) {
+        let row = step.users[i].0;
+        let (count, outcome) = match outcome {
+            UpsertOutcome::Created => (&mut counts.created, RowOutcome::Created),
+            UpsertOutcome::Updated => (&mut counts.updated, RowOutcome::Updated),
+            UpsertOutcome::Unchanged => (&mut counts.unchanged, RowOutcome::Unchanged),
+        };
+        *count += 1;
+        if let Some(slot) = outcomes.get_mut(row.wrapping_sub(step.first_row) as usize) {
+            *slot = outcome;
+        }
+    }
+    for e in &step.errors {
+        if let Some(slot) = outcomes.get_mut(e.row.wrapping_sub(step.first_row) as usize) {
+            *slot = RowOutcome::Failed;
+        }
+    }
+    counts.failed += insert_row_notes(tx, lease, &step.errors, "error")?;
+    insert_row_notes(tx, lease, &step.repairs, "repair")?;
+    insert_outcomes(tx, lease, step.first_row, &outcomes)?;
+    let saved = JobCheckpoint {
+        counts,
+        ..checkpoint.clone()
+    };
+    // Last: if the lease was lost this fails and the whole step rolls back.
+    save_checkpoint(tx, lease, &saved)?;
+    Ok(counts)
 }

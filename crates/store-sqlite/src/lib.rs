@@ -32,8 +32,8 @@ use steward_domain::{
 };
 use steward_store::{
     AttributeRewrite, AuditQuery, GroupReport, Heartbeat, ImportStep, JobCheckpoint, JobEnd,
-    JobLease, JobQuery, OutcomeRun, Page, RowError, RowOutcome, Store, StoreError, StoreResult,
-    TokenHash, UserQuery,
+    JobLease, JobQuery, OutcomeRun, Page, RowError, Store, StoreError, StoreResult, TokenHash,
+    UserQuery,
 };
 
 use crate::convert::{db, ts};
@@ -69,7 +69,7 @@ impl SqliteStore {
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = ON;
-                 PRAGMA cache_size = -65536;",
+                 PRAGMA cache_size = -16384;",
             )?;
             conn.busy_timeout(Duration::from_secs(30))
         });
@@ -959,51 +959,12 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Counts> {
         self.write(|tx| {
-            let mut counts = checkpoint.counts;
-            let mut outcomes = vec![RowOutcome::Blank; step.row_count as usize];
-            // Written in phone order: the phone-keyed indexes then take the rows in one
-            // sweep instead of at random pages, which makes a step several times
-            // cheaper. (Stable, so rows of one phone keep their file order.)
-            let mut order: Vec<usize> = (0..step.users.len()).collect();
-            order.sort_by(|a, b| step.users[*a].1.phone.cmp(&step.users[*b].1.phone));
-            let rows = order.iter().map(|i| &step.users[*i].1);
-            // A dry run does the same work inside a savepoint and rolls it back, so what
-            // it reports is exactly what the import would do.
-            if step.dry_run {
-                tx.execute_batch("SAVEPOINT dry_run").map_err(db)?;
-            }
-            let upserted = users::upsert(tx, lease.org_id, rows, now)?;
-            if step.dry_run {
-                tx.execute_batch("ROLLBACK TO dry_run; RELEASE dry_run")
-                    .map_err(db)?;
-            }
-            for (i, outcome) in order.into_iter().zip(upserted) {
-                let row = step.users[i].0;
-                let (count, outcome) = match outcome {
-                    UpsertOutcome::Created => (&mut counts.created, RowOutcome::Created),
-                    UpsertOutcome::Updated => (&mut counts.updated, RowOutcome::Updated),
-                    UpsertOutcome::Unchanged => (&mut counts.unchanged, RowOutcome::Unchanged),
-                };
-                *count += 1;
-                if let Some(slot) = outcomes.get_mut(row.wrapping_sub(step.first_row) as usize) {
-                    *slot = outcome;
-                }
-            }
-            for e in &step.errors {
-                if let Some(slot) = outcomes.get_mut(e.row.wrapping_sub(step.first_row) as usize) {
-                    *slot = RowOutcome::Failed;
-                }
-            }
-            counts.failed += jobs::insert_row_notes(tx, lease, &step.errors, "error")?;
-            jobs::insert_row_notes(tx, lease, &step.repairs, "repair")?;
-            jobs::insert_outcomes(tx, lease, step.first_row, &outcomes)?;
-            let saved = JobCheckpoint {
-                counts,
-                ..checkpoint.clone()
-            };
-            // Last: if the lease was lost this fails and the whole step rolls back.
-            jobs::save_checkpoint(tx, lease, &saved)?;
-            Ok(counts)
+            // A step touches pages all over the users indexes: it gets a larger page
+            // cache while it runs; other work shares pages through the OS cache.
+            tx.execute_batch("PRAGMA cache_size = -65536").map_err(db)?;
+            let counts = jobs::import_step(tx, lease, step, checkpoint, now);
+            tx.execute_batch("PRAGMA cache_size = -16384").map_err(db)?;
+            counts
         })
     }
 
