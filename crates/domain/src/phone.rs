@@ -721,7 +721,7 @@ mod tests {
 /// in `tests/`, so the crate's generic parser is compiled with this crate's
 /// optimisation (unoptimised, the reference would take minutes).
 #[cfg(test)]
-mod agreement {
+pub(crate) mod agreement {
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
@@ -740,7 +740,7 @@ mod agreement {
     }
 
     /// Every region's example numbers, as national significant numbers.
-    fn examples() -> Vec<(Region, u16, String, Option<String>)> {
+    pub(crate) fn examples() -> Vec<(Region, u16, String, Option<String>)> {
         let mut out = Vec::new();
         for meta in DATABASE.iter().filter(|m| m.id() != "001") {
             let Ok(region) = Region::parse(meta.id()) else {

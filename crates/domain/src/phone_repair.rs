@@ -149,7 +149,6 @@ fn expand_scientific(text: &str) -> Option<Result<String, usize>> {
 
 #[cfg(test)]
 mod tests {
-    use phonenumber::metadata::DATABASE;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
@@ -366,29 +365,10 @@ mod tests {
 
     /// Every region's example numbers, as their own region and E.164 digits.
     fn examples() -> Vec<(Region, String)> {
-        let mut out = Vec::new();
-        for meta in DATABASE.iter().filter(|m| m.id() != "001") {
-            let Ok(region) = Region::parse(meta.id()) else {
-                continue;
-            };
-            let d = meta.descriptors();
-            let descs = [
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.voip(),
-                d.personal_number(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ];
-            for example in descs.into_iter().flatten().filter_map(|d| d.example()) {
-                out.push((region, format!("{}{example}", meta.country_code())));
-            }
-        }
-        out
+        crate::phone::agreement::examples()
+            .into_iter()
+            .map(|(region, code, nsn, _)| (region, format!("{code}{nsn}")))
+            .collect()
     }
 
     #[test]
