@@ -873,11 +873,14 @@ impl Columns {
                     None => format!("{u:?}"),
                 })
                 .collect();
+            let attributes = match &known[2..] {
+                [] => "it has none".to_owned(),
+                names => names.join(", "),
+            };
             return Err(format!(
-                "unknown column{} {}: the columns must be Phone Number, Name and the org's attributes ({}); to skip columns, upload with a column mapping",
+                "unknown column{} {}: the columns must be Phone Number, Name and the org's attributes ({attributes}); to skip columns, upload with a column mapping",
                 if unknown.len() > 1 { "s" } else { "" },
                 described.join(", "),
-                known[2..].join(", ")
             ));
         }
         let phone = phone.ok_or(

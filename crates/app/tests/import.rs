@@ -140,6 +140,19 @@ fn a_utf16_file_fails_saying_how_to_save_it_and_imports_nothing() {
 }
 
 #[test]
+fn a_spreadsheet_uploaded_as_is_fails_saying_it_is_not_text() {
+    let t = setup();
+    // The start of an .xlsx file: a zip archive.
+    let job = t.import(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00");
+    assert_eq!(job.status, JobStatus::Failed);
+    let error = job.error.unwrap();
+    assert!(
+        error.contains("not text") && error.contains("CSV UTF-8"),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_file_with_invalid_utf8_late_in_it_fails_before_any_row_is_written() {
     let t = setup();
     let mut bytes = format!("{HEADER}\n+919876543210,Asha,E-1\n").into_bytes();
