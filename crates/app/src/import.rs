@@ -343,7 +343,8 @@ impl BackgroundJob for ImportUsers {
 /// What the scan learned about the whole file.
 struct Scan {
     rows: u64,
-    /// Every valid phone of the file as a number (its E.164 digits), sorted.
+    /// Every valid phone of the file as a number (its E.164 digits), sorted; kept only
+    /// when the file has a manager column.
     phones: Vec<u64>,
     /// Phones on more than one row, with those rows.
     duplicates: HashMap<u64, Vec<u64>>,
@@ -393,6 +394,12 @@ fn scan(
         .map(|w| w[0])
         .collect();
     phones.dedup();
+    if !columns.has_manager() {
+        // Only the manager check needs them past this point: free the memory (8 bytes
+        // a row) before the rows are read, so a file without managers imports in the
+        // same memory whatever its size.
+        phones = Vec::new();
+    }
     let mut duplicates: HashMap<u64, Vec<u64>> = HashMap::new();
     if !repeated.is_empty() {
         reader.seek(data_start).map_err(|e| csv_problem(&e))?;
@@ -893,6 +900,12 @@ impl Columns {
             attributes,
             width: headers.len(),
         })
+    }
+
+    fn has_manager(&self) -> bool {
+        self.attributes
+            .iter()
+            .any(|(_, _, def)| def.key.as_str() == MANAGER)
     }
 
     fn parse(&self, record: &csv::StringRecord, row: u64, region: Region) -> Parsed {
