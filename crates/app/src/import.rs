@@ -933,7 +933,9 @@ impl Columns {
             );
         }
         let cell = |i: usize| restore_formula(record.get(i).unwrap_or(""));
-        let phone_raw = record.get(self.phone.0).unwrap_or("");
+        // A `'+91...` this program wrote (a neutralized cell) reads back silently; the
+        // phone repair handles any other apostrophe.
+        let phone_raw = restore_formula(record.get(self.phone.0).unwrap_or(""));
         let mut repairs = Vec::new();
         let phone = match parse_phone(phone_raw, region) {
             Ok((phone, made)) => {

@@ -63,6 +63,9 @@ impl SqliteStore {
 
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
         let manager = SqliteConnectionManager::file(path).with_init(|conn| {
+            // First, so that connections opened together wait for each other's
+            // journal-mode switch instead of failing with "database is locked".
+            conn.busy_timeout(Duration::from_secs(30))?;
             // WAL lets readers run beside the one writer; NORMAL sync is durable at
             // each checkpoint of the WAL and safe against corruption on power loss.
             conn.execute_batch(
@@ -70,8 +73,7 @@ impl SqliteStore {
                  PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = ON;
                  PRAGMA cache_size = -16384;",
-            )?;
-            conn.busy_timeout(Duration::from_secs(30))
+            )
         });
         let pool = r2d2::Pool::builder()
             .max_size(8)
