@@ -966,7 +966,15 @@ impl Store for SqliteStore {
         checkpoint: &JobCheckpoint,
         now: DateTime<Utc>,
     ) -> StoreResult<Counts> {
-        self.write(|tx| jobs::import_step(tx, lease, step, checkpoint, now))
+        let counts = self.write(|tx| jobs::import_step(tx, lease, step, checkpoint, now))?;
+        // A step rewrites every index page it touches, up to gigabytes of WAL in a
+        // large org: copy it into the database now, so the WAL on disk never holds
+        // more than one step. (A reader on an older snapshot makes this a no-op; the
+        // next step tries again.)
+        self.conn()?
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(db)?;
+        Ok(counts)
     }
 
     fn job_errors(
