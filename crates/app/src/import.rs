@@ -474,7 +474,7 @@ impl RowReader<'_> {
                 }
                 read += 1;
                 let row = row_of(&record);
-                match self.parse(&record, row) {
+                match self.parse(&mut record, row) {
                     Ok(Parsed::User(user, repairs)) => {
                         step.users.push((row, user));
                         step.repairs.extend(repairs);
@@ -510,10 +510,17 @@ impl RowReader<'_> {
         }
     }
 
-    fn parse(&mut self, record: &csv::ByteRecord, row: u64) -> Result<Parsed, String> {
-        let record = csv::StringRecord::from_byte_record(record.clone())
+    /// Parses one row; `bytes` is lent as the row's text and handed back for reuse.
+    fn parse(&mut self, bytes: &mut csv::ByteRecord, row: u64) -> Result<Parsed, String> {
+        let record = csv::StringRecord::from_byte_record(std::mem::take(bytes))
             .map_err(|_| format!("row {row} is not UTF-8 text; {SAVE_AS_UTF8}"))?;
-        let mut parsed = self.columns.parse(&record, row, self.region);
+        let parsed = self.parse_text(&record, row);
+        *bytes = record.into_byte_record();
+        parsed
+    }
+
+    fn parse_text(&mut self, record: &csv::StringRecord, row: u64) -> Result<Parsed, String> {
+        let mut parsed = self.columns.parse(record, row, self.region);
         if let Parsed::User(user, _) = &mut parsed {
             let mut errors = Vec::new();
             let phone_cell = record.get(self.columns.phone.0).unwrap_or("");
@@ -535,7 +542,7 @@ impl RowReader<'_> {
                     ),
                 });
             }
-            if let Some(error) = self.check_manager(user, &record, row)? {
+            if let Some(error) = self.check_manager(user, record, row)? {
                 errors.push(error);
             }
             if !errors.is_empty() {
@@ -1040,8 +1047,10 @@ pub fn write_errors_csv(app: &App, org: OrgId, job: JobId, out: &mut dyn Write) 
     writer
         .write_record(["Row", "Column", "Value", "Reason"])
         .map_err(csv_write_problem)?;
-    let page = Box::new(move |after| app.store.job_errors(org, job, after, NOTE_PAGE));
-    for_each_note(page, |e| {
+    let mut errors = NoteCursor::new(Box::new(move |after| {
+        app.store.job_errors(org, job, after, NOTE_PAGE)
+    }));
+    while let Some(e) = errors.next()? {
         writer
             .write_record([
                 e.row.to_string().as_str(),
@@ -1049,8 +1058,8 @@ pub fn write_errors_csv(app: &App, org: OrgId, job: JobId, out: &mut dyn Write) 
                 &neutralize_formula(&e.value),
                 &neutralize_formula(&e.reason),
             ])
-            .map_err(csv_write_problem)
-    })?;
+            .map_err(csv_write_problem)?;
+    }
     writer.flush().map_err(write_problem)?;
     Ok(())
 }
@@ -1058,18 +1067,6 @@ pub fn write_errors_csv(app: &App, org: OrgId, job: JobId, out: &mut dyn Write) 
 const NOTE_PAGE: u32 = 1000;
 
 type NotePage<'a> = Box<dyn FnMut(u64) -> Result<Vec<RowError>, steward_store::StoreError> + 'a>;
-
-/// Calls `each` on every note of a job, in row order.
-fn for_each_note(
-    page_after: NotePage<'_>,
-    mut each: impl FnMut(RowError) -> AppResult<()>,
-) -> AppResult<()> {
-    let mut notes = NoteCursor::new(page_after);
-    while let Some(note) = notes.next()? {
-        each(note)?;
-    }
-    Ok(())
-}
 
 /// The result file: the original rows with two columns added, `Import Status`
 /// (created, updated, unchanged, failed, or what a dry run would do) and `Import
