@@ -218,6 +218,8 @@ fn run_phase(phase: &str) {
 /// synthetic phones) carrying the synthetic schema.
 struct Bench {
     app: App,
+    /// The store itself, for the schema and the reads beside the import.
+    store: Arc<SqliteStore>,
     org: OrgId,
 }
 
@@ -225,9 +227,9 @@ impl Bench {
     /// Makes the store and its org; returns the org.
     fn create(dir: &Path) -> OrgId {
         let bench = Bench::open(dir, OrgId::new());
-        let org = orgs::create_org(&bench.app, "Bench", "IN").expect("an org");
+        let cli = steward_app::audit::AuditContext::cli();
+        let org = orgs::create_org(&bench.app, &cli, "Bench", "IN").expect("an org");
         bench
-            .app
             .store
             .put_attribute_defs(org.id, &synthetic::attribute_defs())
             .expect("the schema");
@@ -235,10 +237,10 @@ impl Bench {
     }
 
     fn open(dir: &Path, org: OrgId) -> Bench {
-        let store = SqliteStore::open_dir(dir).expect("a store");
+        let store = Arc::new(SqliteStore::open_dir(dir).expect("a store"));
         let blobs = LocalBlobStore::open(dir.join("blobs")).expect("a blob store");
-        let app = App::new(Arc::new(store), Arc::new(blobs), Arc::new(SystemClock));
-        Bench { app, org }
+        let app = App::new(store.clone(), Arc::new(blobs), Arc::new(SystemClock));
+        Bench { app, store, org }
     }
 
     /// Enqueues and runs one import of the file, timed together.
@@ -267,7 +269,7 @@ impl Bench {
     fn first_import(&self, csv: &Path, rows: u64) -> (Run, Reads) {
         let stop = Arc::new(AtomicBool::new(false));
         let reader = {
-            let store = Arc::clone(&self.app.store);
+            let store = Arc::clone(&self.store);
             let stop = Arc::clone(&stop);
             let org = self.org;
             let phone = People::new(SEED).next_person().phone;
@@ -279,7 +281,7 @@ impl Bench {
         // The same reads on the idle store, as the baseline for those above.
         let phone = People::new(SEED).next_person().phone;
         for _ in 0..reads.list_ms.len().min(200) {
-            let (list, get) = read_once(&*self.app.store, self.org, &phone);
+            let (list, get) = read_once(&*self.store, self.org, &phone);
             reads.idle_list_ms.push(list);
             reads.idle_get_ms.push(get);
         }
@@ -289,7 +291,7 @@ impl Bench {
                 "first import: {:?}, {} created, {} failed of {rows} (expected all created)",
                 job.status, c.created, c.failed
             );
-            print_error_summary(&self.app, self.org, &job);
+            print_error_summary(&*self.store, self.org, &job);
         }
         (run, reads)
     }
@@ -302,7 +304,7 @@ impl Bench {
                 "re-import: {:?}, {} unchanged, {} updated, {} created, {} failed of {rows} (expected all unchanged)",
                 job.status, c.unchanged, c.updated, c.created, c.failed
             );
-            print_error_summary(&self.app, self.org, &job);
+            print_error_summary(&*self.store, self.org, &job);
         }
         run
     }
@@ -359,15 +361,14 @@ fn read_while_importing(
 }
 
 /// The job's row errors grouped by column and reason, most frequent first.
-fn print_error_summary(app: &App, org: OrgId, job: &Job) {
+fn print_error_summary(store: &dyn Store, org: OrgId, job: &Job) {
     if let Some(error) = &job.error {
         println!("  job error: {error}");
     }
     let mut by_reason: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
     let mut after = 0;
     loop {
-        let page = app
-            .store
+        let page = store
             .job_errors(org, job.id, after, 1000)
             .expect("the error log");
         let Some(last) = page.last() else { break };

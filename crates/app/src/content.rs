@@ -2,7 +2,7 @@
 //! telemetry those leave; and the reports built from them.
 
 use chrono::Duration;
-use steward_domain::access::Actor;
+use steward_domain::access::{Action as Do, Actor};
 use steward_domain::content::{
     Action, ActionKind, ActionResponse, Connector, Message, Publication, Question, TelemetryEvent,
 };
@@ -11,7 +11,8 @@ use steward_domain::{ActionId, ConnectorId, MessageId, OrgId, ResponseId, Teleme
 use steward_store::GroupReport;
 
 use crate::audit::{self, AuditContext};
-use crate::{App, AppError, AppResult, FieldError};
+use crate::groups::{find_group, group_ref};
+use crate::{App, AppError, AppResult, Caller, FieldError};
 
 /// Records one telemetry event; a failure is logged, never shown to the caller.
 pub fn record_telemetry(
@@ -45,7 +46,48 @@ fn person(actor: &Actor, what: &str) -> AppResult<UserId> {
 
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 
-pub fn post_message(app: &App, actor: &Actor, group: &Group, text: &str) -> AppResult<Message> {
+/// The default and largest number of messages a page holds.
+pub const DEFAULT_MESSAGES: u32 = 50;
+pub const MAX_MESSAGES: u32 = 500;
+
+/// A group's messages, newest first, with the cursor of the next page. `before` is
+/// the cursor (a message id).
+pub fn messages(
+    app: &App,
+    caller: &Caller,
+    raw_group: &str,
+    before: Option<&str>,
+    limit: Option<u32>,
+) -> AppResult<(Vec<Message>, Option<String>)> {
+    let group = find_group(app, caller, raw_group)?;
+    caller.authorize(&Do::ViewGroup(group_ref(&group)))?;
+    let before: Option<MessageId> = before
+        .map(|raw| {
+            raw.parse()
+                .map_err(|_| AppError::invalid("before", "not a message id"))
+        })
+        .transpose()?;
+    let limit = limit.unwrap_or(DEFAULT_MESSAGES);
+    if !(1..=MAX_MESSAGES).contains(&limit) {
+        return Err(AppError::invalid(
+            "limit",
+            format!("a page holds 1 to {MAX_MESSAGES} messages"),
+        ));
+    }
+    let items = app
+        .store
+        .list_messages(group.org_id, group.id, before, limit)?;
+    let next = (items.len() as u32 >= limit)
+        .then(|| items.last().map(|m| m.id.to_string()))
+        .flatten();
+    Ok((items, next))
+}
+
+/// Posts a message to a group the caller is a member of.
+pub fn post_message(app: &App, caller: &Caller, raw_group: &str, text: &str) -> AppResult<Message> {
+    let group = find_group(app, caller, raw_group)?;
+    caller.authorize(&Do::ViewGroup(group_ref(&group)))?;
+    let actor = caller.actor();
     let sender = person(actor, "posting a message")?;
     if !actor.member_of.contains(&group.id) {
         return Err(AppError::Forbidden(
@@ -79,15 +121,41 @@ pub fn post_message(app: &App, actor: &Actor, group: &Group, text: &str) -> AppR
     Ok(message)
 }
 
+/// Actions of the org, newest first: all of them, or (`mine`) those the caller made.
+pub fn list_actions(app: &App, caller: &Caller, mine: bool) -> AppResult<Vec<Action>> {
+    let org = caller.authorize(&Do::ViewActions)?;
+    let by = own_items(caller, mine, "actions")?;
+    Ok(app.store.list_actions(org, by)?)
+}
+
+/// Connectors of the org: all of them, or (`mine`) those the caller made.
+pub fn list_connectors(app: &App, caller: &Caller, mine: bool) -> AppResult<Vec<Connector>> {
+    let org = caller.authorize(&Do::ViewConnectors)?;
+    let by = own_items(caller, mine, "connectors")?;
+    Ok(app.store.list_connectors(org, by)?)
+}
+
+/// Whose items a `mine` list shows: only a member has items of their own.
+fn own_items(caller: &Caller, mine: bool, what: &str) -> AppResult<Option<UserId>> {
+    if !mine {
+        return Ok(None);
+    }
+    caller
+        .actor()
+        .user
+        .map(Some)
+        .ok_or_else(|| AppError::invalid("mine", format!("only a member has {what} of their own")))
+}
+
 pub fn create_action(
     app: &App,
-    actor: &Actor,
-    org: OrgId,
+    caller: &Caller,
     kind: &str,
     title: &str,
     questions: Vec<Question>,
 ) -> AppResult<Action> {
-    let creator = person(actor, "creating an action")?;
+    let org = caller.authorize(&Do::ViewActions)?;
+    let creator = person(caller.actor(), "creating an action")?;
     let mut errors = Vec::new();
     let kind = ActionKind::parse(kind)
         .ok_or_else(|| {
@@ -132,22 +200,57 @@ pub fn create_action(
     Ok(action)
 }
 
-pub fn get_action(app: &App, org: OrgId, raw: &str) -> AppResult<Action> {
+fn get_action(app: &App, org: OrgId, raw: &str) -> AppResult<Action> {
     let id: ActionId = raw.parse().map_err(|_| AppError::NotFound("action"))?;
     app.store
         .get_action(org, id)?
         .ok_or(AppError::NotFound("action"))
 }
 
-pub fn get_connector(app: &App, org: OrgId, raw: &str) -> AppResult<Connector> {
+fn get_connector(app: &App, org: OrgId, raw: &str) -> AppResult<Connector> {
     let id: ConnectorId = raw.parse().map_err(|_| AppError::NotFound("connector"))?;
     app.store
         .get_connector(org, id)?
         .ok_or(AppError::NotFound("connector"))
 }
 
-/// Publishes (or unpublishes) an action or connector to a group.
+/// What can be published to groups, as a request names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    Action,
+    Connector,
+}
+
+/// Publishes (or unpublishes) an action or connector to a group, as the caller's
+/// rights in that group allow.
 pub fn set_published(
+    app: &App,
+    caller: &Caller,
+    kind: ItemKind,
+    raw_item: &str,
+    raw_group: &str,
+    published: bool,
+) -> AppResult<()> {
+    let item = match kind {
+        ItemKind::Action => {
+            let org = caller.authorize(&Do::ViewActions)?;
+            Item::Action(get_action(app, org, raw_item)?.id)
+        }
+        ItemKind::Connector => {
+            let org = caller.authorize(&Do::ViewConnectors)?;
+            Item::Connector(get_connector(app, org, raw_item)?.id)
+        }
+    };
+    let group = find_group(app, caller, raw_group)?;
+    let right = match kind {
+        ItemKind::Action => Do::PublishAction(group_ref(&group)),
+        ItemKind::Connector => Do::PublishConnector(group_ref(&group)),
+    };
+    caller.authorize(&right)?;
+    publish(app, caller.audit(), item, &group, published)
+}
+
+fn publish(
     app: &App,
     ctx: &AuditContext,
     item: Item,
@@ -208,20 +311,25 @@ pub fn set_published(
     )
 }
 
-/// What can be published to groups.
+/// An action or connector of the org.
 #[derive(Clone, Copy, Debug)]
-pub enum Item {
+enum Item {
     Action(ActionId),
     Connector(ConnectorId),
 }
 
+/// Answers an action published to a group the caller is a member of.
 pub fn respond(
     app: &App,
-    actor: &Actor,
-    action: &Action,
-    group: &Group,
+    caller: &Caller,
+    raw_action: &str,
+    raw_group: &str,
     answers: Vec<String>,
 ) -> AppResult<ActionResponse> {
+    let org = caller.authorize(&Do::ViewActions)?;
+    let group = &find_group(app, caller, raw_group)?;
+    let action = &get_action(app, org, raw_action)?;
+    let actor = caller.actor();
     let user = person(actor, "answering an action")?;
     if !actor.member_of.contains(&group.id) {
         return Err(AppError::Forbidden(
@@ -275,13 +383,12 @@ pub fn respond(
 
 pub fn create_connector(
     app: &App,
-    ctx: &AuditContext,
-    actor: &Actor,
-    org: OrgId,
+    caller: &Caller,
     name: &str,
     config: serde_json::Value,
 ) -> AppResult<Connector> {
-    let creator = person(actor, "creating a connector")?;
+    let org = caller.authorize(&Do::ViewConnectors)?;
+    let creator = person(caller.actor(), "creating a connector")?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::invalid("name", "a name has 1 to 200 characters"));
@@ -304,7 +411,7 @@ pub fn create_connector(
         .insert_connectors(org, std::slice::from_ref(&connector))?;
     audit::record(
         app,
-        ctx,
+        caller.audit(),
         org,
         "connector.create",
         &connector.id.to_string(),
@@ -313,8 +420,45 @@ pub fn create_connector(
     Ok(connector)
 }
 
+/// The reports a caller may see: one per group (all org groups for org admins, the
+/// groups they administer for group admins), and org totals for org admins.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reports {
+    pub groups: Vec<(Group, GroupReport)>,
+    pub org: Option<OrgTotals>,
+}
+
+/// What the org as a whole holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OrgTotals {
+    pub messages: u64,
+    pub actions: u64,
+    pub responses: u64,
+}
+
+pub fn reports(app: &App, caller: &Caller) -> AppResult<Reports> {
+    let org = caller.authorize(&Do::ViewHierarchy)?;
+    if !caller.may(&Do::ViewOrgReport) && caller.actor().admin_of.is_empty() {
+        caller.authorize(&Do::ViewOrgReport)?;
+    }
+    let mut reports = Reports::default();
+    let mut totals = OrgTotals::default();
+    for group in app.store.list_groups(org)? {
+        if !caller.may(&Do::ViewGroupReport(group_ref(&group))) {
+            continue;
+        }
+        let report = group_report(app, &group)?;
+        totals.messages += report.messages;
+        totals.actions += report.actions;
+        totals.responses += report.responses;
+        reports.groups.push((group, report));
+    }
+    reports.org = caller.is_org_admin().then_some(totals);
+    Ok(reports)
+}
+
 /// A group's figures over the last 7 and 30 days.
-pub fn group_report(app: &App, group: &Group) -> AppResult<GroupReport> {
+fn group_report(app: &App, group: &Group) -> AppResult<GroupReport> {
     let now = app.clock.now();
     Ok(app.store.group_report(
         group.org_id,
@@ -330,13 +474,19 @@ pub const MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
 /// Stores a file attached to a message of the group; only members attach.
 pub fn attach(
     app: &App,
-    actor: &Actor,
-    group: &Group,
-    message: MessageId,
+    caller: &Caller,
+    raw_group: &str,
+    raw_message: &str,
     file_name: &str,
     content_type: &str,
     data: &mut dyn std::io::Read,
 ) -> AppResult<steward_domain::content::Attachment> {
+    let group = &find_group(app, caller, raw_group)?;
+    caller.authorize(&Do::ViewGroup(group_ref(group)))?;
+    let message: MessageId = raw_message
+        .parse()
+        .map_err(|_| AppError::NotFound("message"))?;
+    let actor = caller.actor();
     person(actor, "attaching a file")?;
     if !actor.member_of.contains(&group.id) {
         return Err(AppError::Forbidden(
@@ -378,9 +528,12 @@ pub fn attach(
 /// An attachment of a message in the group, with its file.
 pub fn open_attachment(
     app: &App,
-    group: &Group,
+    caller: &Caller,
+    raw_group: &str,
     raw_id: &str,
 ) -> AppResult<(steward_domain::content::Attachment, std::fs::File)> {
+    let group = &find_group(app, caller, raw_group)?;
+    caller.authorize(&Do::ViewGroup(group_ref(group)))?;
     let id: steward_domain::AttachmentId = raw_id
         .parse()
         .map_err(|_| AppError::NotFound("attachment"))?;

@@ -13,8 +13,9 @@ use steward_domain::{
     MessageId, Org, PersonName, ResponseId, TelemetryId, User, UserSource, UserUpsert,
 };
 
+use crate::audit::AuditContext;
 use crate::synthetic::{People, attribute_defs};
-use crate::{App, AppResult, orgs};
+use crate::{App, AppResult, Caller, orgs};
 
 pub const DEMO_ORG_NAME: &str = "Contoso";
 const SEED: u64 = 2026;
@@ -61,13 +62,42 @@ pub fn ensure(app: &App, size: DemoSize) -> AppResult<Demo> {
             admin_password: None,
         });
     }
-    let org = orgs::create_org(app, DEMO_ORG_NAME, "IN")?;
+    let org = orgs::create_org(app, &AuditContext::cli(), DEMO_ORG_NAME, "IN")?;
     fill(app, &org, size)?;
-    let (_, admin_password) = crate::security::add_admin(app, org.id, DEMO_ADMIN, None)?;
+    let operator = Caller::operator(app, org.id)?;
+    let (_, admin_password) = crate::security::add_admin(app, &operator, DEMO_ADMIN, None)?;
     Ok(Demo {
         org,
         created: true,
         admin_password,
+    })
+}
+
+/// What the demo org holds, for the welcome text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub users: u64,
+    pub groups: u64,
+    pub messages: u64,
+    pub actions: u64,
+    pub connectors: u64,
+}
+
+/// Counts what the demo org holds.
+pub fn summary(app: &App, demo: &Demo) -> AppResult<Summary> {
+    let counts = app.store.data_counts(demo.org.id)?;
+    let count = |table: &str| {
+        counts
+            .iter()
+            .find(|(t, _)| t == table)
+            .map_or(0, |(_, n)| *n)
+    };
+    Ok(Summary {
+        users: count("users"),
+        groups: count("groups"),
+        messages: count("messages"),
+        actions: count("actions"),
+        connectors: count("connectors"),
     })
 }
 

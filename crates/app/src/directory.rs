@@ -2,17 +2,18 @@
 
 use std::collections::BTreeMap;
 
+use steward_domain::access::{Action, AdminTask};
 use steward_domain::{
     AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, GroupId, OrgId,
     PersonName, PhoneNumber, User, UserSource, UserUpsert,
 };
-use steward_store::AttributeRewrite;
+use steward_store::{AttributeRewrite, Page, UserQuery, UserSort};
 
-use crate::audit::{self, AuditContext};
-use crate::{App, AppError, AppResult, FieldError};
+use crate::audit;
+use crate::{App, AppError, AppResult, Caller, FieldError};
 
-/// Finds a user by the `{phone}` of a URL: E.164 with or without the leading `+`.
-pub fn get_user(app: &App, org: OrgId, raw_phone: &str) -> AppResult<User> {
+/// Finds a user of the org by phone, without a permission check (for other use cases).
+pub(crate) fn find_user(app: &App, org: OrgId, raw_phone: &str) -> AppResult<User> {
     let phone = PhoneNumber::from_e164(raw_phone).map_err(|_| AppError::NotFound("user"))?;
     app.store
         .get_user(org, &phone)?
@@ -20,13 +21,139 @@ pub fn get_user(app: &App, org: OrgId, raw_phone: &str) -> AppResult<User> {
 }
 
 /// The groups a user belongs to (for the permission check).
-pub fn groups_of(app: &App, org: OrgId, user: &User) -> AppResult<Vec<GroupId>> {
+pub(crate) fn groups_of(app: &App, org: OrgId, user: &User) -> AppResult<Vec<GroupId>> {
     Ok(app
         .store
         .group_roles(org, user.id)?
         .into_iter()
         .map(|(g, _)| g)
         .collect())
+}
+
+/// A user by the `{phone}` of a URL (E.164 with or without the leading `+`), with the
+/// groups they belong to. A group admin sees only the users of the groups they
+/// administer; to anyone else such a user is not found.
+pub fn get_user(app: &App, caller: &Caller, raw_phone: &str) -> AppResult<(User, Vec<GroupId>)> {
+    let org = caller.authorize(&Action::ViewUsers)?;
+    let user = find_user(app, org, raw_phone)?;
+    let groups = groups_of(app, org, &user)?;
+    let admin_of = &caller.actor().admin_of;
+    if !caller.is_org_admin() && !groups.iter().any(|g| admin_of.contains(g)) {
+        return Err(AppError::NotFound("user"));
+    }
+    Ok((user, groups))
+}
+
+/// The default and largest page sizes, and how many attribute columns a list shows.
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 1000;
+pub const MAX_COLUMNS: usize = 4;
+
+/// A page of the org's users, from the list's query parameters:
+/// `limit`, `cursor`, `q`, `sort` (`phone`, `-phone`, `name`, `-name`), `columns=a,b`
+/// (up to four attributes to keep) and `filter.<key>=<value>`. Every bad parameter is
+/// a field error. Group admins see the users of the groups they administer.
+pub fn list_users(
+    app: &App,
+    caller: &Caller,
+    params: &[(String, String)],
+) -> AppResult<Page<User>> {
+    let org = caller.authorize(&Action::ViewUsers)?;
+    let in_groups =
+        (!caller.is_org_admin()).then(|| caller.actor().admin_of.iter().copied().collect());
+    let defs = app.store.attribute_defs(org)?;
+    let mut query = UserQuery {
+        limit: DEFAULT_LIMIT,
+        in_groups,
+        ..UserQuery::default()
+    };
+    let mut columns: Option<Vec<String>> = None;
+    let mut errors = Vec::new();
+    for (name, raw) in params {
+        match name.as_str() {
+            "limit" => match raw.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)) {
+                Some(n) => query.limit = n,
+                None => errors.push(FieldError::new(
+                    "limit",
+                    format!("{raw:?} is not a whole number from 1 to {MAX_LIMIT}"),
+                )),
+            },
+            "cursor" => query.after = Some(raw.clone()),
+            "q" => query.search = Some(raw.clone()),
+            "sort" => match raw.as_str() {
+                "phone" => query.sort = UserSort::Phone,
+                "-phone" => query.sort = UserSort::PhoneDesc,
+                "name" => query.sort = UserSort::Name,
+                "-name" => query.sort = UserSort::NameDesc,
+                _ => errors.push(FieldError::new("sort", "use phone, -phone, name or -name")),
+            },
+            "columns" => {
+                let keys: Vec<String> = raw
+                    .split(',')
+                    .map(|k| k.trim().to_owned())
+                    .filter(|k| !k.is_empty())
+                    .collect();
+                if keys.len() > MAX_COLUMNS {
+                    errors.push(FieldError::new(
+                        "columns",
+                        format!("choose at most {MAX_COLUMNS} attribute columns"),
+                    ));
+                }
+                for key in keys
+                    .iter()
+                    .filter(|k| !defs.iter().any(|d| d.key.as_str() == k.as_str()))
+                {
+                    errors.push(FieldError::new(
+                        "columns",
+                        format!("{key:?} is not an attribute of this org"),
+                    ));
+                }
+                columns = Some(keys);
+            }
+            other => match other.strip_prefix("filter.") {
+                Some(key) => match defs.iter().find(|d| d.key.as_str() == key) {
+                    Some(def) => match AttributeValue::parse(def.ty, raw) {
+                        Ok(Some(value)) => query.attribute_filters.push((def.key.clone(), value)),
+                        Ok(None) => {
+                            errors.push(FieldError::new(other, "give a value to filter by"))
+                        }
+                        Err(e) => errors.push(FieldError::new(other, e)),
+                    },
+                    None => errors.push(FieldError::new(
+                        other,
+                        format!("{key:?} is not an attribute of this org"),
+                    )),
+                },
+                None => errors.push(FieldError::new(
+                    other,
+                    "unknown parameter; use limit, cursor, q, sort, columns or filter.<attribute>",
+                )),
+            },
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let mut page = app.store.list_users(org, &query)?;
+    if let Some(columns) = columns {
+        for user in &mut page.items {
+            user.attributes
+                .retain(|key, _| columns.iter().any(|c| c == key.as_str()));
+        }
+    }
+    Ok(page)
+}
+
+/// The org's attribute schema, in display order (everyone who may see users).
+pub fn attribute_schema(app: &App, caller: &Caller) -> AppResult<Vec<AttributeDef>> {
+    let org = caller.authorize(&Action::ViewUsers)?;
+    Ok(app.store.attribute_defs(org)?)
+}
+
+/// The attributes the portal offers ready-made (for those who change the schema).
+pub fn attribute_suggestions(caller: &Caller) -> AppResult<Vec<AttributeDef>> {
+    caller.authorize(&Action::OrgAdminOnly(AdminTask::ManageAttributes))?;
+    Ok(suggested_attributes())
 }
 
 /// Reads `{"key": json value}` against the schema: unknown keys, wrong types and
@@ -106,12 +233,12 @@ fn check_manager(
 /// Creates a user from API input; the phone is read with the org's default region.
 pub fn create_user(
     app: &App,
-    ctx: &AuditContext,
-    org: OrgId,
+    caller: &Caller,
     phone: &str,
     name: &str,
     attributes: &serde_json::Map<String, serde_json::Value>,
 ) -> AppResult<User> {
+    let org = caller.authorize(&Action::ManageUser { groups: Vec::new() })?;
     let org_record = app.store.get_org(org)?.ok_or(AppError::NotFound("org"))?;
     let defs = app.store.attribute_defs(org)?;
     let mut errors = Vec::new();
@@ -139,19 +266,27 @@ pub fn create_user(
             steward_store::StoreError::Conflict(message) => AppError::Conflict(message),
             other => other.into(),
         })?;
-    audit::record(app, ctx, org, "user.create", user.phone.as_str(), "ok")?;
+    audit::record(
+        app,
+        caller.audit(),
+        org,
+        "user.create",
+        user.phone.as_str(),
+        "ok",
+    )?;
     Ok(user)
 }
 
 /// Changes a user's name and attributes; `null` clears an attribute.
 pub fn update_user(
     app: &App,
-    ctx: &AuditContext,
-    org: OrgId,
-    user: &User,
+    caller: &Caller,
+    raw_phone: &str,
     name: Option<&str>,
     attributes: &serde_json::Map<String, serde_json::Value>,
 ) -> AppResult<User> {
+    let (user, groups) = get_user(app, caller, raw_phone)?;
+    let org = caller.authorize(&Action::ManageUser { groups })?;
     let defs = app.store.attribute_defs(org)?;
     let mut errors = Vec::new();
     let name = name.and_then(|n| {
@@ -173,12 +308,19 @@ pub fn update_user(
         .store
         .update_user(org, &user.phone, name.as_ref(), &changes, app.clock.now())?
         .ok_or(AppError::NotFound("user"))?;
-    audit::record(app, ctx, org, "user.update", user.phone.as_str(), "ok")?;
+    audit::record(
+        app,
+        caller.audit(),
+        org,
+        "user.update",
+        user.phone.as_str(),
+        "ok",
+    )?;
     Ok(updated)
 }
 
 /// The attributes the portal offers ready-made, as the seed describes.
-pub fn suggested_attributes() -> Vec<AttributeDef> {
+fn suggested_attributes() -> Vec<AttributeDef> {
     let def = |key: &str, name: &str, ty| AttributeDef {
         key: AttributeKey::parse(key).expect("built-in keys are valid"),
         name: name.to_owned(),
@@ -210,12 +352,12 @@ const EXAMPLES: u32 = 5;
 /// removes its values. Each effect is audited.
 pub fn save_schema(
     app: &App,
-    ctx: &AuditContext,
-    org: OrgId,
+    caller: &Caller,
     defs: Vec<AttributeDef>,
     force: bool,
 ) -> AppResult<Vec<AttributeDef>> {
-    app.store.get_org(org)?.ok_or(AppError::NotFound("org"))?;
+    let org = caller.authorize(&Action::OrgAdminOnly(AdminTask::ManageAttributes))?;
+    let ctx = caller.audit();
     let mut errors = Vec::new();
     let mut seen = BTreeMap::new();
     for (i, def) in defs.iter().enumerate() {

@@ -5,13 +5,16 @@
 //! layer and the CLI both call these functions; neither sees SQL.
 
 pub mod audit;
+pub mod caller;
 pub mod clock;
 pub mod content;
 pub mod demo;
 pub mod directory;
 pub mod error;
 pub mod groups;
+pub mod history;
 pub mod import;
+pub mod imports;
 pub mod orgs;
 pub mod security;
 pub mod synthetic;
@@ -22,15 +25,18 @@ use std::sync::Arc;
 
 use steward_store::{BlobStore, Store};
 
+pub use caller::Caller;
 pub use clock::{Clock, SystemClock};
 pub use error::{AppError, AppResult, FieldError};
 
-/// Everything a use case needs: the store, the blob store and the clock.
+/// Everything a use case needs: the store, the blob store and the clock. Its parts
+/// are private to this crate: the web layer and the CLI reach them only through use
+/// cases, so every rule lives here once.
 #[derive(Clone)]
 pub struct App {
-    pub store: Arc<dyn Store>,
-    pub blobs: Arc<dyn BlobStore>,
-    pub clock: Arc<dyn Clock>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for App {
@@ -40,6 +46,16 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
+    /// The time on the app's clock (injectable, so tests move it).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Whether the store answers (for readiness checks).
+    pub fn ping(&self) -> AppResult<()> {
+        Ok(self.store.ping()?)
+    }
+
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, clock: Arc<dyn Clock>) -> App {
         App {
             store,

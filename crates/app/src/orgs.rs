@@ -2,11 +2,12 @@
 
 use steward_domain::{Org, OrgId, OrgName, Plan, Region};
 
+use crate::audit::{self, AuditContext};
 use crate::{App, AppError, AppResult};
 
-/// Creates an org. `region` is the default for phone numbers written without a
-/// country code.
-pub fn create_org(app: &App, name: &str, region: &str) -> AppResult<Org> {
+/// Creates an org (an operator's task). `region` is the default for phone numbers
+/// written without a country code.
+pub fn create_org(app: &App, ctx: &AuditContext, name: &str, region: &str) -> AppResult<Org> {
     let name = OrgName::parse(name).map_err(|e| AppError::invalid("name", e))?;
     let region = Region::parse(region).map_err(|e| AppError::invalid("region", e))?;
     let org = Org {
@@ -17,6 +18,7 @@ pub fn create_org(app: &App, name: &str, region: &str) -> AppResult<Org> {
         created_at: app.clock.now(),
     };
     app.store.create_org(&org)?;
+    audit::record(app, ctx, org.id, "org.create", &org.id.to_string(), "ok")?;
     Ok(org)
 }
 

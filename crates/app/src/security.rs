@@ -10,14 +10,15 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
-use steward_domain::access::Actor;
+use steward_domain::access::{Action, Actor, AdminTask};
 use steward_domain::{
     Account, AccountId, ApiToken, Email, OrgId, OtpCode, PhoneNumber, Region, Session,
-    SessionOwner, SmsMessage, UserStatus,
+    SessionOwner, SmsMessage, User, UserStatus,
 };
 
+use crate::audit::{self, AuditContext};
 use crate::tokens::hash_secret;
-use crate::{App, AppError, AppResult};
+use crate::{App, AppError, AppResult, Caller};
 
 /// Session lifetimes.
 #[derive(Clone, Copy, Debug)]
@@ -191,11 +192,11 @@ fn random_secret(prefix: &str) -> String {
 /// Adds an org admin account. Without a password, one is generated and returned.
 pub fn add_admin(
     app: &App,
-    org: OrgId,
+    caller: &Caller,
     email: &str,
     password: Option<&str>,
 ) -> AppResult<(Account, Option<String>)> {
-    app.store.get_org(org)?.ok_or(AppError::NotFound("org"))?;
+    let org = caller.authorize(&Action::OrgAdminOnly(AdminTask::ManageAdmins))?;
     let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
     let generated = password.is_none().then(|| {
         let mut bytes = [0u8; 18];
@@ -230,7 +231,37 @@ pub fn add_admin(
             )),
             other => other.into(),
         })?;
+    let email = account.email.as_str();
+    audit::record(app, caller.audit(), org, "admin.add", email, "ok")?;
     Ok((account, generated))
+}
+
+/// Disables an admin account of the org and ends its sessions at once.
+pub fn disable_admin(app: &App, caller: &Caller, email: &str) -> AppResult<Account> {
+    let org = caller.authorize(&Action::OrgAdminOnly(AdminTask::ManageAdmins))?;
+    let account = app
+        .store
+        .find_account_by_email(&email.trim().to_lowercase())?
+        .map(|(account, _)| account)
+        .filter(|account| account.org_id == org)
+        .ok_or(AppError::NotFound("admin account"))?;
+    if !app
+        .store
+        .disable_account(org, account.id, app.clock.now())?
+    {
+        return Err(AppError::NotFound("admin account"));
+    }
+    let email = account.email.as_str();
+    audit::record(app, caller.audit(), org, "admin.disable", email, "ok")?;
+    Ok(account)
+}
+
+/// The most messages [`sms_outbox`] returns.
+pub const MAX_OUTBOX: u32 = 1000;
+
+/// The newest messages the built-in SMS sender kept (for the operator).
+pub fn sms_outbox(app: &App, limit: u32) -> AppResult<Vec<SmsMessage>> {
+    Ok(app.store.sms_outbox(limit.clamp(1, MAX_OUTBOX))?)
 }
 
 /// A new session's secret (for the cookie or bearer header) and its CSRF token.
@@ -265,6 +296,7 @@ pub fn login(
     email: &str,
     password: &str,
     ip: &str,
+    request_id: Option<String>,
 ) -> AppResult<(Account, NewSession)> {
     let now = app.clock.now();
     let account_key = email.trim().to_lowercase();
@@ -300,6 +332,13 @@ pub fn login(
             let session = start_session(app, SessionOwner::Account(account.id), policy)?;
             let properties = serde_json::json!({"method": "password"});
             crate::content::record_telemetry(app, account.org_id, None, "sign_in", properties);
+            let ctx = AuditContext {
+                actor: Principal::Admin(account.clone()).audit_name(),
+                request_id,
+                ip: Some(ip.to_owned()),
+            };
+            let email = account.email.as_str();
+            audit::record(app, &ctx, account.org_id, "auth.login", email, "ok")?;
             Ok((account, session))
         }
         _ => {
@@ -344,6 +383,16 @@ pub fn resolve_session(
         app.store.touch_session(&hash, now)?;
     }
     Ok((principal, session))
+}
+
+/// The orgs a member belongs to: their active user records, one per org.
+pub fn member_orgs(app: &App, phone: &PhoneNumber) -> AppResult<Vec<User>> {
+    Ok(app
+        .store
+        .find_users_by_phone(phone)?
+        .into_iter()
+        .filter(|u| u.status == UserStatus::Active)
+        .collect())
 }
 
 pub fn logout(app: &App, secret: &str) -> AppResult<()> {

@@ -8,30 +8,34 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use steward_app::audit::AuditContext;
 use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
 use steward_app::worker::{Worker, WorkerConfig};
 use steward_app::{App, SystemClock, import, orgs, synthetic};
 use steward_domain::{AttributeValue, Job, JobStatus, OrgId, PhoneNumber};
-use steward_store::LocalBlobStore;
+use steward_store::{LocalBlobStore, Store};
 use steward_store_sqlite::SqliteStore;
 
 struct TestImport {
     app: App,
+    /// The store itself, for setup and checks beside the use cases.
+    store: Arc<SqliteStore>,
     org: OrgId,
     _dir: tempfile::TempDir,
 }
 
 fn setup() -> TestImport {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    let store = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
     let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
-    let app = App::new(Arc::new(store), Arc::new(blobs), Arc::new(SystemClock));
-    let org = orgs::create_org(&app, "Contoso", "IN").unwrap();
-    app.store
+    let app = App::new(store.clone(), Arc::new(blobs), Arc::new(SystemClock));
+    let org = orgs::create_org(&app, &AuditContext::cli(), "Contoso", "IN").unwrap();
+    store
         .put_attribute_defs(org.id, &synthetic::attribute_defs())
         .unwrap();
     TestImport {
         app,
+        store,
         org: org.id,
         _dir: dir,
     }
@@ -71,8 +75,7 @@ impl TestImport {
     }
 
     fn user(&self, phone: &str) -> Option<steward_domain::User> {
-        self.app
-            .store
+        self.store
             .get_user(self.org, &PhoneNumber::from_e164(phone).unwrap())
             .unwrap()
     }
@@ -136,7 +139,7 @@ fn a_utf16_file_fails_saying_how_to_save_it_and_imports_nothing() {
     let job = t.import(&bytes);
     assert_eq!(job.status, JobStatus::Failed);
     assert!(job.error.unwrap().contains("CSV UTF-8"));
-    assert_eq!(t.app.store.count_users(t.org).unwrap(), 0);
+    assert_eq!(t.store.count_users(t.org).unwrap(), 0);
 }
 
 #[test]
@@ -167,7 +170,7 @@ fn a_file_with_invalid_utf8_late_in_it_fails_before_any_row_is_written() {
         "{:?}",
         job.error
     );
-    assert_eq!(t.app.store.count_users(t.org).unwrap(), 0);
+    assert_eq!(t.store.count_users(t.org).unwrap(), 0);
 }
 
 #[test]
@@ -180,7 +183,7 @@ fn unknown_columns_fail_the_job_naming_them_and_the_closest_known_header() {
         "{error}"
     );
     assert!(error.contains("\"Favourite Colour\""), "{error}");
-    assert_eq!(t.app.store.count_users(t.org).unwrap(), 0);
+    assert_eq!(t.store.count_users(t.org).unwrap(), 0);
 }
 
 #[test]
@@ -273,11 +276,10 @@ fn canceling_a_running_import_stops_it_with_true_counts() {
     .unwrap();
     let worker = t.worker(Duration::from_millis(300));
     let running = std::thread::spawn(move || worker.run_next(Some(job.id)).unwrap().unwrap());
-    while t.app.store.find_job(job.id).unwrap().unwrap().progress.done == 0 {
+    while t.store.find_job(job.id).unwrap().unwrap().progress.done == 0 {
         std::thread::sleep(Duration::from_millis(5));
     }
-    t.app
-        .store
+    t.store
         .request_job_cancel(t.org, job.id, chrono::Utc::now())
         .unwrap();
     let ended = running.join().unwrap();
@@ -285,7 +287,7 @@ fn canceling_a_running_import_stops_it_with_true_counts() {
     assert!(ended.progress.done < 150_000, "stopped early");
     assert_eq!(ended.counts.created, ended.progress.done);
     assert_eq!(
-        t.app.store.count_users(t.org).unwrap(),
+        t.store.count_users(t.org).unwrap(),
         ended.counts.created,
         "counts are true"
     );
@@ -337,7 +339,7 @@ fn a_manager_must_be_a_user_of_the_org_or_a_person_in_the_file() {
         mandatory: false,
         suggested: true,
     });
-    t.app.store.put_attribute_defs(t.org, &defs).unwrap();
+    t.store.put_attribute_defs(t.org, &defs).unwrap();
     t.import(format!("{HEADER}\n+919876543299,Boss,E-0\n").as_bytes());
     let file = format!(
         "{HEADER},Manager\n\
@@ -370,7 +372,7 @@ fn a_quote_that_never_closes_fails_the_file_instead_of_filling_memory() {
     let job = t.import(&file);
     assert_eq!(job.status, JobStatus::Failed);
     assert!(job.error.unwrap().contains("never closed"));
-    assert_eq!(t.app.store.count_users(t.org).unwrap(), 0);
+    assert_eq!(t.store.count_users(t.org).unwrap(), 0);
 }
 
 #[test]
@@ -389,7 +391,7 @@ fn a_dry_run_counts_what_would_change_and_writes_nothing() {
     );
     let c = dry.counts;
     assert_eq!((c.created, c.updated, c.unchanged, c.failed), (1, 1, 1, 1));
-    assert_eq!(t.app.store.count_users(t.org).unwrap(), 2);
+    assert_eq!(t.store.count_users(t.org).unwrap(), 2);
     assert_eq!(t.user("+919876543211").unwrap().name.as_str(), "Ravi");
     let result = t.result(&dry);
     assert!(result.contains("Ravi Kumar,E-2,would update,"), "{result}");
@@ -471,7 +473,7 @@ fn the_m365_preset_reads_the_microsoft_365_template() {
     let t = setup();
     let mut defs = synthetic::attribute_defs();
     defs.retain(|d| d.key.as_str() != "employee_id" && d.key.as_str() != "department");
-    t.app.store.put_attribute_defs(t.org, &defs).unwrap();
+    t.store.put_attribute_defs(t.org, &defs).unwrap();
     // The admin center's sample, with Indian mobile numbers.
     let file = "User Name,First Name,Last Name,Display Name,Job Title,Department,Office Number,Office Phone,Mobile Phone,Fax,Alternate email address,Address,City,State or Province,ZIP or Postal Code,Country or Region\r\n\
         chris@contoso.com,Chris,Green,Chris Green,IT Manager,Information Technology,123451,123-555-1211,+91 98765 43210,123-555-6700,chris@contoso.com,1 Microsoft way,Redmond,Wa,98052,United States\r\n\

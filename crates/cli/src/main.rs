@@ -8,15 +8,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
-use steward_app::audit::{self, AuditContext};
-use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
+use steward_app::audit::{self, AuditContext, AuditFilter};
+use steward_app::import::{ColumnMapping, ImportOptions};
+use steward_app::imports::{self, Upload};
 use steward_app::worker::{Worker, WorkerConfig};
-use steward_app::{App, SystemClock, demo, import, orgs, security, synthetic, tokens};
-use steward_domain::{AttributeDef, Job, JobId, JobStatus, JobView, OrgId, Role};
-use steward_store::{AuditQuery, JobQuery, LocalBlobStore, Page};
+use steward_app::{
+    App, AppError, Caller, SystemClock, demo, directory, history, import, orgs, security,
+    synthetic, tokens,
+};
+use steward_domain::{AttributeDef, Job, JobId, JobStatus, JobView, OrgId};
+use steward_store::{LocalBlobStore, Page};
 use steward_store_sqlite::SqliteStore;
 
 #[derive(Parser)]
@@ -305,8 +309,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(app, args, workers),
         Command::Demo { json } => {
             let demo = demo::ensure(&app, demo::DemoSize::default())?;
-            let (_, secret) =
-                tokens::create_token(&app, demo.org.id, Role::OrgAdmin, "demo", None)?;
+            let secret = demo_token(&app, &demo)?;
             if json {
                 print_json(&serde_json::json!({"id": demo.org.id, "token": secret}))
             } else {
@@ -314,15 +317,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Org(OrgCommand::Create { name, region, json }) => {
-            let org = orgs::create_org(&app, &name, &region)?;
-            audit::record(
-                &app,
-                &AuditContext::cli(),
-                org.id,
-                "org.create",
-                &org.id.to_string(),
-                "ok",
-            )?;
+            let org = orgs::create_org(&app, &AuditContext::cli(), &name, &region)?;
             if json {
                 print_json(&serde_json::json!({"id": org.id}))
             } else {
@@ -336,21 +331,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             expires_days,
             json,
         }) => {
-            let org = parse_org(&org)?;
-            let role = Role::parse(&role).with_context(|| {
-                format!("unknown role {role:?}: use org-admin, group-admin or member")
-            })?;
-            let expires =
-                expires_days.map(|d| chrono::Utc::now() + chrono::Duration::days(d.into()));
-            let (token, secret) = tokens::create_token(&app, org, role, &label, expires)?;
-            audit::record(
-                &app,
-                &AuditContext::cli(),
-                org,
-                "token.create",
-                &token.id.to_string(),
-                "ok",
-            )?;
+            let operator = operator(&app, &org)?;
+            let (_, secret) = tokens::issue_token(&app, &operator, &role, &label, expires_days)?;
             if json {
                 print_json(&serde_json::json!({"token": secret}))
             } else {
@@ -358,28 +340,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Attributes(AttributesCommand::Show { org }) => {
-            let defs = app.store.attribute_defs(parse_org(&org)?)?;
+            let defs = directory::attribute_schema(&app, &operator(&app, &org)?)?;
             print_json(&serde_json::json!({"attributes": defs}))
         }
         Command::Attributes(AttributesCommand::Set { org }) => {
             #[derive(serde::Deserialize)]
             struct Schema {
                 attributes: Vec<AttributeDef>,
+                #[serde(default)]
+                force: bool,
             }
-            let org = parse_org(&org)?;
-            orgs::get_org(&app, org)?;
-            let schema: Schema = serde_json::from_reader(std::io::stdin().lock())
-                .context("while reading {\"attributes\": [...]} from standard input")?;
-            app.store.put_attribute_defs(org, &schema.attributes)?;
-            audit::record(
-                &app,
-                &AuditContext::cli(),
-                org,
-                "attributes.put",
-                "schema",
-                "ok",
+            let operator = operator(&app, &org)?;
+            let schema: Schema = serde_json::from_reader(std::io::stdin().lock()).context(
+                "while reading {\"attributes\": [...], \"force\": false} from standard input",
             )?;
-            say(format!("{} attributes saved", schema.attributes.len()))
+            let saved = directory::save_schema(&app, &operator, schema.attributes, schema.force)?;
+            say(format!("{} attributes saved", saved.len()))
         }
         Command::Users(UsersCommand::Import {
             file,
@@ -395,15 +371,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import_file(app, workers, &file, &org, options, json)
         }
         Command::Jobs(JobsCommand::List { org, json }) => {
-            let org = parse_org(&org)?;
-            orgs::get_org(&app, org)?;
-            let page = app.store.list_jobs(
-                org,
-                &JobQuery {
-                    limit: 100,
-                    ..JobQuery::default()
-                },
-            )?;
+            let page = history::list_jobs(&app, &operator(&app, &org)?, 100)?;
             if json {
                 print_json(&page)
             } else {
@@ -419,17 +387,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Admin(AdminCommand::Add { org, email, json }) => {
-            let org = parse_org(&org)?;
+            let operator = operator(&app, &org)?;
             let password = read_password()?;
-            let (account, generated) = security::add_admin(&app, org, &email, password.as_deref())?;
-            audit::record(
-                &app,
-                &AuditContext::cli(),
-                org,
-                "admin.add",
-                account.email.as_str(),
-                "ok",
-            )?;
+            let (account, generated) =
+                security::add_admin(&app, &operator, &email, password.as_deref())?;
             if json {
                 print_json(
                     &serde_json::json!({"id": account.id, "email": account.email, "password": generated}),
@@ -446,22 +407,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Admin(AdminCommand::Disable { org, email }) => {
-            let org = parse_org(&org)?;
-            let account = app
-                .store
-                .find_account_by_email(&email)?
-                .map(|(account, _)| account)
-                .filter(|account| account.org_id == org)
-                .with_context(|| format!("no admin account {email} in this org"))?;
-            app.store
-                .disable_account(org, account.id, chrono::Utc::now())?;
-            audit::record(
-                &app,
-                &AuditContext::cli(),
-                org,
-                "admin.disable",
-                account.email.as_str(),
-                "ok",
+            let account = security::disable_admin(&app, &operator(&app, &org)?, &email).map_err(
+                |e| match e {
+                    AppError::NotFound(_) => anyhow!("no admin account {email} in this org"),
+                    other => other.into(),
+                },
             )?;
             say(format!(
                 "Disabled {}; its sessions have ended",
@@ -469,7 +419,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ))
         }
         Command::Otp(OtpCommand::Outbox { limit, json }) => {
-            let outbox = app.store.sms_outbox(limit)?;
+            let outbox = security::sms_outbox(&app, limit)?;
             if json {
                 let items: Vec<_> = outbox
                     .iter()
@@ -498,15 +448,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
             json,
         } => {
-            let org = parse_org(&org)?;
-            orgs::get_org(&app, org)?;
-            let query = AuditQuery {
+            let filter = AuditFilter {
                 actor,
                 action,
-                limit,
-                ..AuditQuery::default()
+                limit: Some(limit),
+                ..AuditFilter::default()
             };
-            let page = app.store.list_audit(org, &query)?;
+            let page = audit::list(&app, &operator(&app, &org)?, filter)?;
             if json {
                 print_json(&page)
             } else {
@@ -535,18 +483,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Jobs(JobsCommand::Cancel { id, json }) => {
             let job = find_job(&app, &id)?;
-            let job = app
-                .store
-                .request_job_cancel(job.org_id, job.id, chrono::Utc::now())?
-                .context("the job disappeared")?;
-            audit::record(
-                &app,
-                &AuditContext::cli(),
-                job.org_id,
-                "job.cancel",
-                &job.id.to_string(),
-                "ok",
-            )?;
+            let operator = Caller::operator(&app, job.org_id)?;
+            let job = history::cancel_job(&app, &operator, job.id)?;
             if json {
                 print_json(&JobView::from(job))
             } else {
@@ -567,7 +505,7 @@ fn serve(app: App, args: ServeArgs, config: WorkerConfig) -> anyhow::Result<()> 
         .context("while reading the bound address")?;
     if args.demo {
         let demo = demo::ensure(&app, demo::DemoSize::default())?;
-        let (_, secret) = tokens::create_token(&app, demo.org.id, Role::OrgAdmin, "demo", None)?;
+        let secret = demo_token(&app, &demo)?;
         print_demo(&app, &demo, &secret, &format!("http://{address}"))?;
     }
     let shutdown = Arc::new(AtomicBool::new(false));
@@ -644,34 +582,25 @@ fn import_file(
     options: ImportOptions,
     json: bool,
 ) -> anyhow::Result<()> {
-    let org = parse_org(org)?;
+    let operator = operator(&app, org)?;
     let mut input =
         std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let file_name = file
         .file_name()
         .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
-    let new = NewImport {
+    let upload = Upload {
         file_name,
-        created_by: "cli".into(),
         options,
         idempotency_key: None,
     };
-    let job = import::enqueue(&app, org, new, &mut input)?;
-    audit::record(
-        &app,
-        &AuditContext::cli(),
-        org,
-        "import.create",
-        &job.id.to_string(),
-        "ok",
-    )?;
+    let job = imports::upload(&app, &operator, upload, &mut input)?;
     let shutdown = Arc::new(AtomicBool::new(false));
     let worker = Worker::new(app.clone(), config, shutdown);
     let progress = Progress::start(&app, job.id);
     let mut finished = worker.run_next(Some(job.id))?;
     while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
         std::thread::sleep(Duration::from_millis(200));
-        finished = app.store.find_job(job.id)?;
+        finished = Some(history::find_job(&app, job.id)?);
     }
     progress.stop();
     let job = finished.context("the job disappeared")?;
@@ -725,7 +654,7 @@ impl Progress {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 stopped.recv_timeout(Duration::from_millis(250))
             {
-                if let Ok(Some(job)) = app.store.find_job(id) {
+                if let Ok(job) = history::find_job(&app, id) {
                     bar.set_length(job.progress.total);
                     bar.set_position(job.progress.done);
                 }
@@ -766,13 +695,23 @@ fn parse_org(raw: &str) -> anyhow::Result<OrgId> {
     })
 }
 
+/// The operator at the command line, acting in the org of `--org`.
+fn operator(app: &App, raw_org: &str) -> anyhow::Result<Caller> {
+    Ok(Caller::operator(app, parse_org(raw_org)?)?)
+}
+
+/// A fresh org-admin token for the demo org, issued (and audited) by the operator.
+fn demo_token(app: &App, demo: &demo::Demo) -> anyhow::Result<String> {
+    let operator = Caller::operator(app, demo.org.id)?;
+    let (_, secret) = tokens::issue_token(app, &operator, "org-admin", "demo", None)?;
+    Ok(secret)
+}
+
 fn find_job(app: &App, raw: &str) -> anyhow::Result<Job> {
     let id: JobId = raw
         .parse()
         .with_context(|| format!("{raw:?} is not a job id"))?;
-    app.store
-        .find_job(id)?
-        .with_context(|| format!("no job {id}"))
+    history::find_job(app, id).with_context(|| format!("no job {id}"))
 }
 
 fn describe(job: &Job) -> String {
@@ -817,13 +756,7 @@ fn print_jobs(page: &Page<Job>) -> anyhow::Result<()> {
 }
 
 fn print_demo(app: &App, demo: &demo::Demo, secret: &str, base: &str) -> anyhow::Result<()> {
-    let counts = app.store.data_counts(demo.org.id)?;
-    let count = |table: &str| {
-        counts
-            .iter()
-            .find(|(t, _)| t == table)
-            .map_or(0, |(_, n)| *n)
-    };
+    let summary = demo::summary(app, demo)?;
     let org = demo.org.id;
     let mut out = std::io::stdout().lock();
     let verb = if demo.created { "Created" } else { "Using" };
@@ -831,11 +764,11 @@ fn print_demo(app: &App, demo: &demo::Demo, secret: &str, base: &str) -> anyhow:
         out,
         "{verb} the demo org \"{}\" ({org}): {} users, {} groups, {} messages, {} actions, {} connectors.",
         demo.org.name,
-        count("users"),
-        count("groups"),
-        count("messages"),
-        count("actions"),
-        count("connectors")
+        summary.users,
+        summary.groups,
+        summary.messages,
+        summary.actions,
+        summary.connectors
     )?;
     writeln!(out, "An org-admin API token for it (shown only now):\n")?;
     writeln!(out, "  export STEWARD_TOKEN={secret}")?;

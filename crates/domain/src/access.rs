@@ -125,6 +125,8 @@ pub enum AdminTask {
     DeleteCompanyData,
     ManageAttributes,
     ManageTokens,
+    /// Add or disable org admin accounts.
+    ManageAdmins,
     ViewAudit,
     /// Create groups and move them in the hierarchy.
     ManageGroups,
@@ -140,6 +142,7 @@ impl AdminTask {
             AdminTask::DeleteCompanyData => "deleting company data",
             AdminTask::ManageAttributes => "changing the attribute schema",
             AdminTask::ManageTokens => "managing API tokens",
+            AdminTask::ManageAdmins => "managing admin accounts",
             AdminTask::ViewAudit => "reading the audit log",
             AdminTask::ManageGroups => "creating or moving groups",
         }
@@ -366,6 +369,7 @@ mod tests {
             AdminTask::DeleteCompanyData,
             AdminTask::ManageAttributes,
             AdminTask::ManageTokens,
+            AdminTask::ManageAdmins,
             AdminTask::ViewAudit,
             AdminTask::ManageGroups,
         ] {

@@ -4,20 +4,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use steward_app::audit::{self, AuditContext};
-use steward_app::{App, AppError, tokens};
-use steward_domain::access::{Action, AdminTask};
+use steward_app::audit::{self, AuditFilter};
+use steward_app::{App, tokens};
+use steward_domain::ApiToken;
 use steward_domain::content::AuditEvent;
-use steward_domain::{ApiToken, Role, TokenId};
-use steward_store::{AuditQuery, Page};
+use steward_store::Page;
 
 use crate::auth::Caller;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
-use crate::{ApiError, blocking};
+use crate::{ApiError, call};
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -29,24 +27,11 @@ pub fn router() -> Router<WebState> {
         .route("/api/v1/orgs/{org}/audit", get(list_audit))
 }
 
-pub fn audit_context(caller: &Caller) -> AuditContext {
-    AuditContext {
-        actor: caller.audit_name(),
-        request_id: caller.signed.origin.request_id.clone(),
-        ip: Some(caller.signed.origin.ip.clone()),
-    }
-}
-
 async fn list_tokens(
     caller: Caller,
     State(app): State<App>,
 ) -> Result<Json<Vec<ApiToken>>, ApiError> {
-    let org = caller
-        .authorize(&Action::OrgAdminOnly(AdminTask::ManageTokens))?
-        .org;
-    Ok(Json(
-        blocking(move || Ok(app.store.list_api_tokens(org).map_err(AppError::from)?)).await?,
-    ))
+    Ok(Json(call(app, &caller, tokens::list_tokens).await?))
 }
 
 #[derive(Deserialize)]
@@ -67,26 +52,8 @@ async fn create_token(
     State(app): State<App>,
     JsonBody(body): JsonBody<NewToken>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let org = caller
-        .authorize(&Action::OrgAdminOnly(AdminTask::ManageTokens))?
-        .org;
-    let role = Role::parse(&body.role).ok_or_else(|| {
-        ApiError::invalid(
-            "role",
-            format!(
-                "{:?} is not a role; use org-admin, group-admin or member",
-                body.role
-            ),
-        )
-    })?;
-    let ctx = audit_context(&caller);
-    let (token, secret) = blocking(move || {
-        let expires = body
-            .expires_in_days
-            .map(|d| app.clock.now() + Duration::days(d.into()));
-        let (token, secret) = tokens::create_token(&app, org, role, &body.label, expires)?;
-        audit::record(&app, &ctx, org, "token.create", &token.id.to_string(), "ok")?;
-        Ok((token, secret))
+    let (token, secret) = call(app, &caller, move |app, c| {
+        tokens::issue_token(app, c, &body.role, &body.label, body.expires_in_days)
     })
     .await?;
     Ok((
@@ -102,21 +69,8 @@ async fn revoke_token(
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let org = caller
-        .authorize(&Action::OrgAdminOnly(AdminTask::ManageTokens))?
-        .org;
-    let id: TokenId = id.parse().map_err(|_| AppError::NotFound("token"))?;
-    let ctx = audit_context(&caller);
-    blocking(move || {
-        if !app
-            .store
-            .revoke_api_token(org, id, app.clock.now())
-            .map_err(AppError::from)?
-        {
-            return Err(AppError::NotFound("token").into());
-        }
-        audit::record(&app, &ctx, org, "token.revoke", &id.to_string(), "ok")?;
-        Ok(())
+    call(app, &caller, move |app, c| {
+        tokens::revoke_token(app, c, &id)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -132,37 +86,20 @@ struct AuditParams {
     limit: Option<u32>,
 }
 
-fn time_param(field: &str, raw: Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
-    raw.map(|raw| {
-        DateTime::parse_from_rfc3339(&raw)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| {
-                ApiError::invalid(
-                    field,
-                    format!("{raw:?} is not an RFC 3339 time such as 2026-01-31T09:00:00Z"),
-                )
-            })
-    })
-    .transpose()
-}
-
 async fn list_audit(
     caller: Caller,
     State(app): State<App>,
     QueryParams(params): QueryParams<AuditParams>,
 ) -> Result<Json<Page<AuditEvent>>, ApiError> {
-    let org = caller
-        .authorize(&Action::OrgAdminOnly(AdminTask::ViewAudit))?
-        .org;
-    let query = AuditQuery {
+    let filter = AuditFilter {
         actor: params.actor,
         action: params.action,
-        from: time_param("from", params.from)?,
-        to: time_param("to", params.to)?,
-        limit: params.limit.unwrap_or(50),
-        after: params.cursor,
+        from: params.from,
+        to: params.to,
+        cursor: params.cursor,
+        limit: params.limit,
     };
     Ok(Json(
-        blocking(move || Ok(app.store.list_audit(org, &query).map_err(AppError::from)?)).await?,
+        call(app, &caller, move |app, c| audit::list(app, c, filter)).await?,
     ))
 }

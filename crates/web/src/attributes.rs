@@ -5,15 +5,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use steward_app::{App, AppError, directory};
+use steward_app::{App, directory};
 use steward_domain::AttributeDef;
-use steward_domain::access::{Action, AdminTask};
 
-use crate::admin::audit_context;
 use crate::auth::Caller;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
-use crate::{ApiError, blocking};
+use crate::{ApiError, call};
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -25,16 +23,13 @@ pub fn router() -> Router<WebState> {
 }
 
 async fn show(caller: Caller, State(app): State<App>) -> Result<Json<Value>, ApiError> {
-    let org = caller.authorize(&Action::ViewUsers)?.org;
-    let defs = blocking(move || Ok(app.store.attribute_defs(org).map_err(AppError::from)?)).await?;
+    let defs = call(app, &caller, directory::attribute_schema).await?;
     Ok(Json(json!({"attributes": defs})))
 }
 
 async fn suggestions(caller: Caller) -> Result<Json<Value>, ApiError> {
-    caller.authorize(&Action::OrgAdminOnly(AdminTask::ManageAttributes))?;
-    Ok(Json(
-        json!({"attributes": directory::suggested_attributes()}),
-    ))
+    let defs = directory::attribute_suggestions(&caller)?;
+    Ok(Json(json!({"attributes": defs})))
 }
 
 #[derive(Deserialize)]
@@ -57,19 +52,9 @@ async fn replace(
     QueryParams(params): QueryParams<ForceParam>,
     JsonBody(body): JsonBody<Schema>,
 ) -> Result<Json<Value>, ApiError> {
-    let org = caller
-        .authorize(&Action::OrgAdminOnly(AdminTask::ManageAttributes))?
-        .org;
-    let ctx = audit_context(&caller);
     let force = body.force || params.force;
-    let defs = blocking(move || {
-        Ok(directory::save_schema(
-            &app,
-            &ctx,
-            org,
-            body.attributes,
-            force,
-        )?)
+    let defs = call(app, &caller, move |app, c| {
+        directory::save_schema(app, c, body.attributes, force)
     })
     .await?;
     Ok(Json(json!({"attributes": defs})))

@@ -4,9 +4,9 @@
 //! member session (`sts_...`), else the admin session cookie. A cookie-authenticated
 //! write must echo the session's CSRF token in `x-csrf-token`.
 //!
-//! Org routes take a [`Caller`]. Its org is private: the only way to reach the org's
-//! data is [`Caller::authorize`], which asks `steward_domain::access::authorize`, so a
-//! route cannot skip the permission check.
+//! Org routes take a [`Caller`] and hand it to the use cases of `steward-app`, which
+//! reach the org only through `Caller::authorize` (the permission matrix), so no route
+//! can skip the check.
 
 use std::net::SocketAddr;
 
@@ -15,9 +15,8 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use steward_app::security::{self, Principal};
-use steward_app::{App, AppError, tokens};
+use steward_app::{self as app, App, AppError, tokens};
 use steward_domain::OrgId;
-use steward_domain::access::{Action, Actor, authorize};
 
 use crate::state::Security;
 use crate::{ApiError, REQUEST_ID, blocking};
@@ -144,30 +143,18 @@ where
     }
 }
 
-/// A caller in the org named by the `{org}` path segment.
+/// A caller in the org named by the `{org}` path segment: the use cases' [`app::Caller`],
+/// whose `authorize` is the permission matrix.
 #[derive(Debug)]
 pub struct Caller {
-    org: OrgId,
-    pub actor: Actor,
-    pub signed: Signed,
+    pub caller: app::Caller,
 }
 
-/// What [`Caller::authorize`] grants: the org to act in.
-#[derive(Clone, Copy, Debug)]
-pub struct Granted {
-    pub org: OrgId,
-}
+impl std::ops::Deref for Caller {
+    type Target = app::Caller;
 
-impl Caller {
-    /// Asks the permission matrix; a refusal is a 403 saying what is missing.
-    pub fn authorize(&self, action: &Action) -> Result<Granted, ApiError> {
-        authorize(&self.actor, action).map_err(|denied| AppError::Forbidden(denied.0))?;
-        Ok(Granted { org: self.org })
-    }
-
-    /// How the audit log names the caller.
-    pub fn audit_name(&self) -> String {
-        self.signed.principal.audit_name()
+    fn deref(&self) -> &app::Caller {
+        &self.caller
     }
 }
 
@@ -192,7 +179,17 @@ where
             .ok_or(AppError::NotFound("org"))?;
         let app = App::from_ref(state);
         let principal = signed.principal.clone();
-        let actor = blocking(move || Ok(principal.actor_in(&app, org)?)).await?;
-        Ok(Caller { org, actor, signed })
+        let origin = signed.origin.clone();
+        let caller = blocking(move || {
+            Ok(app::Caller::resolve(
+                &app,
+                &principal,
+                org,
+                origin.request_id,
+                Some(origin.ip),
+            )?)
+        })
+        .await?;
+        Ok(Caller { caller })
     }
 }

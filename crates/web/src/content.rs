@@ -6,18 +6,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use steward_app::content::{self, Item};
-use steward_app::{App, AppError, groups};
-use steward_domain::access::{Action as Do, GroupRef};
+use steward_app::App;
+use steward_app::content::{self, ItemKind};
 use steward_domain::content::Question;
-use steward_domain::group::Group;
-use steward_domain::{MessageId, Role};
 
-use crate::admin::audit_context;
 use crate::auth::Caller;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
-use crate::{ApiError, blocking};
+use crate::{ApiError, call};
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -61,19 +57,6 @@ pub fn router() -> Router<WebState> {
         .route("/api/v1/orgs/{org}/reports", get(reports))
 }
 
-fn target(g: &Group) -> GroupRef {
-    GroupRef {
-        id: g.id,
-        org_mapped: g.org_mapped,
-    }
-}
-
-async fn load_group(caller: &Caller, app: &App, raw: String) -> Result<Group, ApiError> {
-    let org = caller.authorize(&Do::ViewHierarchy)?.org;
-    let app = app.clone();
-    blocking(move || Ok(groups::get_group(&app, org, &raw)?)).await
-}
-
 #[derive(Deserialize)]
 struct Page {
     before: Option<String>,
@@ -86,26 +69,10 @@ async fn messages(
     Path((_, id)): Path<(String, String)>,
     QueryParams(page): QueryParams<Page>,
 ) -> Result<Json<Value>, ApiError> {
-    let group = load_group(&caller, &app, id).await?;
-    caller.authorize(&Do::ViewGroup(target(&group)))?;
-    let before: Option<MessageId> = match page.before {
-        Some(raw) => Some(
-            raw.parse()
-                .map_err(|_| ApiError::invalid("before", "not a message id"))?,
-        ),
-        None => None,
-    };
-    let limit = page.limit.unwrap_or(50);
-    let items = blocking(move || {
-        Ok(app
-            .store
-            .list_messages(group.org_id, group.id, before, limit)
-            .map_err(AppError::from)?)
+    let (items, next) = call(app, &caller, move |app, c| {
+        content::messages(app, c, &id, page.before.as_deref(), page.limit)
     })
     .await?;
-    let next = (items.len() as u32 >= limit)
-        .then(|| items.last().map(|m| m.id.to_string()))
-        .flatten();
     Ok(Json(json!({"items": items, "next_cursor": next})))
 }
 
@@ -120,11 +87,10 @@ async fn post_message(
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<NewMessage>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let group = load_group(&caller, &app, id).await?;
-    caller.authorize(&Do::ViewGroup(target(&group)))?;
-    let actor = caller.actor.clone();
-    let message =
-        blocking(move || Ok(content::post_message(&app, &actor, &group, &body.text)?)).await?;
+    let message = call(app, &caller, move |app, c| {
+        content::post_message(app, c, &id, &body.text)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(json!(message))))
 }
 
@@ -140,17 +106,10 @@ async fn actions(
     State(app): State<App>,
     QueryParams(q): QueryParams<Mine>,
 ) -> Result<Json<Value>, ApiError> {
-    let org = caller.authorize(&Do::ViewActions)?.org;
-    let by =
-        if q.mine {
-            Some(caller.actor.user.ok_or_else(|| {
-                ApiError::invalid("mine", "only a member has actions of their own")
-            })?)
-        } else {
-            None
-        };
-    let items =
-        blocking(move || Ok(app.store.list_actions(org, by).map_err(AppError::from)?)).await?;
+    let items = call(app, &caller, move |app, c| {
+        content::list_actions(app, c, q.mine)
+    })
+    .await?;
     Ok(Json(json!({"items": items, "total": items.len()})))
 }
 
@@ -166,17 +125,8 @@ async fn create_action(
     State(app): State<App>,
     JsonBody(body): JsonBody<NewAction>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let org = caller.authorize(&Do::ViewActions)?.org;
-    let actor = caller.actor.clone();
-    let action = blocking(move || {
-        Ok(content::create_action(
-            &app,
-            &actor,
-            org,
-            &body.kind,
-            &body.title,
-            body.questions,
-        )?)
+    let action = call(app, &caller, move |app, c| {
+        content::create_action(app, c, &body.kind, &body.title, body.questions)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(json!(action))))
@@ -190,33 +140,16 @@ struct ToGroup {
 async fn set_published(
     caller: Caller,
     app: App,
-    item: Item,
-    group: String,
+    kind: ItemKind,
+    id: String,
+    body: ToGroup,
     published: bool,
 ) -> Result<StatusCode, ApiError> {
-    let group = load_group(&caller, &app, group).await?;
-    let action = match item {
-        Item::Action(_) => Do::PublishAction(target(&group)),
-        Item::Connector(_) => Do::PublishConnector(target(&group)),
-    };
-    caller.authorize(&action)?;
-    let ctx = audit_context(&caller);
-    blocking(move || Ok(content::set_published(&app, &ctx, item, &group, published)?)).await?;
+    call(app, &caller, move |app, c| {
+        content::set_published(app, c, kind, &id, &body.group_id, published)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn action_item(caller: &Caller, app: &App, raw: String) -> Result<Item, ApiError> {
-    let org = caller.authorize(&Do::ViewActions)?.org;
-    let app = app.clone();
-    let action = blocking(move || Ok(content::get_action(&app, org, &raw)?)).await?;
-    Ok(Item::Action(action.id))
-}
-
-async fn connector_item(caller: &Caller, app: &App, raw: String) -> Result<Item, ApiError> {
-    let org = caller.authorize(&Do::ViewConnectors)?.org;
-    let app = app.clone();
-    let connector = blocking(move || Ok(content::get_connector(&app, org, &raw)?)).await?;
-    Ok(Item::Connector(connector.id))
 }
 
 async fn publish_action(
@@ -225,8 +158,7 @@ async fn publish_action(
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<ToGroup>,
 ) -> Result<StatusCode, ApiError> {
-    let item = action_item(&caller, &app, id).await?;
-    set_published(caller, app, item, body.group_id, true).await
+    set_published(caller, app, ItemKind::Action, id, body, true).await
 }
 
 async fn unpublish_action(
@@ -235,8 +167,7 @@ async fn unpublish_action(
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<ToGroup>,
 ) -> Result<StatusCode, ApiError> {
-    let item = action_item(&caller, &app, id).await?;
-    set_published(caller, app, item, body.group_id, false).await
+    set_published(caller, app, ItemKind::Action, id, body, false).await
 }
 
 async fn publish_connector(
@@ -245,8 +176,7 @@ async fn publish_connector(
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<ToGroup>,
 ) -> Result<StatusCode, ApiError> {
-    let item = connector_item(&caller, &app, id).await?;
-    set_published(caller, app, item, body.group_id, true).await
+    set_published(caller, app, ItemKind::Connector, id, body, true).await
 }
 
 async fn unpublish_connector(
@@ -255,8 +185,7 @@ async fn unpublish_connector(
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<ToGroup>,
 ) -> Result<StatusCode, ApiError> {
-    let item = connector_item(&caller, &app, id).await?;
-    set_published(caller, app, item, body.group_id, false).await
+    set_published(caller, app, ItemKind::Connector, id, body, false).await
 }
 
 #[derive(Deserialize)]
@@ -271,18 +200,8 @@ async fn respond(
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<Answer>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let org = caller.authorize(&Do::ViewActions)?.org;
-    let group = load_group(&caller, &app, body.group_id).await?;
-    let actor = caller.actor.clone();
-    let response = blocking(move || {
-        let action = content::get_action(&app, org, &id)?;
-        Ok(content::respond(
-            &app,
-            &actor,
-            &action,
-            &group,
-            body.answers,
-        )?)
+    let response = call(app, &caller, move |app, c| {
+        content::respond(app, c, &id, &body.group_id, body.answers)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(json!(response))))
@@ -294,16 +213,10 @@ async fn connectors(
     State(app): State<App>,
     QueryParams(q): QueryParams<Mine>,
 ) -> Result<Json<Value>, ApiError> {
-    let org = caller.authorize(&Do::ViewConnectors)?.org;
-    let by = if q.mine {
-        Some(caller.actor.user.ok_or_else(|| {
-            ApiError::invalid("mine", "only a member has connectors of their own")
-        })?)
-    } else {
-        None
-    };
-    let items =
-        blocking(move || Ok(app.store.list_connectors(org, by).map_err(AppError::from)?)).await?;
+    let items = call(app, &caller, move |app, c| {
+        content::list_connectors(app, c, q.mine)
+    })
+    .await?;
     Ok(Json(json!({"items": items, "total": items.len()})))
 }
 
@@ -323,17 +236,8 @@ async fn create_connector(
     State(app): State<App>,
     JsonBody(body): JsonBody<NewConnector>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let org = caller.authorize(&Do::ViewConnectors)?.org;
-    let (ctx, actor) = (audit_context(&caller), caller.actor.clone());
-    let connector = blocking(move || {
-        Ok(content::create_connector(
-            &app,
-            &ctx,
-            &actor,
-            org,
-            &body.name,
-            body.config,
-        )?)
+    let connector = call(app, &caller, move |app, c| {
+        content::create_connector(app, c, &body.name, body.config)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(json!(connector))))
@@ -343,34 +247,16 @@ async fn create_connector(
 /// groups for org admins, administered groups for group admins), with org totals for
 /// org admins.
 async fn reports(caller: Caller, State(app): State<App>) -> Result<Json<Value>, ApiError> {
-    let org = caller.authorize(&Do::ViewHierarchy)?.org;
-    let org_admin = caller.authorize(&Do::ViewOrgReport).is_ok();
-    if !org_admin && caller.actor.admin_of.is_empty() {
-        caller.authorize(&Do::ViewOrgReport)?;
-    }
-    let actor = caller.actor.clone();
-    let body = blocking(move || {
-        let all = app.store.list_groups(org).map_err(AppError::from)?;
-        let visible: Vec<Group> = all
-            .into_iter()
-            .filter(|g| steward_domain::access::authorize(&actor, &Do::ViewGroupReport(target(g))).is_ok())
-            .collect();
-        let mut items = Vec::new();
-        let mut totals = steward_store::GroupReport::default();
-        for group in visible {
-            let report = content::group_report(&app, &group)?;
-            totals.messages += report.messages;
-            totals.actions += report.actions;
-            totals.responses += report.responses;
-            items.push(json!({"group": group, "report": report}));
-        }
-        let org_totals = (actor.role == Role::OrgAdmin).then(|| {
-            json!({"messages": totals.messages, "actions": totals.actions, "responses": totals.responses})
-        });
-        Ok(json!({"items": items, "org": org_totals}))
-    })
-    .await?;
-    Ok(Json(body))
+    let reports = call(app, &caller, content::reports).await?;
+    let items: Vec<Value> = reports
+        .groups
+        .into_iter()
+        .map(|(group, report)| json!({"group": group, "report": report}))
+        .collect();
+    let org_totals = reports
+        .org
+        .map(|t| json!({"messages": t.messages, "actions": t.actions, "responses": t.responses}));
+    Ok(Json(json!({"items": items, "org": org_totals})))
 }
 
 #[derive(Deserialize)]
@@ -387,16 +273,13 @@ async fn attach(
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let group = load_group(&caller, &app, id).await?;
-    caller.authorize(&Do::ViewGroup(target(&group)))?;
-    let message: MessageId = message.parse().map_err(|_| AppError::NotFound("message"))?;
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_owned();
     let file_name = params.file_name.unwrap_or_else(|| "attachment".into());
-    let actor = caller.actor.clone();
+    let caller = caller.caller;
     let attachment = crate::upload::receive(
         body,
         content::MAX_ATTACHMENT_BYTES,
@@ -404,9 +287,9 @@ async fn attach(
         move |reader| {
             Ok(content::attach(
                 &app,
-                &actor,
-                &group,
-                message,
+                &caller,
+                &id,
+                &message,
                 &file_name,
                 &content_type,
                 reader,
@@ -426,10 +309,10 @@ async fn download(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::http::header;
     use axum::response::IntoResponse;
-    let group = load_group(&caller, &app, id).await?;
-    caller.authorize(&Do::ViewGroup(target(&group)))?;
-    let (attachment, file) =
-        blocking(move || Ok(content::open_attachment(&app, &group, &attachment)?)).await?;
+    let (attachment, file) = call(app, &caller, move |app, c| {
+        content::open_attachment(app, c, &id, &attachment)
+    })
+    .await?;
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(
         tokio::fs::File::from_std(file),
     ));

@@ -6,17 +6,16 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use steward_app::{App, AppError, directory, groups};
-use steward_domain::access::{Action, AdminTask, GroupRef};
+use steward_app::App;
+use steward_app::groups::{self, GroupChanges};
 use steward_domain::group::Group;
-use steward_domain::{GroupId, GroupRole, Role};
+use steward_domain::{GroupId, GroupRole};
 
-use crate::admin::audit_context;
 use crate::auth::Caller;
 use crate::extract::JsonBody;
 use crate::state::WebState;
 use crate::users::UserJson;
-use crate::{ApiError, blocking};
+use crate::{ApiError, call};
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -32,39 +31,10 @@ pub fn router() -> Router<WebState> {
         )
 }
 
-fn group_ref(g: &Group) -> GroupRef {
-    GroupRef {
-        id: g.id,
-        org_mapped: g.org_mapped,
-    }
-}
-
-/// The group of the path, if the caller may see it; otherwise not found.
-async fn visible_group(caller: &Caller, app: &App, raw: String) -> Result<Group, ApiError> {
-    let org = caller.authorize(&Action::ViewHierarchy)?.org;
-    let app = app.clone();
-    let group = blocking(move || Ok(groups::get_group(&app, org, &raw)?)).await?;
-    if caller
-        .authorize(&Action::ViewGroup(group_ref(&group)))
-        .is_err()
-        && !group.org_mapped
-    {
-        // Someone else's consumer group does not exist for this caller.
-        return Err(AppError::NotFound("group").into());
-    }
-    Ok(group)
-}
-
 /// `GET .../groups`: the hierarchy of org groups, open to everyone in the org; consumer
 /// groups appear only to their members and org admins.
 async fn tree(caller: Caller, State(app): State<App>) -> Result<Json<Value>, ApiError> {
-    let org = caller.authorize(&Action::ViewHierarchy)?.org;
-    let all = blocking(move || Ok(app.store.list_groups(org).map_err(AppError::from)?)).await?;
-    let org_admin = caller.actor.role == Role::OrgAdmin;
-    let items: Vec<Group> = all
-        .into_iter()
-        .filter(|g| g.org_mapped || org_admin || caller.actor.member_of.contains(&g.id))
-        .collect();
+    let items = call(app, &caller, groups::tree).await?;
     Ok(Json(json!({"items": items, "total": items.len()})))
 }
 
@@ -85,19 +55,8 @@ async fn create(
     State(app): State<App>,
     JsonBody(body): JsonBody<NewGroup>,
 ) -> Result<(StatusCode, Json<Group>), ApiError> {
-    let org = caller
-        .authorize(&Action::OrgAdminOnly(AdminTask::ManageGroups))?
-        .org;
-    let ctx = audit_context(&caller);
-    let group = blocking(move || {
-        Ok(groups::create_group(
-            &app,
-            &ctx,
-            org,
-            &body.name,
-            body.parent_id,
-            body.org_mapped,
-        )?)
+    let group = call(app, &caller, move |app, c| {
+        groups::create_group(app, c, &body.name, body.parent_id, body.org_mapped)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(group)))
@@ -108,11 +67,10 @@ async fn detail(
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let group = visible_group(&caller, &app, id).await?;
-    caller.authorize(&Action::ViewGroup(group_ref(&group)))?;
-    let (org, gid) = (group.org_id, group.id);
-    let members =
-        blocking(move || Ok(app.store.group_members(org, gid).map_err(AppError::from)?)).await?;
+    let (group, members) = call(app, &caller, move |app, c| {
+        groups::group_with_members(app, c, &id)
+    })
+    .await?;
     let admins = members
         .iter()
         .filter(|(_, r)| *r == GroupRole::Admin)
@@ -130,8 +88,6 @@ async fn update(
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<serde_json::Map<String, Value>>,
 ) -> Result<Json<Group>, ApiError> {
-    let group = visible_group(&caller, &app, id).await?;
-    let target = group_ref(&group);
     let name = match body.get("name") {
         Some(Value::String(name)) => Some(name.clone()),
         Some(_) => return Err(ApiError::invalid("name", "must be a string")),
@@ -147,30 +103,18 @@ async fn update(
         }
         Some(_) => return Err(ApiError::invalid("parent_id", "must be a group id or null")),
     };
-    let mapped = match body.get("org_mapped") {
+    let org_mapped = match body.get("org_mapped") {
         None => None,
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => return Err(ApiError::invalid("org_mapped", "must be true or false")),
     };
-    if name.is_some() {
-        caller.authorize(&Action::ManageGroupMembers(target))?;
-    }
-    if parent.is_some() {
-        caller.authorize(&Action::OrgAdminOnly(AdminTask::ManageGroups))?;
-    }
-    if mapped.is_some() {
-        caller.authorize(&Action::ManageOrgMapping(target))?;
-    }
-    let ctx = audit_context(&caller);
-    let updated = blocking(move || {
-        Ok(groups::update_group(
-            &app,
-            &ctx,
-            &group,
-            name.as_deref(),
-            parent,
-            mapped,
-        )?)
+    let changes = GroupChanges {
+        name,
+        parent,
+        org_mapped,
+    };
+    let updated = call(app, &caller, move |app, c| {
+        groups::update_group(app, c, &id, changes)
     })
     .await?;
     Ok(Json(updated))
@@ -181,13 +125,8 @@ async fn members(
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let group = visible_group(&caller, &app, id).await?;
-    caller.authorize(&Action::ViewGroup(group_ref(&group)))?;
-    let list = blocking(move || {
-        Ok(app
-            .store
-            .group_members(group.org_id, group.id)
-            .map_err(AppError::from)?)
+    let (_, list) = call(app, &caller, move |app, c| {
+        groups::group_with_members(app, c, &id)
     })
     .await?;
     let items: Vec<Value> = list
@@ -217,20 +156,10 @@ async fn add_member(
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<NewMember>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let group = visible_group(&caller, &app, id).await?;
-    caller.authorize(&Action::ManageGroupMembers(group_ref(&group)))?;
     let role = GroupRole::parse(&body.role)
         .ok_or_else(|| ApiError::invalid("role", "use member or admin"))?;
-    let ctx = audit_context(&caller);
-    let user = blocking(move || {
-        Ok(groups::add_member(
-            &app,
-            &ctx,
-            &group,
-            &body.phone,
-            body.name.as_deref(),
-            role,
-        )?)
+    let user = call(app, &caller, move |app, c| {
+        groups::add_member(app, c, &id, &body.phone, body.name.as_deref(), role)
     })
     .await?;
     Ok((
@@ -244,12 +173,8 @@ async fn remove_member(
     State(app): State<App>,
     Path((_, id, phone)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let group = visible_group(&caller, &app, id).await?;
-    caller.authorize(&Action::ManageGroupMembers(group_ref(&group)))?;
-    let ctx = audit_context(&caller);
-    blocking(move || {
-        let user = directory::get_user(&app, group.org_id, &phone)?;
-        Ok(groups::remove_member(&app, &ctx, &group, &user)?)
+    call(app, &caller, move |app, c| {
+        groups::remove_member(app, c, &id, &phone)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -22,7 +22,7 @@ async fn healthz() -> &'static str {
 /// The process can serve: the store answers.
 async fn readyz(State(app): State<App>) -> Result<&'static str, ApiError> {
     crate::blocking(move || {
-        app.store.ping().map_err(|e| {
+        app.ping().map_err(|e| {
             tracing::warn!(error = %e, "store not ready");
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -14,20 +14,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
-use steward_app::{App, AppError, FieldError, import};
-use steward_domain::access::{Action, AdminTask};
-use steward_domain::{Job, JobId, JobKind, JobView, OrgId};
-use steward_store::{JobQuery, Page};
+use steward_app::import::{ColumnMapping, ImportOptions};
+use steward_app::imports::{self, Upload};
+use steward_app::{App, AppError, FieldError};
+use steward_domain::JobView;
+use steward_store::Page;
 
-use crate::admin::audit_context;
 use crate::auth::Caller;
 use crate::extract::QueryParams;
 use crate::state::WebState;
-use crate::{ApiError, blocking};
-
-/// Imports, their history and error logs are org-admin work.
-const IMPORT: Action = Action::OrgAdminOnly(AdminTask::ImportUsers);
+use crate::{ApiError, call};
 
 /// The largest upload accepted.
 pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
@@ -74,50 +70,25 @@ async fn upload(
     headers: HeaderMap,
     request: Request,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    let org = caller.authorize(&IMPORT)?.org;
-    let idempotency_key = match headers.get("idempotency-key") {
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 255)
-                .ok_or_else(|| {
-                    invalid(
-                        "Idempotency-Key",
-                        "the Idempotency-Key header must be 1 to 255 visible ASCII characters",
-                    )
-                })?
-                .to_owned(),
-        ),
-        None => None,
-    };
-    let mut new = NewImport {
+    // A header that is not text is refused by the use case like any bad key.
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .map(|value| value.to_str().unwrap_or_default().to_owned());
+    let mut new = Upload {
         file_name: params.file_name.unwrap_or_else(|| "upload.csv".into()),
-        created_by: caller.audit_name(),
         options: ImportOptions {
             dry_run: params.dry_run.unwrap_or(false),
             mapping: mapping(params.mapping.as_deref())?,
         },
         idempotency_key,
     };
-    let ctx = audit_context(&caller);
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let enqueue = move |new: NewImport| {
-        move |reader: &mut dyn std::io::Read| {
-            let job = import::enqueue(&app, org, new, reader)?;
-            steward_app::audit::record(
-                &app,
-                &ctx,
-                org,
-                "import.create",
-                &job.id.to_string(),
-                "ok",
-            )?;
-            Ok(job)
-        }
+    let caller = caller.caller;
+    let enqueue = move |new: Upload| {
+        move |reader: &mut dyn std::io::Read| Ok(imports::upload(&app, &caller, new, reader)?)
     };
     let job = if is_form {
         let mut form = Multipart::from_request(request, &())
@@ -185,14 +156,10 @@ async fn history(
     State(app): State<App>,
     QueryParams(params): QueryParams<HistoryParams>,
 ) -> Result<Json<Page<JobView>>, ApiError> {
-    let org = caller.authorize(&IMPORT)?.org;
-    let query = JobQuery {
-        kind: Some(JobKind::ImportUsers),
-        limit: params.limit.unwrap_or(50),
-        after: params.cursor,
-    };
-    let page =
-        blocking(move || Ok(app.store.list_jobs(org, &query).map_err(AppError::from)?)).await?;
+    let page = call(app, &caller, move |app, c| {
+        imports::history(app, c, params.cursor, params.limit)
+    })
+    .await?;
     Ok(Json(Page {
         items: page.items.into_iter().map(JobView::from).collect(),
         next_cursor: page.next_cursor,
@@ -200,22 +167,13 @@ async fn history(
     }))
 }
 
-fn job_id(raw: &str) -> Result<JobId, ApiError> {
-    raw.parse().map_err(|_| AppError::NotFound("import").into())
-}
-
-async fn find_import(app: App, org: OrgId, raw: &str) -> Result<Job, ApiError> {
-    let id = job_id(raw)?;
-    blocking(move || Ok(import::find_import(&app, org, id)?)).await
-}
-
 async fn detail(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<JobView>, ApiError> {
-    let org = caller.authorize(&IMPORT)?.org;
-    Ok(Json(find_import(app, org, &id).await?.into()))
+    let job = call(app, &caller, move |app, c| imports::find(app, c, &id)).await?;
+    Ok(Json(job.into()))
 }
 
 /// A CSV download, always an attachment.
@@ -235,10 +193,9 @@ fn csv_file(name: String, body: impl Into<Body>) -> Response {
 }
 
 async fn template(caller: Caller, State(app): State<App>) -> Result<Response, ApiError> {
-    let org = caller.authorize(&IMPORT)?.org;
-    let body = blocking(move || {
+    let body = call(app, &caller, move |app, c| {
         let mut out = Vec::new();
-        import::write_template_csv(&app, org, &mut out)?;
+        imports::template_csv(app, c, &mut out)?;
         Ok(out)
     })
     .await?;
@@ -250,27 +207,31 @@ async fn original(
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let org = caller.authorize(&IMPORT)?.org;
-    let id = job_id(&id)?;
-    let (job, file) = blocking(move || Ok(import::open_original(&app, org, id)?)).await?;
+    let (job, file) = call(app, &caller, move |app, c| imports::original(app, c, &id)).await?;
     let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
     let name = job.file_name.unwrap_or_else(|| "upload.csv".into());
     Ok(csv_file(name, Body::from_stream(stream)))
 }
 
-/// Writes one of a job's generated CSV files in memory on a blocking thread.
+/// One of a job's generated CSV files, written in memory on a blocking thread.
+type WriteCsv = fn(
+    &App,
+    &steward_app::Caller,
+    &str,
+    &mut dyn std::io::Write,
+) -> steward_app::AppResult<steward_domain::Job>;
+
 async fn generated(
     app: App,
-    org: OrgId,
-    raw: &str,
-    suffix: &str,
-    write: fn(&App, OrgId, JobId, &mut dyn std::io::Write) -> steward_app::AppResult<()>,
+    caller: &Caller,
+    raw: String,
+    suffix: &'static str,
+    write: WriteCsv,
 ) -> Result<Response, ApiError> {
-    let job = find_import(app.clone(), org, raw).await?;
-    let body = blocking(move || {
+    let (job, body) = call(app, caller, move |app, c| {
         let mut out = Vec::new();
-        write(&app, org, job.id, &mut out)?;
-        Ok(out)
+        let job = write(app, c, &raw, &mut out)?;
+        Ok((job, out))
     })
     .await?;
     Ok(csv_file(format!("import-{}-{suffix}.csv", job.id), body))
@@ -281,8 +242,7 @@ async fn errors_csv(
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let org = caller.authorize(&IMPORT)?.org;
-    generated(app, org, &id, "errors", import::write_errors_csv).await
+    generated(app, &caller, id, "errors", imports::errors_csv).await
 }
 
 async fn result_csv(
@@ -290,6 +250,5 @@ async fn result_csv(
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let org = caller.authorize(&IMPORT)?.org;
-    generated(app, org, &id, "result", import::write_result_csv).await
+    generated(app, &caller, id, "result", imports::result_csv).await
 }

@@ -76,6 +76,16 @@ pub async fn serve(
     .await
 }
 
+/// Runs a use case for the caller off the async executor.
+async fn call<T: Send + 'static>(
+    app: App,
+    caller: &auth::Caller,
+    work: impl FnOnce(&App, &steward_app::Caller) -> steward_app::AppResult<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let caller = caller.caller.clone();
+    blocking(move || Ok(work(&app, &caller)?)).await
+}
+
 /// Runs blocking store work off the async executor.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,

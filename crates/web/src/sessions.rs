@@ -11,9 +11,8 @@ use axum::{Json, Router};
 use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use serde_json::json;
+use steward_app::App;
 use steward_app::security::{self, Principal};
-use steward_app::{App, audit};
-use steward_domain::UserStatus;
 
 use crate::auth::{Credential, Origin, SESSION_COOKIE, Signed};
 use crate::extract::JsonBody;
@@ -56,30 +55,15 @@ async fn login(
     let sec = security.clone();
     let ip = origin.ip.clone();
     let (account, session) = blocking(move || {
-        let result = security::login(
+        Ok(security::login(
             &app,
             &sec.throttles,
             sec.policy,
             &body.email,
             &body.password,
             &ip,
-        );
-        if let Ok((account, _)) = &result {
-            let ctx = audit::AuditContext {
-                actor: format!("account:{}", account.email),
-                request_id: origin.request_id,
-                ip: Some(ip),
-            };
-            audit::record(
-                &app,
-                &ctx,
-                account.org_id,
-                "auth.login",
-                &account.email.to_string(),
-                "ok",
-            )?;
-        }
-        Ok(result?)
+            origin.request_id,
+        )?)
     })
     .await?;
     let cookie = session_cookie(&security, session.secret, security.policy.absolute);
@@ -183,16 +167,9 @@ async fn me(State(app): State<App>, signed: Signed) -> Result<Json<serde_json::V
         }),
         Principal::Member(phone) => {
             let lookup = phone.clone();
-            let users = blocking(move || {
-                Ok(app
-                    .store
-                    .find_users_by_phone(&lookup)
-                    .map_err(steward_app::AppError::from)?)
-            })
-            .await?;
+            let users = blocking(move || Ok(security::member_orgs(&app, &lookup)?)).await?;
             let orgs: Vec<_> = users
                 .into_iter()
-                .filter(|u| u.status == UserStatus::Active)
                 .map(|u| json!({"org_id": u.org_id, "name": u.name}))
                 .collect();
             json!({"kind": "member", "phone": phone, "orgs": orgs})

@@ -17,12 +17,13 @@ use steward_app::{App, orgs, security, tokens};
 use steward_domain::{
     AttributeChanges, OrgId, PersonName, PhoneNumber, Role, UserSource, UserUpsert,
 };
-use steward_store::LocalBlobStore;
+use steward_store::{LocalBlobStore, Store};
 use steward_store_sqlite::SqliteStore;
 
 struct TestApp {
     base: String,
     app: App,
+    store: Arc<SqliteStore>,
     clock: Arc<ManualClock>,
     org: OrgId,
     admin: String,
@@ -42,12 +43,13 @@ impl Drop for TestApp {
 
 async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    let store = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
     let blobs = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let app = App::new(Arc::new(store), Arc::new(blobs), clock.clone());
-    let org = orgs::create_org(&app, "Contoso", "IN").unwrap();
-    let other = orgs::create_org(&app, "Fabrikam", "US").unwrap();
+    let app = App::new(store.clone(), Arc::new(blobs), clock.clone());
+    let cli = steward_app::audit::AuditContext::cli();
+    let org = orgs::create_org(&app, &cli, "Contoso", "IN").unwrap();
+    let other = orgs::create_org(&app, &cli, "Fabrikam", "US").unwrap();
     let admin = tokens::create_token(&app, org.id, Role::OrgAdmin, "t", None)
         .unwrap()
         .1;
@@ -77,6 +79,7 @@ async fn spawn_app() -> TestApp {
     TestApp {
         base,
         app,
+        store,
         clock,
         org: org.id,
         admin,
@@ -106,8 +109,7 @@ impl TestApp {
                 attributes: AttributeChanges::new(),
             })
             .collect();
-        self.app
-            .store
+        self.store
             .upsert_users(self.org, &rows, Utc::now())
             .unwrap();
     }
@@ -536,7 +538,13 @@ impl TestApp {
     }
 
     fn add_admin(&self, email: &str) {
-        security::add_admin(&self.app, self.org, email, Some(PASSWORD)).unwrap();
+        security::add_admin(
+            &self.app,
+            &steward_app::Caller::operator(&self.app, self.org).unwrap(),
+            email,
+            Some(PASSWORD),
+        )
+        .unwrap();
     }
 
     async fn login(&self, email: &str, password: &str) -> reqwest::Response {
@@ -580,7 +588,7 @@ impl TestApp {
     }
 
     fn last_code(&self) -> Option<String> {
-        let outbox = self.app.store.sms_outbox(1).unwrap();
+        let outbox = self.store.sms_outbox(1).unwrap();
         outbox.first().map(|m| {
             m.body
                 .chars()
@@ -600,13 +608,11 @@ impl TestApp {
             org_mapped: true,
             created_at: Utc::now(),
         };
-        self.app
-            .store
+        self.store
             .insert_groups(self.org, std::slice::from_ref(&group))
             .unwrap();
         let member = |phone: &str, role| {
             let user = self
-                .app
                 .store
                 .get_user(self.org, &PhoneNumber::from_e164(phone).unwrap())
                 .unwrap()
@@ -621,7 +627,7 @@ impl TestApp {
         };
         let mut rows = vec![member(admin_phone, GroupRole::Admin)];
         rows.extend(member_phones.iter().map(|p| member(p, GroupRole::Member)));
-        self.app.store.insert_memberships(self.org, &rows).unwrap();
+        self.store.insert_memberships(self.org, &rows).unwrap();
         group.id
     }
 }
@@ -803,11 +809,15 @@ async fn sessions_end_at_logout_after_30_idle_minutes_and_after_12_hours() {
 #[tokio::test]
 async fn disabling_an_account_ends_its_sessions_at_once() {
     let t = spawn_app().await;
-    let (account, _) =
-        security::add_admin(&t.app, t.org, "ada@contoso.example", Some(PASSWORD)).unwrap();
+    let (account, _) = security::add_admin(
+        &t.app,
+        &steward_app::Caller::operator(&t.app, t.org).unwrap(),
+        "ada@contoso.example",
+        Some(PASSWORD),
+    )
+    .unwrap();
     let (cookie, _) = t.admin_session("ada@contoso.example").await;
-    t.app
-        .store
+    t.store
         .disable_account(t.org, account.id, Utc::now())
         .unwrap();
     let me = t
@@ -837,7 +847,7 @@ async fn a_member_signs_in_with_a_code_and_sees_their_orgs_but_no_admin_work() {
     // A stranger's number gets the same answer, and no message.
     let stranger: Value = t.otp_start("+14155550123").await.json().await.unwrap();
     assert_eq!(stranger, start_body);
-    assert_eq!(t.app.store.sms_outbox(10).unwrap().len(), 1);
+    assert_eq!(t.store.sms_outbox(10).unwrap().len(), 1);
 
     let verified = t.otp_verify("919876543210", &code).await;
     assert_eq!(verified.status(), StatusCode::OK);
@@ -1174,15 +1184,13 @@ async fn every_org_route_hides_other_orgs_and_needs_a_credential() {
     }
     // Nothing of org A changed.
     assert!(
-        t.app
-            .store
+        t.store
             .find_api_token(&tokens::hash_secret(&t.admin))
             .unwrap()
             .is_some()
     );
     assert_eq!(
-        t.app
-            .store
+        t.store
             .list_api_tokens(t.org)
             .unwrap()
             .iter()
@@ -1968,7 +1976,7 @@ async fn content_follows_the_matrix_for_actions_connectors_messages_and_reports(
     .await;
 
     // Sign-ins, messages and responses left telemetry.
-    let counts = t.app.store.data_counts(t.org).unwrap();
+    let counts = t.store.data_counts(t.org).unwrap();
     let telemetry = counts
         .iter()
         .find(|(table, _)| table == "telemetry_events")

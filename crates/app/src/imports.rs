@@ -1,0 +1,120 @@
+//! Imports as an org admin sees them: the template, uploads, the history and each
+//! job's files. Each use case checks the caller's right first; the job itself is in
+//! [`crate::import`].
+
+use std::io::{Read, Write};
+
+use steward_domain::access::{Action, AdminTask};
+use steward_domain::{Job, JobId, JobKind};
+use steward_store::{JobQuery, Page};
+
+use crate::import::{self, ImportOptions, NewImport};
+use crate::{App, AppError, AppResult, Caller, FieldError, audit};
+
+/// Imports, their history and files are org-admin work.
+const IMPORT: Action = Action::OrgAdminOnly(AdminTask::ImportUsers);
+
+/// The default and largest page of the history.
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+/// The longest `Idempotency-Key` accepted.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// An upload as a request describes it.
+#[derive(Clone, Debug, Default)]
+pub struct Upload {
+    pub file_name: String,
+    pub options: ImportOptions,
+    /// The same key with the same file gives back the first upload's job.
+    pub idempotency_key: Option<String>,
+}
+
+/// Stores the uploaded file and queues its import job.
+pub fn upload(app: &App, caller: &Caller, upload: Upload, data: &mut dyn Read) -> AppResult<Job> {
+    let org = caller.authorize(&IMPORT)?;
+    if let Some(key) = &upload.idempotency_key
+        && (key.is_empty()
+            || key.len() > MAX_IDEMPOTENCY_KEY
+            || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
+    {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "Idempotency-Key",
+            format!(
+                "the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+            ),
+        )]));
+    }
+    let new = NewImport {
+        file_name: upload.file_name,
+        created_by: caller.audit().actor.clone(),
+        options: upload.options,
+        idempotency_key: upload.idempotency_key,
+    };
+    let job = import::enqueue(app, org, new, data)?;
+    audit::record(
+        app,
+        caller.audit(),
+        org,
+        "import.create",
+        &job.id.to_string(),
+        "ok",
+    )?;
+    Ok(job)
+}
+
+/// The org's imports, newest first.
+pub fn history(
+    app: &App,
+    caller: &Caller,
+    cursor: Option<String>,
+    limit: Option<u32>,
+) -> AppResult<Page<Job>> {
+    let org = caller.authorize(&IMPORT)?;
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::invalid(
+            "limit",
+            format!("a page holds 1 to {MAX_LIMIT} imports"),
+        ));
+    }
+    let query = JobQuery {
+        kind: Some(JobKind::ImportUsers),
+        limit,
+        after: cursor,
+    };
+    Ok(app.store.list_jobs(org, &query)?)
+}
+
+/// One import of the org, by the id in a URL.
+pub fn find(app: &App, caller: &Caller, raw_id: &str) -> AppResult<Job> {
+    let org = caller.authorize(&IMPORT)?;
+    let id: JobId = raw_id.parse().map_err(|_| AppError::NotFound("import"))?;
+    import::find_import(app, org, id)
+}
+
+/// The org's CSV template: the header row an upload needs.
+pub fn template_csv(app: &App, caller: &Caller, out: &mut dyn Write) -> AppResult<()> {
+    let org = caller.authorize(&IMPORT)?;
+    import::write_template_csv(app, org, out)
+}
+
+/// The file as it was uploaded.
+pub fn original(app: &App, caller: &Caller, raw_id: &str) -> AppResult<(Job, std::fs::File)> {
+    let job = find(app, caller, raw_id)?;
+    import::open_original(app, job.org_id, job.id)
+}
+
+/// The import's error log as CSV: row, column, value, reason.
+pub fn errors_csv(app: &App, caller: &Caller, raw_id: &str, out: &mut dyn Write) -> AppResult<Job> {
+    let job = find(app, caller, raw_id)?;
+    import::write_errors_csv(app, job.org_id, job.id, out)?;
+    Ok(job)
+}
+
+/// The import's result file: every row of the upload with what became of it.
+pub fn result_csv(app: &App, caller: &Caller, raw_id: &str, out: &mut dyn Write) -> AppResult<Job> {
+    let job = find(app, caller, raw_id)?;
+    import::write_result_csv(app, job.org_id, job.id, out)?;
+    Ok(job)
+}
