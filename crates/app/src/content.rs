@@ -8,7 +8,7 @@ use steward_domain::content::{
 };
 use steward_domain::group::Group;
 use steward_domain::{ActionId, ConnectorId, MessageId, OrgId, ResponseId, TelemetryId, UserId};
-use steward_store::GroupReport;
+use steward_store::{GroupReport, Publishable, PublishableId, PublishableKind};
 
 use crate::audit::{self, AuditContext};
 use crate::{App, AppError, AppResult, FieldError};
@@ -128,21 +128,23 @@ pub fn create_action(
         created_at: app.clock.now(),
     };
     app.store
-        .insert_actions(org, std::slice::from_ref(&action))?;
+        .insert_publishables(org, &[action.clone().into()])?;
     Ok(action)
 }
 
 pub fn get_action(app: &App, org: OrgId, raw: &str) -> AppResult<Action> {
     let id: ActionId = raw.parse().map_err(|_| AppError::NotFound("action"))?;
     app.store
-        .get_action(org, id)?
+        .get_publishable(org, id.into())?
+        .and_then(Publishable::into_action)
         .ok_or(AppError::NotFound("action"))
 }
 
 pub fn get_connector(app: &App, org: OrgId, raw: &str) -> AppResult<Connector> {
     let id: ConnectorId = raw.parse().map_err(|_| AppError::NotFound("connector"))?;
     app.store
-        .get_connector(org, id)?
+        .get_publishable(org, id.into())?
+        .and_then(Publishable::into_connector)
         .ok_or(AppError::NotFound("connector"))
 }
 
@@ -156,43 +158,24 @@ pub fn set_published(
 ) -> AppResult<()> {
     let org = group.org_id;
     let now = app.clock.now();
-    let (what, id, changed) = match item {
-        Item::Action(id) => {
-            let changed = if published {
-                app.store.publish_actions(
-                    org,
-                    &[Publication {
-                        org_id: org,
-                        item_id: id,
-                        group_id: group.id,
-                        published_by: ctx.actor.clone(),
-                        published_at: now,
-                    }],
-                )?;
-                true
-            } else {
-                app.store.unpublish_action(org, id, group.id)?
-            };
-            ("action", id.to_string(), changed)
-        }
-        Item::Connector(id) => {
-            let changed = if published {
-                app.store.publish_connectors(
-                    org,
-                    &[Publication {
-                        org_id: org,
-                        item_id: id,
-                        group_id: group.id,
-                        published_by: ctx.actor.clone(),
-                        published_at: now,
-                    }],
-                )?;
-                true
-            } else {
-                app.store.unpublish_connector(org, id, group.id)?
-            };
-            ("connector", id.to_string(), changed)
-        }
+    let changed = if published {
+        app.store.publish(
+            org,
+            &[Publication {
+                org_id: org,
+                item_id: item,
+                group_id: group.id,
+                published_by: ctx.actor.clone(),
+                published_at: now,
+            }],
+        )?;
+        true
+    } else {
+        app.store.unpublish(org, item, group.id)?
+    };
+    let what = match item.kind() {
+        PublishableKind::Action => "action",
+        PublishableKind::Connector => "connector",
     };
     if !changed {
         return Err(AppError::NotFound("publication"));
@@ -203,17 +186,13 @@ pub fn set_published(
         ctx,
         org,
         &action,
-        &format!("{id} in {}", group.id),
+        &format!("{item} in {}", group.id),
         "ok",
     )
 }
 
 /// What can be published to groups.
-#[derive(Clone, Copy, Debug)]
-pub enum Item {
-    Action(ActionId),
-    Connector(ConnectorId),
-}
+pub type Item = PublishableId;
 
 pub fn respond(
     app: &App,
@@ -230,7 +209,7 @@ pub fn respond(
     }
     if !app
         .store
-        .action_groups(action.org_id, action.id)?
+        .published_groups(action.org_id, action.id.into())?
         .contains(&group.id)
     {
         return Err(AppError::NotFound("action"));
@@ -301,7 +280,7 @@ pub fn create_connector(
         created_at: app.clock.now(),
     };
     app.store
-        .insert_connectors(org, std::slice::from_ref(&connector))?;
+        .insert_publishables(org, &[connector.clone().into()])?;
     audit::record(
         app,
         ctx,

@@ -12,6 +12,7 @@ use steward_domain::{
     ActionId, AttributeChanges, AttributeValue, ConnectorId, GroupId, GroupName, GroupRole,
     MessageId, Org, PersonName, ResponseId, TelemetryId, User, UserSource, UserUpsert,
 };
+use steward_store::Publishable;
 
 use crate::synthetic::{People, attribute_defs};
 use crate::{App, AppResult, orgs};
@@ -288,7 +289,7 @@ fn fill(app: &App, org: &Org, size: DemoSize) -> AppResult<()> {
         };
         publications.push(Publication {
             org_id: org.id,
-            item_id: action.id,
+            item_id: action.id.into(),
             group_id: groups[g].id,
             published_by: format!("user:{}", users[admin].phone),
             published_at: action.created_at,
@@ -316,8 +317,9 @@ fn fill(app: &App, org: &Org, size: DemoSize) -> AppResult<()> {
         }
         actions.push(action);
     }
-    app.store.insert_actions(org.id, &actions)?;
-    app.store.publish_actions(org.id, &publications)?;
+    let actions: Vec<Publishable> = actions.into_iter().map(Publishable::from).collect();
+    app.store.insert_publishables(org.id, &actions)?;
+    app.store.publish(org.id, &publications)?;
     app.store.insert_action_responses(org.id, &responses)?;
 
     // Connectors, published to a few org groups each.
@@ -355,7 +357,7 @@ fn fill(app: &App, org: &Org, size: DemoSize) -> AppResult<()> {
         for g in [0, 1 + i * 3].into_iter().filter(|g| *g < 17) {
             connector_publications.push(Publication {
                 org_id: org.id,
-                item_id: connector.id,
+                item_id: connector.id.into(),
                 group_id: groups[g].id,
                 published_by: format!("user:{}", users[creator].phone),
                 published_at: connector.created_at,
@@ -363,9 +365,9 @@ fn fill(app: &App, org: &Org, size: DemoSize) -> AppResult<()> {
         }
         connectors.push(connector);
     }
-    app.store.insert_connectors(org.id, &connectors)?;
-    app.store
-        .publish_connectors(org.id, &connector_publications)?;
+    let connectors: Vec<Publishable> = connectors.into_iter().map(Publishable::from).collect();
+    app.store.insert_publishables(org.id, &connectors)?;
+    app.store.publish(org.id, &connector_publications)?;
 
     // Telemetry: sign-ins for everyone, and usage events for messages and responses.
     let mut telemetry = Vec::new();

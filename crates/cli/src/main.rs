@@ -16,7 +16,7 @@ use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
 use steward_app::worker::{Worker, WorkerConfig};
 use steward_app::{App, SystemClock, demo, import, orgs, security, synthetic, tokens};
 use steward_domain::{AttributeDef, Job, JobId, JobStatus, JobView, OrgId, Role};
-use steward_store::{AuditQuery, JobQuery, LocalBlobStore, Page};
+use steward_store::{AuditQuery, DataKind, JobQuery, LocalBlobStore, Page};
 use steward_store_sqlite::SqliteStore;
 
 #[derive(Parser)]
@@ -818,12 +818,7 @@ fn print_jobs(page: &Page<Job>) -> anyhow::Result<()> {
 
 fn print_demo(app: &App, demo: &demo::Demo, secret: &str, base: &str) -> anyhow::Result<()> {
     let counts = app.store.data_counts(demo.org.id)?;
-    let count = |table: &str| {
-        counts
-            .iter()
-            .find(|(t, _)| t == table)
-            .map_or(0, |(_, n)| *n)
-    };
+    let count = |kind| counts.get(kind);
     let org = demo.org.id;
     let mut out = std::io::stdout().lock();
     let verb = if demo.created { "Created" } else { "Using" };
@@ -831,11 +826,11 @@ fn print_demo(app: &App, demo: &demo::Demo, secret: &str, base: &str) -> anyhow:
         out,
         "{verb} the demo org \"{}\" ({org}): {} users, {} groups, {} messages, {} actions, {} connectors.",
         demo.org.name,
-        count("users"),
-        count("groups"),
-        count("messages"),
-        count("actions"),
-        count("connectors")
+        count(DataKind::Users),
+        count(DataKind::Groups),
+        count(DataKind::Messages),
+        count(DataKind::Actions),
+        count(DataKind::Connectors)
     )?;
     writeln!(out, "An org-admin API token for it (shown only now):\n")?;
     writeln!(out, "  export STEWARD_TOKEN={secret}")?;

@@ -12,6 +12,7 @@ use steward_domain::access::{Action as Do, GroupRef};
 use steward_domain::content::Question;
 use steward_domain::group::Group;
 use steward_domain::{MessageId, Role};
+use steward_store::{Publishable, PublishableKind};
 
 use crate::admin::audit_context;
 use crate::auth::Caller;
@@ -149,8 +150,16 @@ async fn actions(
         } else {
             None
         };
-    let items =
-        blocking(move || Ok(app.store.list_actions(org, by).map_err(AppError::from)?)).await?;
+    let items = blocking(move || {
+        let items = app
+            .store
+            .list_publishables(org, PublishableKind::Action, by);
+        let items = items.map_err(AppError::from)?.into_iter();
+        Ok(items
+            .filter_map(Publishable::into_action)
+            .collect::<Vec<_>>())
+    })
+    .await?;
     Ok(Json(json!({"items": items, "total": items.len()})))
 }
 
@@ -302,8 +311,16 @@ async fn connectors(
     } else {
         None
     };
-    let items =
-        blocking(move || Ok(app.store.list_connectors(org, by).map_err(AppError::from)?)).await?;
+    let items = blocking(move || {
+        let items = app
+            .store
+            .list_publishables(org, PublishableKind::Connector, by);
+        let items = items.map_err(AppError::from)?.into_iter();
+        Ok(items
+            .filter_map(Publishable::into_connector)
+            .collect::<Vec<_>>())
+    })
+    .await?;
     Ok(Json(json!({"items": items, "total": items.len()})))
 }
 

@@ -1969,11 +1969,7 @@ async fn content_follows_the_matrix_for_actions_connectors_messages_and_reports(
 
     // Sign-ins, messages and responses left telemetry.
     let counts = t.app.store.data_counts(t.org).unwrap();
-    let telemetry = counts
-        .iter()
-        .find(|(table, _)| table == "telemetry_events")
-        .unwrap()
-        .1;
+    let telemetry = counts.get(steward_store::DataKind::Telemetry);
     assert!(
         telemetry >= 4,
         "2 sign-ins, a message, a response: {telemetry}"
