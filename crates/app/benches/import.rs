@@ -32,7 +32,8 @@ use steward_app::synthetic::{self, People};
 use steward_app::worker::{Worker, WorkerConfig};
 use steward_app::{App, SystemClock, import, orgs};
 use steward_domain::{Job, OrgId, PhoneNumber};
-use steward_store::{LocalBlobStore, Store, UserQuery};
+use steward_store::prelude::*;
+use steward_store::{LocalBlobStore, UserQuery};
 use steward_store_sqlite::SqliteStore;
 
 const SEED: u64 = 1;

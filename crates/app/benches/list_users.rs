@@ -17,7 +17,8 @@ use steward_domain::{
     AttributeChanges, AttributeKey, AttributeValue, Org, OrgId, OrgName, PersonName, Plan, Region,
     UserSource, UserUpsert,
 };
-use steward_store::{Store, UserQuery};
+use steward_store::UserQuery;
+use steward_store::prelude::*;
 use steward_store_sqlite::SqliteStore;
 
 const DEPARTMENTS: [&str; 8] = [

@@ -8,7 +8,7 @@ use steward_domain::content::{
 };
 use steward_domain::group::Group;
 use steward_domain::{ActionId, ConnectorId, MessageId, OrgId, ResponseId, TelemetryId, UserId};
-use steward_store::GroupReport;
+use steward_store::{GroupReport, Publishable, PublishableId, PublishableKind};
 
 use crate::audit::{self, AuditContext};
 use crate::groups::{find_group, group_ref};
@@ -125,14 +125,26 @@ pub fn post_message(app: &App, caller: &Caller, raw_group: &str, text: &str) -> 
 pub fn list_actions(app: &App, caller: &Caller, mine: bool) -> AppResult<Vec<Action>> {
     let org = caller.authorize(&Do::ViewActions)?;
     let by = own_items(caller, mine, "actions")?;
-    Ok(app.store.list_actions(org, by)?)
+    let items = app
+        .store
+        .list_publishables(org, PublishableKind::Action, by)?;
+    Ok(items
+        .into_iter()
+        .filter_map(Publishable::into_action)
+        .collect())
 }
 
 /// Connectors of the org: all of them, or (`mine`) those the caller made.
 pub fn list_connectors(app: &App, caller: &Caller, mine: bool) -> AppResult<Vec<Connector>> {
     let org = caller.authorize(&Do::ViewConnectors)?;
     let by = own_items(caller, mine, "connectors")?;
-    Ok(app.store.list_connectors(org, by)?)
+    let items = app
+        .store
+        .list_publishables(org, PublishableKind::Connector, by)?;
+    Ok(items
+        .into_iter()
+        .filter_map(Publishable::into_connector)
+        .collect())
 }
 
 /// Whose items a `mine` list shows: only a member has items of their own.
@@ -196,29 +208,24 @@ pub fn create_action(
         created_at: app.clock.now(),
     };
     app.store
-        .insert_actions(org, std::slice::from_ref(&action))?;
+        .insert_publishables(org, &[action.clone().into()])?;
     Ok(action)
 }
 
 fn get_action(app: &App, org: OrgId, raw: &str) -> AppResult<Action> {
     let id: ActionId = raw.parse().map_err(|_| AppError::NotFound("action"))?;
     app.store
-        .get_action(org, id)?
+        .get_publishable(org, id.into())?
+        .and_then(Publishable::into_action)
         .ok_or(AppError::NotFound("action"))
 }
 
 fn get_connector(app: &App, org: OrgId, raw: &str) -> AppResult<Connector> {
     let id: ConnectorId = raw.parse().map_err(|_| AppError::NotFound("connector"))?;
     app.store
-        .get_connector(org, id)?
+        .get_publishable(org, id.into())?
+        .and_then(Publishable::into_connector)
         .ok_or(AppError::NotFound("connector"))
-}
-
-/// What can be published to groups, as a request names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ItemKind {
-    Action,
-    Connector,
 }
 
 /// Publishes (or unpublishes) an action or connector to a group, as the caller's
@@ -226,25 +233,25 @@ pub enum ItemKind {
 pub fn set_published(
     app: &App,
     caller: &Caller,
-    kind: ItemKind,
+    kind: PublishableKind,
     raw_item: &str,
     raw_group: &str,
     published: bool,
 ) -> AppResult<()> {
     let item = match kind {
-        ItemKind::Action => {
+        PublishableKind::Action => {
             let org = caller.authorize(&Do::ViewActions)?;
-            Item::Action(get_action(app, org, raw_item)?.id)
+            PublishableId::Action(get_action(app, org, raw_item)?.id)
         }
-        ItemKind::Connector => {
+        PublishableKind::Connector => {
             let org = caller.authorize(&Do::ViewConnectors)?;
-            Item::Connector(get_connector(app, org, raw_item)?.id)
+            PublishableId::Connector(get_connector(app, org, raw_item)?.id)
         }
     };
     let group = find_group(app, caller, raw_group)?;
     let right = match kind {
-        ItemKind::Action => Do::PublishAction(group_ref(&group)),
-        ItemKind::Connector => Do::PublishConnector(group_ref(&group)),
+        PublishableKind::Action => Do::PublishAction(group_ref(&group)),
+        PublishableKind::Connector => Do::PublishConnector(group_ref(&group)),
     };
     caller.authorize(&right)?;
     publish(app, caller.audit(), item, &group, published)
@@ -253,49 +260,30 @@ pub fn set_published(
 fn publish(
     app: &App,
     ctx: &AuditContext,
-    item: Item,
+    item: PublishableId,
     group: &Group,
     published: bool,
 ) -> AppResult<()> {
     let org = group.org_id;
     let now = app.clock.now();
-    let (what, id, changed) = match item {
-        Item::Action(id) => {
-            let changed = if published {
-                app.store.publish_actions(
-                    org,
-                    &[Publication {
-                        org_id: org,
-                        item_id: id,
-                        group_id: group.id,
-                        published_by: ctx.actor.clone(),
-                        published_at: now,
-                    }],
-                )?;
-                true
-            } else {
-                app.store.unpublish_action(org, id, group.id)?
-            };
-            ("action", id.to_string(), changed)
-        }
-        Item::Connector(id) => {
-            let changed = if published {
-                app.store.publish_connectors(
-                    org,
-                    &[Publication {
-                        org_id: org,
-                        item_id: id,
-                        group_id: group.id,
-                        published_by: ctx.actor.clone(),
-                        published_at: now,
-                    }],
-                )?;
-                true
-            } else {
-                app.store.unpublish_connector(org, id, group.id)?
-            };
-            ("connector", id.to_string(), changed)
-        }
+    let changed = if published {
+        app.store.publish(
+            org,
+            &[Publication {
+                org_id: org,
+                item_id: item,
+                group_id: group.id,
+                published_by: ctx.actor.clone(),
+                published_at: now,
+            }],
+        )?;
+        true
+    } else {
+        app.store.unpublish(org, item, group.id)?
+    };
+    let what = match item.kind() {
+        PublishableKind::Action => "action",
+        PublishableKind::Connector => "connector",
     };
     if !changed {
         return Err(AppError::NotFound("publication"));
@@ -306,16 +294,9 @@ fn publish(
         ctx,
         org,
         &action,
-        &format!("{id} in {}", group.id),
+        &format!("{item} in {}", group.id),
         "ok",
     )
-}
-
-/// An action or connector of the org.
-#[derive(Clone, Copy, Debug)]
-enum Item {
-    Action(ActionId),
-    Connector(ConnectorId),
 }
 
 /// Answers an action published to a group the caller is a member of.
@@ -338,7 +319,7 @@ pub fn respond(
     }
     if !app
         .store
-        .action_groups(action.org_id, action.id)?
+        .published_groups(action.org_id, action.id.into())?
         .contains(&group.id)
     {
         return Err(AppError::NotFound("action"));
@@ -408,7 +389,7 @@ pub fn create_connector(
         created_at: app.clock.now(),
     };
     app.store
-        .insert_connectors(org, std::slice::from_ref(&connector))?;
+        .insert_publishables(org, &[connector.clone().into()])?;
     audit::record(
         app,
         caller.audit(),

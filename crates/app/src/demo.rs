@@ -12,6 +12,9 @@ use steward_domain::{
     ActionId, AttributeChanges, AttributeValue, ConnectorId, GroupId, GroupName, GroupRole,
     MessageId, Org, PersonName, ResponseId, TelemetryId, User, UserSource, UserUpsert,
 };
+use steward_store::Publishable;
+
+use steward_store::DataKind;
 
 use crate::audit::AuditContext;
 use crate::synthetic::{People, attribute_defs};
@@ -86,18 +89,12 @@ pub struct Summary {
 /// Counts what the demo org holds.
 pub fn summary(app: &App, demo: &Demo) -> AppResult<Summary> {
     let counts = app.store.data_counts(demo.org.id)?;
-    let count = |table: &str| {
-        counts
-            .iter()
-            .find(|(t, _)| t == table)
-            .map_or(0, |(_, n)| *n)
-    };
     Ok(Summary {
-        users: count("users"),
-        groups: count("groups"),
-        messages: count("messages"),
-        actions: count("actions"),
-        connectors: count("connectors"),
+        users: counts.get(DataKind::Users),
+        groups: counts.get(DataKind::Groups),
+        messages: counts.get(DataKind::Messages),
+        actions: counts.get(DataKind::Actions),
+        connectors: counts.get(DataKind::Connectors),
     })
 }
 
@@ -318,7 +315,7 @@ fn fill(app: &App, org: &Org, size: DemoSize) -> AppResult<()> {
         };
         publications.push(Publication {
             org_id: org.id,
-            item_id: action.id,
+            item_id: action.id.into(),
             group_id: groups[g].id,
             published_by: format!("user:{}", users[admin].phone),
             published_at: action.created_at,
@@ -346,8 +343,9 @@ fn fill(app: &App, org: &Org, size: DemoSize) -> AppResult<()> {
         }
         actions.push(action);
     }
-    app.store.insert_actions(org.id, &actions)?;
-    app.store.publish_actions(org.id, &publications)?;
+    let actions: Vec<Publishable> = actions.into_iter().map(Publishable::from).collect();
+    app.store.insert_publishables(org.id, &actions)?;
+    app.store.publish(org.id, &publications)?;
     app.store.insert_action_responses(org.id, &responses)?;
 
     // Connectors, published to a few org groups each.
@@ -385,7 +383,7 @@ fn fill(app: &App, org: &Org, size: DemoSize) -> AppResult<()> {
         for g in [0, 1 + i * 3].into_iter().filter(|g| *g < 17) {
             connector_publications.push(Publication {
                 org_id: org.id,
-                item_id: connector.id,
+                item_id: connector.id.into(),
                 group_id: groups[g].id,
                 published_by: format!("user:{}", users[creator].phone),
                 published_at: connector.created_at,
@@ -393,9 +391,9 @@ fn fill(app: &App, org: &Org, size: DemoSize) -> AppResult<()> {
         }
         connectors.push(connector);
     }
-    app.store.insert_connectors(org.id, &connectors)?;
-    app.store
-        .publish_connectors(org.id, &connector_publications)?;
+    let connectors: Vec<Publishable> = connectors.into_iter().map(Publishable::from).collect();
+    app.store.insert_publishables(org.id, &connectors)?;
+    app.store.publish(org.id, &connector_publications)?;
 
     // Telemetry: sign-ins for everyone, and usage events for messages and responses.
     let mut telemetry = Vec::new();

@@ -13,7 +13,8 @@ use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
 use steward_app::worker::{Worker, WorkerConfig};
 use steward_app::{App, SystemClock, import, orgs, synthetic};
 use steward_domain::{AttributeValue, Job, JobStatus, OrgId, PhoneNumber};
-use steward_store::{LocalBlobStore, Store};
+use steward_store::LocalBlobStore;
+use steward_store::prelude::*;
 use steward_store_sqlite::SqliteStore;
 
 struct TestImport {

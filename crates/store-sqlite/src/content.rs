@@ -1,12 +1,326 @@
-//! Messages, actions, connectors and group reports.
+//! Messages, attachments, actions and connectors with their publications, responses,
+//! telemetry, group reports and data counts.
 
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, params};
-use steward_domain::content::{Action, ActionKind, Attachment, Connector, Message};
+use steward_domain::content::{
+    Action, ActionKind, ActionResponse, Attachment, Connector, Message, Publication, TelemetryEvent,
+};
 use steward_domain::{AttachmentId, GroupId, MessageId, OrgId, UserId};
-use steward_store::{GroupReport, StoreResult};
+use steward_store::{
+    ContentStore, DataCounts, DataKind, GroupReport, Publishable, PublishableId, PublishableKind,
+    StoreResult,
+};
 
-use crate::convert::{corrupt, db, parse_id, parse_ts, ts};
+use crate::convert::{corrupt, db, json_text, parse_id, parse_ts, ts};
+use crate::{SqliteStore, schema};
+
+impl ContentStore for SqliteStore {
+    fn insert_messages(&self, org: OrgId, messages: &[Message]) -> StoreResult<()> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO messages (id, org_id, group_id, sender_id, body, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for m in messages.iter().filter(|m| m.org_id == org) {
+                stmt.execute(params![
+                    m.id.to_string(),
+                    org.to_string(),
+                    m.group_id.to_string(),
+                    m.sender_id.to_string(),
+                    m.body,
+                    ts(m.created_at)
+                ])
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn get_message(&self, org: OrgId, id: MessageId) -> StoreResult<Option<Message>> {
+        get_message(&*self.conn()?, org, id)
+    }
+
+    fn insert_attachment(&self, a: &Attachment) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO attachments (id, org_id, message_id, file_name, content_type, size, blob_key, created_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+                 WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?3 AND org_id = ?2)",
+                params![
+                    a.id.to_string(),
+                    a.org_id.to_string(),
+                    a.message_id.to_string(),
+                    a.file_name,
+                    a.content_type,
+                    a.size,
+                    a.blob_key,
+                    ts(a.created_at)
+                ],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn get_attachment(&self, org: OrgId, id: AttachmentId) -> StoreResult<Option<Attachment>> {
+        get_attachment(&*self.conn()?, org, id)
+    }
+
+    fn insert_action_responses(&self, org: OrgId, rows: &[ActionResponse]) -> StoreResult<()> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO action_responses
+                        (id, org_id, action_id, group_id, user_id, answers, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(db)?;
+            for r in rows.iter().filter(|r| r.org_id == org) {
+                stmt.execute(params![
+                    r.id.to_string(),
+                    org.to_string(),
+                    r.action_id.to_string(),
+                    r.group_id.to_string(),
+                    r.user_id.to_string(),
+                    json_text(&r.answers)?,
+                    ts(r.created_at)
+                ])
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_telemetry(&self, org: OrgId, events: &[TelemetryEvent]) -> StoreResult<()> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO telemetry_events (id, org_id, user_id, kind, properties, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for e in events.iter().filter(|e| e.org_id == org) {
+                stmt.execute(params![
+                    e.id.to_string(),
+                    org.to_string(),
+                    e.user_id.map(|u| u.to_string()),
+                    e.kind,
+                    e.properties.to_string(),
+                    ts(e.at)
+                ])
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn group_report(
+        &self,
+        org: OrgId,
+        group: GroupId,
+        since_7d: DateTime<Utc>,
+        since_30d: DateTime<Utc>,
+    ) -> StoreResult<GroupReport> {
+        group_report(&*self.conn()?, org, group, since_7d, since_30d)
+    }
+
+    fn data_counts(&self, org: OrgId) -> StoreResult<DataCounts> {
+        let conn = self.conn()?;
+        let counts = DataKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let mut n = 0;
+                for table in schema::tables_of(kind) {
+                    // Table names come from our own constant list, never from input.
+                    let sql = format!("SELECT count(*) FROM {table} WHERE org_id = ?1");
+                    n += conn
+                        .query_row(&sql, [org.to_string()], |r| r.get::<_, u64>(0))
+                        .map_err(db)?;
+                }
+                Ok((kind, n))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(DataCounts(counts))
+    }
+
+    fn list_messages(
+        &self,
+        org: OrgId,
+        group: GroupId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        list_messages(&*self.conn()?, org, group, before, limit)
+    }
+
+    fn insert_publishables(&self, org: OrgId, items: &[Publishable]) -> StoreResult<()> {
+        self.write(|tx| {
+            for item in items.iter().filter(|i| i.org_id() == org) {
+                match item {
+                    Publishable::Action(a) => {
+                        tx.prepare_cached(
+                            "INSERT INTO actions (id, org_id, kind, title, questions, created_by, created_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        )
+                        .map_err(db)?
+                        .execute(params![
+                            a.id.to_string(),
+                            org.to_string(),
+                            a.kind.as_str(),
+                            a.title,
+                            json_text(&a.questions)?,
+                            a.created_by.to_string(),
+                            ts(a.created_at)
+                        ])
+                        .map_err(db)?;
+                    }
+                    Publishable::Connector(c) => {
+                        tx.prepare_cached(
+                            "INSERT INTO connectors (id, org_id, name, config, created_by, created_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        )
+                        .map_err(db)?
+                        .execute(params![
+                            c.id.to_string(),
+                            org.to_string(),
+                            c.name,
+                            c.config.to_string(),
+                            c.created_by.to_string(),
+                            ts(c.created_at)
+                        ])
+                        .map_err(db)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn publish(&self, org: OrgId, items: &[Publication<PublishableId>]) -> StoreResult<()> {
+        self.write(|tx| {
+            for p in items.iter().filter(|p| p.org_id == org) {
+                let PublishTables {
+                    items: item_table,
+                    publications,
+                    item_column,
+                } = tables(p.item_id.kind());
+                // Names come from `tables`, never from input.
+                let sql = format!(
+                    "INSERT OR IGNORE INTO {publications}
+                        (org_id, {item_column}, group_id, published_by, published_at)
+                     SELECT ?1, ?2, ?3, ?4, ?5
+                     WHERE EXISTS (SELECT 1 FROM {item_table} WHERE id = ?2 AND org_id = ?1)
+                       AND EXISTS (SELECT 1 FROM groups WHERE id = ?3 AND org_id = ?1)"
+                );
+                tx.prepare_cached(&sql)
+                    .map_err(db)?
+                    .execute(params![
+                        org.to_string(),
+                        p.item_id.to_string(),
+                        p.group_id.to_string(),
+                        p.published_by,
+                        ts(p.published_at)
+                    ])
+                    .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn list_publishables(
+        &self,
+        org: OrgId,
+        kind: PublishableKind,
+        created_by: Option<UserId>,
+    ) -> StoreResult<Vec<Publishable>> {
+        let conn = self.conn()?;
+        Ok(match kind {
+            PublishableKind::Action => list_actions(&conn, org, created_by)?
+                .into_iter()
+                .map(Publishable::Action)
+                .collect(),
+            PublishableKind::Connector => list_connectors(&conn, org, created_by)?
+                .into_iter()
+                .map(Publishable::Connector)
+                .collect(),
+        })
+    }
+
+    fn get_publishable(&self, org: OrgId, id: PublishableId) -> StoreResult<Option<Publishable>> {
+        let conn = self.conn()?;
+        Ok(match id {
+            PublishableId::Action(id) => {
+                get_action(&conn, org, &id.to_string())?.map(Publishable::Action)
+            }
+            PublishableId::Connector(id) => {
+                get_connector(&conn, org, &id.to_string())?.map(Publishable::Connector)
+            }
+        })
+    }
+
+    fn published_groups(&self, org: OrgId, id: PublishableId) -> StoreResult<Vec<GroupId>> {
+        let PublishTables {
+            publications,
+            item_column,
+            ..
+        } = tables(id.kind());
+        collect(
+            &*self.conn()?,
+            &format!(
+                "SELECT group_id FROM {publications} WHERE org_id = ?1 AND {item_column} = ?2
+                 ORDER BY group_id"
+            ),
+            params![org.to_string(), id.to_string()],
+            |r| r.get::<_, String>(0),
+            |g| parse_id(&g),
+        )
+    }
+
+    fn unpublish(&self, org: OrgId, id: PublishableId, group: GroupId) -> StoreResult<bool> {
+        let PublishTables {
+            publications,
+            item_column,
+            ..
+        } = tables(id.kind());
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    &format!(
+                        "DELETE FROM {publications}
+                         WHERE org_id = ?1 AND {item_column} = ?2 AND group_id = ?3"
+                    ),
+                    params![org.to_string(), id.to_string(), group.to_string()],
+                )
+                .map_err(db)?;
+            Ok(n == 1)
+        })
+    }
+}
+
+/// Where one kind of publishable item is stored.
+struct PublishTables {
+    items: &'static str,
+    publications: &'static str,
+    item_column: &'static str,
+}
+
+fn tables(kind: PublishableKind) -> PublishTables {
+    match kind {
+        PublishableKind::Action => PublishTables {
+            items: "actions",
+            publications: "action_publications",
+            item_column: "action_id",
+        },
+        PublishableKind::Connector => PublishTables {
+            items: "connectors",
+            publications: "connector_publications",
+            item_column: "connector_id",
+        },
+    }
+}
 
 fn collect<T, R>(
     conn: &Connection,
@@ -38,7 +352,7 @@ fn message(row: MessageRow) -> StoreResult<Message> {
     })
 }
 
-pub fn list_messages(
+fn list_messages(
     conn: &Connection,
     org: OrgId,
     group: GroupId,
@@ -101,7 +415,7 @@ fn read_action(r: &Row<'_>) -> rusqlite::Result<ActionRow> {
     ))
 }
 
-pub fn list_actions(conn: &Connection, org: OrgId, by: Option<UserId>) -> StoreResult<Vec<Action>> {
+fn list_actions(conn: &Connection, org: OrgId, by: Option<UserId>) -> StoreResult<Vec<Action>> {
     collect(
         conn,
         &format!(
@@ -113,7 +427,7 @@ pub fn list_actions(conn: &Connection, org: OrgId, by: Option<UserId>) -> StoreR
     )
 }
 
-pub fn get_action(conn: &Connection, org: OrgId, id: &str) -> StoreResult<Option<Action>> {
+fn get_action(conn: &Connection, org: OrgId, id: &str) -> StoreResult<Option<Action>> {
     let row = conn
         .query_row(
             &format!("{ACTION_SQL} WHERE org_id = ?1 AND id = ?2"),
@@ -153,7 +467,7 @@ fn read_connector(r: &Row<'_>) -> rusqlite::Result<ConnectorRow> {
     ))
 }
 
-pub fn list_connectors(
+fn list_connectors(
     conn: &Connection,
     org: OrgId,
     by: Option<UserId>,
@@ -169,7 +483,7 @@ pub fn list_connectors(
     )
 }
 
-pub fn get_connector(conn: &Connection, org: OrgId, id: &str) -> StoreResult<Option<Connector>> {
+fn get_connector(conn: &Connection, org: OrgId, id: &str) -> StoreResult<Option<Connector>> {
     let row = conn
         .query_row(
             &format!("{CONNECTOR_SQL} WHERE org_id = ?1 AND id = ?2"),
@@ -181,26 +495,7 @@ pub fn get_connector(conn: &Connection, org: OrgId, id: &str) -> StoreResult<Opt
     row.map(connector).transpose()
 }
 
-/// The groups an item is published to; `table` and `column` come from our own code.
-pub fn published_groups(
-    conn: &Connection,
-    table: &str,
-    column: &str,
-    org: OrgId,
-    id: &str,
-) -> StoreResult<Vec<GroupId>> {
-    collect(
-        conn,
-        &format!(
-            "SELECT group_id FROM {table} WHERE org_id = ?1 AND {column} = ?2 ORDER BY group_id"
-        ),
-        params![org.to_string(), id],
-        |r| r.get::<_, String>(0),
-        |g| parse_id(&g),
-    )
-}
-
-pub fn group_report(
+fn group_report(
     conn: &Connection,
     org: OrgId,
     group: GroupId,
@@ -243,7 +538,7 @@ pub fn group_report(
     })
 }
 
-pub fn get_message(conn: &Connection, org: OrgId, id: MessageId) -> StoreResult<Option<Message>> {
+fn get_message(conn: &Connection, org: OrgId, id: MessageId) -> StoreResult<Option<Message>> {
     let row: Option<MessageRow> = conn
         .query_row(
             "SELECT id, org_id, group_id, sender_id, body, created_at FROM messages WHERE org_id = ?1 AND id = ?2",
@@ -255,7 +550,7 @@ pub fn get_message(conn: &Connection, org: OrgId, id: MessageId) -> StoreResult<
     row.map(message).transpose()
 }
 
-pub fn get_attachment(
+fn get_attachment(
     conn: &Connection,
     org: OrgId,
     id: AttachmentId,

@@ -1,7 +1,7 @@
 //! Embedded migrations, applied in order and recorded in `PRAGMA user_version`.
 
 use r2d2_sqlite::rusqlite::{Connection, TransactionBehavior};
-use steward_store::{StoreError, StoreResult};
+use steward_store::{DataKind, StoreError, StoreResult};
 
 use crate::convert::db;
 
@@ -12,27 +12,28 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_imports.sql"),
 ];
 
-/// Tables that hold an org's data, each with an `org_id` column.
-pub const TENANT_TABLES: &[&str] = &[
-    "users",
-    "attribute_defs",
-    "groups",
-    "memberships",
-    "messages",
-    "attachments",
-    "actions",
-    "action_publications",
-    "action_responses",
-    "connectors",
-    "connector_publications",
-    "telemetry_events",
-    "audit_events",
-    "jobs",
-    "job_row_errors",
-    "job_row_outcomes",
-    "api_tokens",
-    "accounts",
-];
+/// The tables that hold each kind of an org's data, each with an `org_id` column.
+pub fn tables_of(kind: DataKind) -> &'static [&'static str] {
+    match kind {
+        DataKind::Users => &["users"],
+        DataKind::AttributeDefs => &["attribute_defs"],
+        DataKind::Groups => &["groups"],
+        DataKind::Memberships => &["memberships"],
+        DataKind::Messages => &["messages"],
+        DataKind::Attachments => &["attachments"],
+        DataKind::Actions => &["actions"],
+        DataKind::ActionResponses => &["action_responses"],
+        DataKind::Connectors => &["connectors"],
+        DataKind::Publications => &["action_publications", "connector_publications"],
+        DataKind::Telemetry => &["telemetry_events"],
+        DataKind::Audit => &["audit_events"],
+        DataKind::Jobs => &["jobs"],
+        DataKind::JobRowNotes => &["job_row_errors"],
+        DataKind::JobRowOutcomes => &["job_row_outcomes"],
+        DataKind::ApiTokens => &["api_tokens"],
+        DataKind::Accounts => &["accounts"],
+    }
+}
 
 /// Brings the schema up to date. The immediate transaction makes a second process that
 /// opens the same database at the same moment wait, then find nothing left to do.

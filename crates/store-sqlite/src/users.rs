@@ -12,9 +12,108 @@ use steward_domain::{
     GroupId, GroupRole, OrgId, PersonName, PhoneNumber, UpsertOutcome, User, UserId, UserSource,
     UserStatus, UserUpsert,
 };
-use steward_store::{AttributeRewrite, Page, StoreError, StoreResult, UserQuery, UserSort};
+use steward_store::{
+    AttributeRewrite, Page, StoreError, StoreResult, UserQuery, UserSort, UserStore,
+};
 
+use crate::SqliteStore;
 use crate::convert::{corrupt, db, parse_id, parse_opt_ts, parse_ts, ts};
+
+impl UserStore for SqliteStore {
+    fn attribute_defs(&self, org: OrgId) -> StoreResult<Vec<AttributeDef>> {
+        attribute_defs(&*self.conn()?, org)
+    }
+
+    fn put_attribute_defs(&self, org: OrgId, defs: &[AttributeDef]) -> StoreResult<()> {
+        self.write(|tx| put_attribute_defs(tx, org, defs))
+    }
+
+    fn attribute_values(
+        &self,
+        org: OrgId,
+        key: &AttributeKey,
+    ) -> StoreResult<Vec<(PhoneNumber, serde_json::Value)>> {
+        attribute_values(&*self.conn()?, org, key)
+    }
+
+    fn users_missing_attribute(
+        &self,
+        org: OrgId,
+        key: &AttributeKey,
+        examples: u32,
+    ) -> StoreResult<(u64, Vec<PhoneNumber>)> {
+        users_missing_attribute(&*self.conn()?, org, key, examples)
+    }
+
+    fn save_attribute_schema(
+        &self,
+        org: OrgId,
+        defs: &[AttributeDef],
+        removed: &[AttributeKey],
+        rewrites: &[AttributeRewrite],
+    ) -> StoreResult<()> {
+        self.write(|tx| save_attribute_schema(tx, org, defs, removed, rewrites))
+    }
+
+    fn find_users_by_phone(&self, phone: &PhoneNumber) -> StoreResult<Vec<User>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT org_id FROM users WHERE phone = ?1 ORDER BY org_id")
+            .map_err(db)?;
+        let orgs = stmt
+            .query_map([phone.as_str()], |r| r.get::<_, String>(0))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        let mut users = Vec::new();
+        for org in orgs {
+            users.extend(get_user(&conn, parse_id(&org)?, phone)?);
+        }
+        Ok(users)
+    }
+
+    fn get_user(&self, org: OrgId, phone: &PhoneNumber) -> StoreResult<Option<User>> {
+        get_user(&*self.conn()?, org, phone)
+    }
+
+    fn list_users(&self, org: OrgId, query: &UserQuery) -> StoreResult<Page<User>> {
+        list_users(&*self.conn()?, org, query)
+    }
+
+    fn count_users(&self, org: OrgId) -> StoreResult<u64> {
+        self.conn()?
+            .query_row(
+                "SELECT count(*) FROM users WHERE org_id = ?1 AND status = 'active'",
+                [org.to_string()],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn create_user(&self, org: OrgId, user: &UserUpsert, now: DateTime<Utc>) -> StoreResult<User> {
+        self.write(|tx| create_user(tx, org, user, now))
+    }
+
+    fn update_user(
+        &self,
+        org: OrgId,
+        phone: &PhoneNumber,
+        name: Option<&PersonName>,
+        changes: &AttributeChanges,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        self.write(|tx| update_user(tx, org, phone, name, changes, now))
+    }
+
+    fn upsert_users(
+        &self,
+        org: OrgId,
+        rows: &[UserUpsert],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<UpsertOutcome>> {
+        self.write(|tx| upsert(tx, org, rows.iter(), now))
+    }
+}
 
 pub fn attribute_defs(conn: &Connection, org: OrgId) -> StoreResult<Vec<AttributeDef>> {
     let mut stmt = conn

@@ -1,12 +1,13 @@
-//! Runs the store conformance suite against SQLite, each test on a fresh database file.
+//! Runs the store conformance suite against SQLite, each test on a fresh database file
+//! in its own temporary directory, removed when the test ends.
 
 use steward_store_sqlite::SqliteStore;
+use tempfile::TempDir;
 
-fn fresh_store() -> SqliteStore {
+fn fresh_store() -> (SqliteStore, TempDir) {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    // The directory must outlive the store: leak it for the length of the test run.
-    let path = dir.keep();
-    SqliteStore::open_dir(&path).expect("open store")
+    let store = SqliteStore::open_dir(dir.path()).expect("open store");
+    (store, dir)
 }
 
 steward_store_conformance::conformance_tests!(fresh_store);

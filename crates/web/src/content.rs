@@ -7,8 +7,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use steward_app::App;
-use steward_app::content::{self, ItemKind};
+use steward_app::content;
 use steward_domain::content::Question;
+use steward_store::PublishableKind as ItemKind;
 
 use crate::auth::Caller;
 use crate::extract::{JsonBody, QueryParams};

@@ -17,7 +17,8 @@ use steward_app::{App, orgs, security, tokens};
 use steward_domain::{
     AttributeChanges, OrgId, PersonName, PhoneNumber, Role, UserSource, UserUpsert,
 };
-use steward_store::{LocalBlobStore, Store};
+use steward_store::LocalBlobStore;
+use steward_store::prelude::*;
 use steward_store_sqlite::SqliteStore;
 
 struct TestApp {
@@ -1977,11 +1978,7 @@ async fn content_follows_the_matrix_for_actions_connectors_messages_and_reports(
 
     // Sign-ins, messages and responses left telemetry.
     let counts = t.store.data_counts(t.org).unwrap();
-    let telemetry = counts
-        .iter()
-        .find(|(table, _)| table == "telemetry_events")
-        .unwrap()
-        .1;
+    let telemetry = counts.get(steward_store::DataKind::Telemetry);
     assert!(
         telemetry >= 4,
         "2 sign-ins, a message, a response: {telemetry}"
