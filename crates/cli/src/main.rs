@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
@@ -20,8 +20,8 @@ use steward_app::{
     synthetic, tokens,
 };
 use steward_domain::{AttributeDef, Job, JobId, JobStatus, JobView, OrgId};
-use steward_store::{LocalBlobStore, Page};
-use steward_store_sqlite::SqliteStore;
+use steward_store::Page;
+use steward_web::{Application, ServerConfig, StorageConfig};
 
 #[derive(Parser)]
 #[command(
@@ -272,21 +272,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn open_app(cli: &Cli) -> anyhow::Result<App> {
-    if cli.database_url.is_some() {
-        bail!(
-            "PostgreSQL is not supported yet; unset --database-url to use the embedded store in --data"
-        );
+/// Where this invocation's data lives, from `--data` and `--database-url`.
+fn storage(cli: &Cli) -> StorageConfig {
+    StorageConfig {
+        data: cli.data.clone(),
+        database_url: cli.database_url.clone(),
     }
-    let store = SqliteStore::open_dir(&cli.data)
-        .with_context(|| format!("while opening the store in {}", cli.data.display()))?;
-    let blobs = LocalBlobStore::open(cli.data.join("blobs"))
-        .with_context(|| format!("while opening the blob store in {}", cli.data.display()))?;
-    Ok(App::new(
-        Arc::new(store),
-        Arc::new(blobs),
-        Arc::new(SystemClock),
-    ))
+}
+
+fn open_app(storage: &StorageConfig) -> anyhow::Result<App> {
+    let (store, blobs) = steward_web::open_backend(storage)?;
+    Ok(App::new(store, blobs, Arc::new(SystemClock)))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -300,13 +296,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .context("while writing synthetic users")?;
         return Ok(());
     }
-    let app = open_app(&cli)?;
     let workers = WorkerConfig {
         lease: Duration::from_secs(cli.job_lease_secs),
         ..WorkerConfig::default()
     };
+    let storage = storage(&cli);
+    if let Command::Serve(args) = cli.command {
+        return serve(storage, args, workers);
+    }
+    let app = open_app(&storage)?;
     match cli.command {
-        Command::Serve(args) => serve(app, args, workers),
+        Command::Serve(_) => unreachable!("handled above"),
         Command::Demo { json } => {
             let demo = demo::ensure(&app, demo::DemoSize::default())?;
             let secret = demo_token(&app, &demo)?;
@@ -495,43 +495,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn serve(app: App, args: ServeArgs, config: WorkerConfig) -> anyhow::Result<()> {
+fn serve(storage: StorageConfig, args: ServeArgs, worker: WorkerConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("while starting the async runtime")?;
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(&args.listen))
-        .with_context(|| format!("while binding {}", args.listen))?;
-    let address = listener
-        .local_addr()
-        .context("while reading the bound address")?;
+    let config = ServerConfig {
+        listen: args.listen,
+        workers: args.workers,
+        worker,
+        security: steward_web::Security {
+            secure_cookies: args.secure_cookies,
+            ..steward_web::Security::default()
+        },
+        ..ServerConfig::new(storage)
+    };
+    let server = runtime.block_on(Application::build(config))?;
+    let address = server.local_addr();
     if args.demo {
-        let demo = demo::ensure(&app, demo::DemoSize::default())?;
-        let secret = demo_token(&app, &demo)?;
-        print_demo(&app, &demo, &secret, &format!("http://{address}"))?;
+        let app = server.app();
+        let demo = demo::ensure(app, demo::DemoSize::default())?;
+        let secret = demo_token(app, &demo)?;
+        print_demo(app, &demo, &secret, &format!("http://{address}"))?;
     }
-    let shutdown = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..args.workers)
-        .map(|_| {
-            let worker = Worker::new(app.clone(), config.clone(), shutdown.clone());
-            std::thread::spawn(move || worker.run())
-        })
-        .collect();
     tracing::info!(%address, workers = args.workers, "steward is serving");
     say(format!("Steward is listening on http://{address}"))?;
-    let security = Arc::new(steward_web::Security {
-        secure_cookies: args.secure_cookies,
-        ..steward_web::Security::default()
-    });
-    let served = runtime.block_on(steward_web::serve(
-        app,
-        security,
-        listener,
-        shutdown_signal(),
-    ));
-    shutdown.store(true, Ordering::SeqCst);
-    for worker in workers {
-        let _ = worker.join();
-    }
-    served.context("while serving HTTP")?;
+    runtime.block_on(server.run_until_stopped(shutdown_signal()))?;
     tracing::info!("steward stopped");
     Ok(())
 }

@@ -270,6 +270,53 @@ fn the_demo_org_is_created_once_and_answers_through_the_api() {
 }
 
 #[test]
+fn serve_demo_on_a_fresh_data_directory_logs_no_error() {
+    // The pool's connections used to switch a fresh database file to WAL all at
+    // once, and the losers logged "database is locked".
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let mut server = steward(&data)
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--workers",
+            "2",
+        ])
+        .env("STEWARD_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read stderr on its own thread so the server never blocks on a full pipe.
+    let mut stderr = server.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        text
+    });
+    let base = BufReader::new(server.stdout.take().unwrap())
+        .lines()
+        .map(Result::unwrap)
+        .find_map(|line| {
+            line.strip_prefix("Steward is listening on ")
+                .map(str::to_owned)
+        })
+        .expect("steward serve --demo exited before listening");
+    let ready = reqwest::blocking::get(format!("{base}/readyz")).unwrap();
+    assert!(ready.status().is_success());
+
+    assert!(terminate(&mut server).success());
+    let log = log.join().unwrap();
+    assert!(
+        log.contains("steward is serving"),
+        "the log was captured: {log}"
+    );
+    assert!(!log.contains("ERROR"), "{log}");
+}
+
+#[test]
 fn bad_usage_exits_2_and_a_failed_operation_exits_1_with_one_sentence() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();

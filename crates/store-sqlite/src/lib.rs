@@ -58,20 +58,52 @@ impl SqliteStore {
     }
 
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        /// Puts the database file in WAL mode (WAL lets readers run beside the one writer),
+        /// once, on a single connection, before the pool opens its connections.
+        ///
+        /// The switch needs an exclusive lock, and SQLite answers `SQLITE_BUSY` at once,
+        /// without waiting on the busy timeout, to a connection that holds a shared lock
+        /// and asks for one while another does the same (it would deadlock otherwise). A
+        /// pool opening its connections together on a fresh file, each switching, therefore
+        /// logged "database is locked". Another process opening the same fresh file at
+        /// the same moment can still lose that race here, so a busy answer is retried.
+        fn switch_to_wal(path: &Path) -> StoreResult<()> {
+            let cannot = |e: rusqlite::Error| {
+                StoreError::Backend(format!("cannot open {}: {e}", path.display()))
+            };
+            let conn = rusqlite::Connection::open(path).map_err(cannot)?;
+            conn.busy_timeout(Duration::from_secs(30)).map_err(cannot)?;
+            let mut attempts = 0;
+            loop {
+                match conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+                    row.get::<_, String>(0)
+                }) {
+                    Ok(_) => return Ok(()),
+                    Err(e)
+                        if attempts < 100
+                            && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+                    {
+                        attempts += 1;
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    Err(e) => return Err(cannot(e)),
+                }
+            }
+        }
+        switch_to_wal(path)?;
         let manager = SqliteConnectionManager::file(path).with_init(|conn| {
-            // First, so that connections opened together wait for each other's
-            // journal-mode switch instead of failing with "database is locked".
             conn.busy_timeout(Duration::from_secs(30))?;
-            // WAL lets readers run beside the one writer; NORMAL sync is durable at
-            // each checkpoint of the WAL and safe against corruption on power loss.
-            // A small page cache per connection (16 MiB; eight connections) keeps
-            // memory bounded: pages are shared through the OS cache, and a 1M-row
-            // import measured no slower than with 64 MiB. A step of a large import
-            // writes gigabytes of WAL; once the WAL restarts, the file is cut back to
-            // 64 MiB instead of keeping that size on disk.
+            // The file is already in WAL mode (see `switch_to_wal`), and the mode is
+            // kept in the file, so the pool's connections, opened together, touch no
+            // lock here. NORMAL sync is durable at each checkpoint of the WAL and
+            // safe against corruption on power loss. A small page cache per
+            // connection (16 MiB; eight connections) keeps memory bounded: pages are
+            // shared through the OS cache, and a 1M-row import measured no slower
+            // than with 64 MiB. A step of a large import writes gigabytes of WAL;
+            // once the WAL restarts, the file is cut back to 64 MiB instead of
+            // keeping that size on disk.
             conn.execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
+                "PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = ON;
                  PRAGMA cache_size = -16384;
                  PRAGMA journal_size_limit = 67108864;",

@@ -7,6 +7,7 @@
 //! `application/problem+json` (RFC 9457).
 
 mod admin;
+mod application;
 mod attributes;
 mod auth;
 mod content;
@@ -20,7 +21,6 @@ mod state;
 mod upload;
 mod users;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -29,6 +29,7 @@ use steward_app::App;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use application::{Application, ServerConfig, StorageConfig, open_backend};
 pub use error::ApiError;
 pub use state::{Security, WebState};
 
@@ -58,22 +59,6 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-}
-
-/// Serves the API on `listener` until `shutdown` completes, then finishes the
-/// requests in flight.
-pub async fn serve(
-    app: App,
-    security: Arc<Security>,
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(app, security).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }
 
 /// Runs a use case for the caller off the async executor.

@@ -1,0 +1,208 @@
+//! CSV imports: uploads, background jobs, mappings, dry runs, idempotency and their files.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{problem, spawn_app};
+
+#[tokio::test]
+async fn an_uploaded_csv_is_imported_in_the_background_with_a_downloadable_error_log() {
+    let t = spawn_app().await;
+    let csv = "\u{feff}Phone Number;Name\r\n+91 98765 43210;Asha Rao\r\n98765 43211;Ravi\r\n12;Nobody\r\n";
+    let response = t
+        .client
+        .post(format!(
+            "{}/api/v1/orgs/{}/imports?file_name=people.csv",
+            t.base, t.org
+        ))
+        .bearer_auth(&t.admin)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let job: Value = response.json().await.unwrap();
+    assert_eq!(
+        (job["status"].as_str(), job["file_name"].as_str()),
+        (Some("queued"), Some("people.csv"))
+    );
+    let id = job["id"].as_str().unwrap().to_owned();
+
+    let mut done = Value::Null;
+    for _ in 0..200 {
+        done = t
+            .get(&format!("/api/v1/orgs/{}/imports/{id}", t.org), &t.admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if done["finished_at"] != Value::Null {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(done["status"], "completed_with_errors", "{done}");
+    assert_eq!(done["counts"]["created"], 2);
+    assert_eq!(done["counts"]["failed"], 1);
+    assert_eq!(done["progress"]["done"], 3);
+
+    let errors = t
+        .get(
+            &format!("/api/v1/orgs/{}/imports/{id}/errors.csv", t.org),
+            &t.admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(errors.status(), StatusCode::OK);
+    let text = errors.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("Row,Column,Value,Reason"));
+    let line = lines.next().unwrap();
+    assert!(line.starts_with("4,Phone Number,12,"), "{line}");
+
+    // The other org sees none of it.
+    let theirs = t
+        .get(
+            &format!("/api/v1/orgs/{}/imports/{id}", t.other_org),
+            &t.other_admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    problem(theirs, StatusCode::NOT_FOUND).await;
+    let history: Value = t
+        .get(&format!("/api/v1/orgs/{}/imports", t.org), &t.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["total"], 1);
+}
+
+#[tokio::test]
+async fn a_form_upload_with_a_mapping_dry_runs_and_offers_its_files() {
+    let t = spawn_app().await;
+    let csv = "Mobile Phone,Display Name,Fax\n+91 98765 43210,Asha Rao,1\n12,Bad,2\n";
+    let form = reqwest::multipart::Form::new()
+        .text("dry_run", "true")
+        .text("mapping", "m365")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("m365 users.csv"),
+        );
+    let response = t
+        .client
+        .post(format!("{}/api/v1/orgs/{}/imports", t.base, t.org))
+        .bearer_auth(&t.admin)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let job: Value = response.json().await.unwrap();
+    assert_eq!(job["file_name"], "m365 users.csv");
+    assert_eq!(job["payload"]["dry_run"], true);
+    let id = job["id"].as_str().unwrap().to_owned();
+    let done = t.finished_import(&id).await;
+    assert_eq!(
+        (&done["counts"]["created"], &done["counts"]["failed"]),
+        (&Value::from(1), &Value::from(1)),
+        "{done}"
+    );
+    assert!(done["duration_ms"].as_i64().is_some(), "{done}");
+    let users: Value = t
+        .get(&format!("/api/v1/orgs/{}/users", t.org), &t.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(users["total"], 0, "a dry run writes no user");
+
+    let (headers, original) = t.download(&format!("{id}/original")).await;
+    assert_eq!(original, csv);
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"m365 users.csv\"")
+    );
+    let (_, result) = t.download(&format!("{id}/result.csv")).await;
+    assert!(result.contains("Asha Rao,1,would create,"), "{result}");
+    assert!(result.contains("12,Bad,2,failed,"), "{result}");
+    let (headers, template) = t.download("template.csv").await;
+    assert_eq!(template, "\u{feff}Phone Number,Name\n");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn an_upload_repeated_with_its_idempotency_key_gives_back_the_same_job() {
+    let t = spawn_app().await;
+    let send = |key: &'static str, body: &'static str| {
+        t.client
+            .post(format!("{}/api/v1/orgs/{}/imports", t.base, t.org))
+            .bearer_auth(&t.admin)
+            .header("idempotency-key", key)
+            .body(body)
+            .send()
+    };
+    let first: Value = send("k1", "Phone,Name\n+919876543210,Asha\n")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let again = send("k1", "Phone,Name\n+919876543210,Asha\n")
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    let other = send("k1", "Phone,Name\n+919876543211,Ravi\n")
+        .await
+        .unwrap();
+    let body = problem(other, StatusCode::CONFLICT).await;
+    assert!(body["detail"].as_str().unwrap().contains("another file"));
+    let history: Value = t
+        .get(&format!("/api/v1/orgs/{}/imports", t.org), &t.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["total"], 1);
+}
+
+#[tokio::test]
+async fn an_unknown_mapping_name_is_refused_naming_the_presets() {
+    let t = spawn_app().await;
+    let response = t
+        .client
+        .post(format!(
+            "{}/api/v1/orgs/{}/imports?mapping=nope",
+            t.base, t.org
+        ))
+        .bearer_auth(&t.admin)
+        .body("Phone,Name\n")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        body["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("m365"),
+        "{body}"
+    );
+}

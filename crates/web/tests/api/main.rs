@@ -1,0 +1,18 @@
+//! The HTTP API, tested against the real server on port 0 with a real store on disk
+//! and a real job worker: one test binary, one module per feature.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod attributes;
+mod audit;
+mod content;
+mod groups;
+mod health;
+mod imports;
+mod isolation;
+mod sessions;
+mod tokens;
+mod users;
