@@ -16,6 +16,7 @@ mod extract;
 mod groups;
 mod health;
 mod imports;
+mod portal;
 mod sessions;
 mod state;
 mod upload;
@@ -47,6 +48,7 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(content::router())
         .merge(imports::router())
         .merge(admin::router())
+        .merge(portal::router())
         .fallback(error::not_found)
         .with_state(WebState { app, security })
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
