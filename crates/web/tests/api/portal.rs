@@ -1,0 +1,345 @@
+//! The portal's pages over HTTP: sign-in, the session cookie, CSRF on plain forms,
+//! escaping, security headers, and what each role gets (pages, 403, 404).
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use steward_domain::{AttributeChanges, PersonName, PhoneNumber, UserSource, UserUpsert};
+use steward_store::prelude::*;
+
+use crate::helpers::{PASSWORD, TestApp, spawn_app};
+
+/// A browser-like client of the portal: keeps the session cookie, does not follow
+/// redirects (so the tests see them).
+pub struct Portal {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub cookie: Option<String>,
+}
+
+impl Portal {
+    pub fn new(t: &TestApp) -> Portal {
+        Portal {
+            base: t.base.clone(),
+            client: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            cookie: None,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.client.post(format!("{}{path}", self.base)).form(form);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Keeps the session cookie a response sets.
+    fn keep_cookie(&mut self, response: &reqwest::Response) -> String {
+        let set = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        self.cookie = Some(set.split(';').next().unwrap().to_owned());
+        set
+    }
+
+    /// Signs an admin in through the form; returns the Set-Cookie header.
+    pub async fn sign_in_admin(&mut self, email: &str) -> String {
+        let response = self
+            .post("/portal/sign-in", &[("email", email), ("password", PASSWORD)])
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()["location"], "/portal");
+        self.keep_cookie(&response)
+    }
+
+    /// Signs a member in with phone and the code from the outbox.
+    pub async fn sign_in_member(&mut self, t: &TestApp, phone: &str) {
+        let response = self.post("/portal/sign-in/phone", &[("phone", phone)]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.text().await.unwrap().contains("One-time code"));
+        let code = t.last_code().unwrap();
+        let response = self
+            .post("/portal/sign-in/code", &[("phone", phone), ("code", &code)])
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        self.keep_cookie(&response);
+    }
+
+    /// A page's HTML, expecting 200.
+    pub async fn page(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.text().await.unwrap()
+    }
+
+    /// The CSRF token of the forms on a page.
+    pub async fn csrf(&self, path: &str) -> String {
+        let html = self.page(path).await;
+        let start = html.find(r#"name="csrf" value=""#).expect("a form with a csrf field")
+            + r#"name="csrf" value=""#.len();
+        html[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+fn org_path(t: &TestApp, rest: &str) -> String {
+    format!("/portal/orgs/{}{rest}", t.org)
+}
+
+#[tokio::test]
+async fn the_root_sends_a_visitor_to_sign_in_with_strict_security_headers() {
+    let t = spawn_app().await;
+    let portal = Portal::new(&t);
+    let response = portal.get("/").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/portal/sign-in");
+
+    let response = portal.get("/portal/sign-in").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.starts_with("default-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"<label for="email">Email</label>"#));
+    // No inline script or style anywhere: the policy would block it.
+    assert!(!html.contains("<script>") && !html.contains("style="));
+
+    // A page needing a session sends the visitor to sign in.
+    let response = portal.get(&org_path(&t, "/users")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/portal/sign-in");
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_with_the_form_and_gets_the_api_session_cookie() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let mut portal = Portal::new(&t);
+
+    let wrong = portal
+        .post(
+            "/portal/sign-in",
+            &[("email", "ada@contoso.example"), ("password", "not the password")],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().await.unwrap().contains("the email or password is wrong"));
+
+    let set_cookie = portal.sign_in_admin("ada@contoso.example").await;
+    assert!(set_cookie.starts_with("steward_session=sts_"), "{set_cookie}");
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
+
+    let home = portal.get("/portal").await;
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    assert_eq!(home.headers()["location"], org_path(&t, "/users").as_str());
+    let users = portal.page(&org_path(&t, "/users")).await;
+    for word in ["Users", "Groups", "Reports", "Connectors", "Actions", "Upload Users History", "Settings"] {
+        assert!(users.contains(&format!(">{word}</a>")), "the nav lacks {word}");
+    }
+    // The same cookie works for the API (GET needs no CSRF header).
+    let me: serde_json::Value = portal.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["kind"], "admin");
+
+    // Signing out ends the session.
+    let csrf = portal.csrf(&org_path(&t, "/users")).await;
+    let out = portal.post("/portal/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = portal.get(&org_path(&t, "/users")).await;
+    assert_eq!(after.headers()["location"], "/portal/sign-in");
+}
+
+#[tokio::test]
+async fn a_form_without_the_csrf_field_is_refused_and_changes_nothing() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let mut portal = Portal::new(&t);
+    portal.sign_in_admin("ada@contoso.example").await;
+
+    let form = [("phone", "+919876543210"), ("name", "Asha Rao")];
+    let refused = portal.post(&org_path(&t, "/users"), &form).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("did not come from this site"));
+    let wrong = [("csrf", "forged"), ("phone", "+919876543210"), ("name", "Asha Rao")];
+    let refused = portal.post(&org_path(&t, "/users"), &wrong).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let phone = PhoneNumber::from_e164("+919876543210").unwrap();
+    assert!(t.store.get_user(t.org, &phone).unwrap().is_none());
+
+    // With the token, the same form adds the user and shows them.
+    let csrf = portal.csrf(&org_path(&t, "/users/new")).await;
+    let ok = [("csrf", csrf.as_str()), ("phone", "+919876543210"), ("name", "Asha Rao")];
+    let added = portal.post(&org_path(&t, "/users"), &ok).await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let location = added.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.ends_with("/users/919876543210?done=created"), "{location}");
+    let detail = portal.page(&location).await;
+    assert!(detail.contains("Asha Rao") && detail.contains("The user was added."));
+    assert!(t.store.get_user(t.org, &phone).unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_form_with_a_bad_value_shows_the_error_next_to_its_field() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let mut portal = Portal::new(&t);
+    portal.sign_in_admin("ada@contoso.example").await;
+    let csrf = portal.csrf(&org_path(&t, "/users/new")).await;
+    let form = [("csrf", csrf.as_str()), ("phone", "12"), ("name", "Asha")];
+    let response = portal.post(&org_path(&t, "/users"), &form).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"id="phone-error""#), "{html}");
+    assert!(html.contains(r#"aria-invalid="true""#));
+}
+
+#[tokio::test]
+async fn a_user_named_like_a_script_renders_as_text() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let evil = "<script>alert(1)</script>";
+    let row = UserUpsert {
+        phone: PhoneNumber::from_e164("+919876543210").unwrap(),
+        name: PersonName::parse(evil).unwrap(),
+        source: UserSource::Api,
+        attributes: AttributeChanges::new(),
+    };
+    t.store.upsert_users(t.org, &[row], Utc::now()).unwrap();
+    let mut portal = Portal::new(&t);
+    portal.sign_in_admin("ada@contoso.example").await;
+    for path in ["/users", "/users/919876543210", "/users?q=%3Cscript"] {
+        let html = portal.page(&org_path(&t, path)).await;
+        assert!(!html.contains(evil), "{path} has the raw script");
+        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{path}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn a_member_signs_in_by_phone_sees_my_groups_and_gets_403_on_admin_pages() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876500001", "+919876500002"]);
+    let group = t.group_with("+919876500002", &["+919876500001"]);
+    let mut portal = Portal::new(&t);
+    portal.sign_in_member(&t, "+919876500001").await;
+
+    let home = portal.get("/portal").await;
+    assert_eq!(home.headers()["location"], org_path(&t, "/groups").as_str());
+    let groups = portal.page(&org_path(&t, "/groups")).await;
+    assert!(groups.contains("My groups") && groups.contains("Field Sales"));
+    assert!(!groups.contains(">Users</a>") && !groups.contains(">Settings</a>"));
+    let detail = portal.page(&org_path(&t, &format!("/groups/{group}"))).await;
+    assert!(detail.contains("+919876500002"));
+    assert!(!detail.contains("Add a member"));
+
+    for admin_page in ["/users", "/imports", "/imports/new", "/attributes", "/audit", "/tokens", "/reports", "/settings"] {
+        let response = portal.get(&org_path(&t, admin_page)).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{admin_page}: {:?}", response.headers());
+        let html = response.text().await.unwrap();
+        assert!(html.contains("have access to this page"), "{admin_page}");
+    }
+    // Another org's id, and a path that does not exist, are the 404 page.
+    let other = portal
+        .get(&format!("/portal/orgs/{}/groups", t.other_org))
+        .await;
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    assert!(other.text().await.unwrap().contains("Page not found"));
+    let missing = portal.get("/portal/no-such-page").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.text().await.unwrap().contains("Page not found"));
+}
+
+#[tokio::test]
+async fn a_group_admin_sees_only_their_groups_and_their_users() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876500001", "+919876500002", "+919876500003"]);
+    t.group_with("+919876500002", &["+919876500001"]);
+    let mut portal = Portal::new(&t);
+    portal.sign_in_member(&t, "+919876500002").await;
+
+    let users = portal.page(&org_path(&t, "/users")).await;
+    assert!(users.contains("Group admin"));
+    assert!(users.contains("+919876500001") && users.contains("+919876500002"));
+    assert!(!users.contains("+919876500003"), "a user outside their groups");
+    assert!(!users.contains("Upload Users History"));
+    let outside = portal.get(&org_path(&t, "/users/919876500003")).await;
+    assert_eq!(outside.status(), StatusCode::NOT_FOUND);
+    let groups = portal.page(&org_path(&t, "/groups")).await;
+    assert!(groups.contains("My groups") && groups.contains("Field Sales"));
+    let imports = portal.get(&org_path(&t, "/imports")).await;
+    assert_eq!(imports.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_admin_uploads_a_file_through_the_portal_form_and_sees_it_in_the_history() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let mut portal = Portal::new(&t);
+    portal.sign_in_admin("ada@contoso.example").await;
+    let csrf = portal.csrf(&org_path(&t, "/imports/new")).await;
+    let csv = "Phone Number,Name\n+919876543210,Asha Rao\n12,Nobody\n";
+    let file = reqwest::multipart::Part::bytes(csv.as_bytes().to_vec())
+        .file_name("people.csv")
+        .mime_str("text/csv")
+        .unwrap();
+
+    // Without the token first, the upload is refused before the file is stored.
+    let no_token = reqwest::multipart::Form::new().part("file", file);
+    let refused = portal
+        .client
+        .post(format!("{}{}", portal.base, org_path(&t, "/imports")))
+        .header("cookie", portal.cookie.clone().unwrap())
+        .multipart(no_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let file = reqwest::multipart::Part::bytes(csv.as_bytes().to_vec())
+        .file_name("people.csv")
+        .mime_str("text/csv")
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("mapping", "")
+        .part("file", file);
+    let uploaded = portal
+        .client
+        .post(format!("{}{}", portal.base, org_path(&t, "/imports")))
+        .header("cookie", portal.cookie.clone().unwrap())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
+    let history: serde_json::Value = t
+        .get(&format!("/api/v1/orgs/{}/imports", t.org), &t.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = history["items"][0]["id"].as_str().unwrap().to_owned();
+    t.finished_import(&id).await;
+    let html = portal.page(&org_path(&t, "/imports")).await;
+    assert!(html.contains("people.csv") && html.contains(">Completed<"), "{html}");
+    assert!(html.contains(&format!("/api/v1/orgs/{}/imports/{id}/errors.csv", t.org)));
+    // The error log downloads with the portal's cookie.
+    let log = portal
+        .get(&format!("/api/v1/orgs/{}/imports/{id}/errors.csv", t.org))
+        .await;
+    assert_eq!(log.status(), StatusCode::OK);
+    assert!(log.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(log.text().await.unwrap().contains("3,Phone Number,12,"));
+}
