@@ -8,6 +8,7 @@ mod helpers;
 
 mod attributes;
 mod audit;
+mod browser;
 mod content;
 mod groups;
 mod health;
