@@ -197,14 +197,19 @@ fn row(org: &str, job: &Job) -> Row {
         .unwrap_or(false);
     Row {
         file_name: job.file_name.clone().unwrap_or_else(|| "upload.csv".into()),
-        created_by: job.created_by.clone(),
-        date: job.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        // The audit log's name for the uploader, without its kind: the email or phone.
+        created_by: job
+            .created_by
+            .split_once(':')
+            .map_or(job.created_by.as_str(), |(_, who)| who)
+            .to_owned(),
+        date: job.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         status: job.status.portal_label(),
         dry_run,
         progress: if job.progress.total > 0 {
-            format!("{} of {} rows", job.progress.done, job.progress.total)
+            format!("{} of {}", job.progress.done, job.progress.total)
         } else {
-            format!("{} rows", job.progress.done)
+            job.progress.done.to_string()
         },
         created: job.counts.created,
         updated: job.counts.updated,
