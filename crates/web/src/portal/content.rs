@@ -49,7 +49,11 @@ fn wants_mine(params: &[(String, String)]) -> bool {
 }
 
 fn notice(params: &[(String, String)]) -> Option<&'static str> {
-    match params.iter().find(|(k, _)| k == "done").map(|(_, v)| v.as_str())? {
+    match params
+        .iter()
+        .find(|(k, _)| k == "done")
+        .map(|(_, v)| v.as_str())?
+    {
         "published" => Some("Published to the group."),
         "unpublished" => Some("Unpublished from the group."),
         _ => None,
@@ -57,7 +61,10 @@ fn notice(params: &[(String, String)]) -> Option<&'static str> {
 }
 
 /// The groups the caller may publish this kind of item to.
-async fn targets(page: &OrgPage, kind: PublishableKind) -> Result<Vec<(String, String)>, PageError> {
+async fn targets(
+    page: &OrgPage,
+    kind: PublishableKind,
+) -> Result<Vec<(String, String)>, PageError> {
     let all = page.run(groups::tree).await?;
     let mut out: Vec<(String, String)> = all
         .iter()
@@ -127,7 +134,12 @@ async fn list_page(
     params: &[(String, String)],
 ) -> Result<Response, PageError> {
     let (heading, noun, path, section) = match kind {
-        PublishableKind::Connector => ("Connectors", "connector", "/connectors", Section::Connectors),
+        PublishableKind::Connector => (
+            "Connectors",
+            "connector",
+            "/connectors",
+            Section::Connectors,
+        ),
         PublishableKind::Action => ("Actions", "action", "/actions", Section::Actions),
     };
     let targets = targets(page, kind).await?;

@@ -33,7 +33,11 @@ pub(super) fn router() -> Router<WebState> {
 }
 
 fn notice(params: &[(String, String)]) -> Option<&'static str> {
-    match params.iter().find(|(k, _)| k == "done").map(|(_, v)| v.as_str())? {
+    match params
+        .iter()
+        .find(|(k, _)| k == "done")
+        .map(|(_, v)| v.as_str())?
+    {
         "added" => Some("The member was added."),
         "removed" => Some("The member was removed from the group."),
         "mapped" => Some("The group is now mapped to the organization."),
@@ -199,7 +203,15 @@ async fn group(
     Path((_, id)): Path<(String, String)>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    group_page(&page, id, Vec::new(), String::new(), String::new(), notice(&params)).await
+    group_page(
+        &page,
+        id,
+        Vec::new(),
+        String::new(),
+        String::new(),
+        notice(&params),
+    )
+    .await
 }
 
 async fn add_member(
@@ -315,15 +327,17 @@ async fn settings(
     let all = page.run(groups::tree).await?;
     let mut rows: Vec<MappingRow> = all
         .iter()
-        .filter(|g| page.caller.may(&Action::ManageOrgMapping(groups::group_ref(g))))
+        .filter(|g| {
+            page.caller
+                .may(&Action::ManageOrgMapping(groups::group_ref(g)))
+        })
         .map(|g| MappingRow {
             name: g.name.to_string(),
             org_mapped: g.org_mapped,
             action: page.path(&format!("/settings/groups/{}", g.id)),
         })
         .collect();
-    if rows.is_empty() && !page.caller.is_org_admin() && page.caller.actor().admin_of.is_empty()
-    {
+    if rows.is_empty() && !page.caller.is_org_admin() && page.caller.actor().admin_of.is_empty() {
         return Err(PageError::Forbidden(
             "settings are for organization and group admins".into(),
         ));

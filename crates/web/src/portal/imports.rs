@@ -248,9 +248,13 @@ async fn history(
         }
         _ => None,
     };
-    let next_href = jobs
-        .next_cursor
-        .map(|c| format!("{}?{}", page.path("/imports"), serde_urlencoded::to_string([("cursor", c)]).unwrap_or_default()));
+    let next_href = jobs.next_cursor.map(|c| {
+        format!(
+            "{}?{}",
+            page.path("/imports"),
+            serde_urlencoded::to_string([("cursor", c)]).unwrap_or_default()
+        )
+    });
     render(&HistoryPage {
         frame: page.frame("Upload Users History", Section::Imports),
         refresh_href: page.path("/imports"),

@@ -106,7 +106,10 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 /// The portal's security headers: no inline scripts or styles, no framing, no MIME
 /// sniffing, and pages (which show people's data) never cached.
-async fn page_headers(request_path: axum::extract::OriginalUri, mut response: Response) -> Response {
+async fn page_headers(
+    request_path: axum::extract::OriginalUri,
+    mut response: Response,
+) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

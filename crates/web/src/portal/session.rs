@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, OptionalFromRequestParts, Path, Request};
+use axum::extract::{
+    FromRef, FromRequest, FromRequestParts, OptionalFromRequestParts, Path, Request,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -15,8 +17,8 @@ use steward_app::security::{self, Principal};
 use steward_app::{self as app, App, AppError, FieldError, orgs};
 use steward_domain::OrgId;
 
-use super::frame::{Frame, Nav, Section};
 use super::SIGN_IN;
+use super::frame::{Frame, Nav, Section};
 use crate::auth::{Credential, Origin, SESSION_COOKIE};
 use crate::state::Security;
 
@@ -78,8 +80,8 @@ where
             .await
             .map_err(|_| PageError::Internal)?;
         // Only the cookie signs in to the portal: a bearer header is for scripts.
-        let Some(Credential::Cookie(secret)) = Credential::from_headers(&parts.headers)
-            .filter(|c| matches!(c, Credential::Cookie(_)))
+        let Some(Credential::Cookie(secret)) =
+            Credential::from_headers(&parts.headers).filter(|c| matches!(c, Credential::Cookie(_)))
         else {
             return Err(PageError::SignIn);
         };
@@ -137,10 +139,11 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session =
             <PortalSession as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        let Path(params) =
-            <Path<std::collections::HashMap<String, String>> as FromRequestParts<S>>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| PageError::NotFound)?;
+        let Path(params) = <Path<std::collections::HashMap<String, String>> as FromRequestParts<
+            S,
+        >>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| PageError::NotFound)?;
         let org: OrgId = params
             .get("org")
             .and_then(|raw| raw.parse().ok())
@@ -242,7 +245,12 @@ pub(crate) async fn home(app: App, session: PortalSession) -> Result<Response, P
             };
             let orgs = orgs
                 .into_iter()
-                .map(|u| (format!("/portal/orgs/{}/groups", u.org_id), u.org_id.to_string()))
+                .map(|u| {
+                    (
+                        format!("/portal/orgs/{}/groups", u.org_id),
+                        u.org_id.to_string(),
+                    )
+                })
                 .collect();
             render(&OrgChoice {
                 frame,
@@ -295,7 +303,9 @@ impl From<AppError> for PageError {
             AppError::Forbidden(reason) => PageError::Forbidden(reason),
             AppError::Invalid(errors) => PageError::Invalid(errors),
             AppError::Conflict(reason) => PageError::Conflict(reason),
-            AppError::BadCredentials(reason) => PageError::Invalid(vec![FieldError::new("", reason)]),
+            AppError::BadCredentials(reason) => {
+                PageError::Invalid(vec![FieldError::new("", reason)])
+            }
             AppError::TooManyAttempts(reason) => PageError::TooManyAttempts(reason),
             AppError::Store(steward_store::StoreError::NotFound)
             | AppError::Blob(steward_store::BlobError::NotFound(_)) => PageError::NotFound,
@@ -435,7 +445,11 @@ impl<S: Send + Sync> FromRequest<S> for Form {
 }
 
 /// The session cookie, as `POST /api/v1/auth/login` sets it.
-pub(crate) fn session_cookie(security: &Security, value: String, max_age: chrono::Duration) -> HeaderValue {
+pub(crate) fn session_cookie(
+    security: &Security,
+    value: String,
+    max_age: chrono::Duration,
+) -> HeaderValue {
     let cookie = Cookie::build((SESSION_COOKIE, value))
         .http_only(true)
         .same_site(SameSite::Lax)

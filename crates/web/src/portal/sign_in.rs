@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use steward_app::{App, AppError, security};
+use steward_app::{App, security};
 
 use super::session::{blocking, see_other, session_cookie};
 use super::{Form, Frame, PageError, PortalSession, SIGN_IN, render};
@@ -217,7 +217,7 @@ async fn sign_out(
 ) -> Result<Response, PageError> {
     session.check_csrf(form.get("csrf"))?;
     let secret = session.secret.clone();
-    blocking(move || security::logout(&app, &secret).map_err(AppError::from)).await?;
+    blocking(move || security::logout(&app, &secret)).await?;
     let expired = session_cookie(&security, String::new(), chrono::Duration::zero());
     let mut response = see_other(SIGN_IN);
     response.headers_mut().insert(header::SET_COOKIE, expired);

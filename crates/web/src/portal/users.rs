@@ -21,7 +21,10 @@ pub(super) fn router() -> Router<WebState> {
     Router::new()
         .route("/orgs/{org}/users", get(list).post(add))
         .route("/orgs/{org}/users/new", get(new_form))
-        .route("/orgs/{org}/users/columns", get(columns_form).post(save_columns))
+        .route(
+            "/orgs/{org}/users/columns",
+            get(columns_form).post(save_columns),
+        )
         .route("/orgs/{org}/users/{phone}", get(detail))
         .route("/orgs/{org}/users/{phone}/edit", get(edit_form).post(edit))
         .route("/orgs/{org}/attributes", get(schema_form).post(save_schema))
@@ -91,7 +94,10 @@ struct UsersPage {
 }
 
 fn notice(params: &[(String, String)]) -> Option<&'static str> {
-    let code = params.iter().find(|(k, _)| k == "done").map(|(_, v)| v.as_str());
+    let code = params
+        .iter()
+        .find(|(k, _)| k == "done")
+        .map(|(_, v)| v.as_str());
     match code? {
         "created" => Some("The user was added."),
         "updated" => Some("The user was saved."),
@@ -447,7 +453,9 @@ async fn add(page: OrgPage, form: Form) -> Result<Response, PageError> {
     {
         Ok(user) => {
             let digits = user.phone.as_str().trim_start_matches('+');
-            Ok(see_other(&page.path(&format!("/users/{digits}?done=created"))))
+            Ok(see_other(
+                &page.path(&format!("/users/{digits}?done=created")),
+            ))
         }
         Err(PageError::Invalid(errors)) => render(&UserForm {
             frame: page.frame("Add a user", Section::Users),
@@ -517,7 +525,9 @@ async fn edit(
         .run(move |app, c| directory::update_user(app, c, &p, Some(&n), &values))
         .await
     {
-        Ok(_) => Ok(see_other(&page.path(&format!("/users/{phone}?done=updated")))),
+        Ok(_) => Ok(see_other(
+            &page.path(&format!("/users/{phone}?done=updated")),
+        )),
         Err(PageError::Invalid(errors)) => render(&UserForm {
             frame: page.frame("Edit user", Section::Users),
             action: page.path(&format!("/users/{phone}/edit")),

@@ -197,8 +197,7 @@ impl Browser {
                               nodes: v.nodes.map(n => n.target.join(" "))})))));
         "#;
         let found = self.client.execute_async(script, vec![]).await.unwrap();
-        let violations: Vec<Value> =
-            serde_json::from_str(found.as_str().unwrap_or("[]")).unwrap();
+        let violations: Vec<Value> = serde_json::from_str(found.as_str().unwrap_or("[]")).unwrap();
         assert!(
             violations.is_empty(),
             "accessibility violations on {}: {violations:#?}",
@@ -303,13 +302,16 @@ async fn an_admin_imports_a_file_with_a_bad_row_and_downloads_its_error_log_in_a
 
     // Signing in.
     b.open(&t, "/").await;
-    b.wait_for_path("the sign-in page", |p| p == "/portal/sign-in").await;
+    b.wait_for_path("the sign-in page", |p| p == "/portal/sign-in")
+        .await;
     b.check_accessibility().await;
     b.shot("sign-in").await;
     b.fill("#email", "ada@contoso.example").await;
     b.fill("#password", PASSWORD).await;
-    b.click("form[action='/portal/sign-in'] button[type=submit]").await;
-    b.wait_for_path("the Users page", |p| p.ends_with("/users")).await;
+    b.click("form[action='/portal/sign-in'] button[type=submit]")
+        .await;
+    b.wait_for_path("the Users page", |p| p.ends_with("/users"))
+        .await;
     assert_eq!(b.heading().await, "Users");
 
     // Users > Add Users > Import Multiple Users.
@@ -377,7 +379,10 @@ async fn an_admin_imports_a_file_with_a_bad_row_and_downloads_its_error_log_in_a
     b.wait_for_path("the Users page", |p| p.contains("/users?done=columns"))
         .await;
     let head = b.text("thead").await;
-    assert!(head.contains("Department") && head.contains("Job Title"), "{head}");
+    assert!(
+        head.contains("Department") && head.contains("Job Title"),
+        "{head}"
+    );
     assert!(b.body().await.contains("Account Manager"));
     b.check_accessibility().await;
     b.shot("users").await;
@@ -442,18 +447,25 @@ async fn a_group_admin_signs_in_with_a_code_and_sees_only_their_groups_in_a_brow
     let code = t.last_code().unwrap();
     b.fill("#code", &code).await;
     b.click("form button[type=submit]").await;
-    b.wait_for_path("My groups", |p| p.ends_with("/groups")).await;
+    b.wait_for_path("My groups", |p| p.ends_with("/groups"))
+        .await;
     assert_eq!(b.heading().await, "My groups");
     let tree = b.text("ul.tree").await;
     assert!(tree.contains("Field Sales"), "{tree}");
-    assert!(!tree.contains("Support") && !tree.contains("Contoso India"), "{tree}");
+    assert!(
+        !tree.contains("Support") && !tree.contains("Contoso India"),
+        "{tree}"
+    );
     b.check_accessibility().await;
     b.shot("group-admin-groups").await;
 
     // Their users are the people of their group.
     b.open(&t, &format!("/portal/orgs/{}/users", t.org)).await;
     let users = b.text("tbody").await;
-    assert!(users.contains("+919876500001") && !users.contains("+919876500003"), "{users}");
+    assert!(
+        users.contains("+919876500001") && !users.contains("+919876500003"),
+        "{users}"
+    );
     b.close().await;
 }
 
@@ -464,7 +476,8 @@ async fn a_member_signs_in_with_a_code_from_the_outbox_and_gets_the_403_page_on_
     furnish(&t).await;
 
     b.open(&t, "/").await;
-    b.wait_for_path("the sign-in page", |p| p == "/portal/sign-in").await;
+    b.wait_for_path("the sign-in page", |p| p == "/portal/sign-in")
+        .await;
     b.client
         .find(Locator::LinkText("Sign in with your phone"))
         .await
@@ -472,7 +485,8 @@ async fn a_member_signs_in_with_a_code_from_the_outbox_and_gets_the_403_page_on_
         .click()
         .await
         .unwrap();
-    b.wait_for_path("phone sign-in", |p| p == "/portal/sign-in/phone").await;
+    b.wait_for_path("phone sign-in", |p| p == "/portal/sign-in/phone")
+        .await;
     b.shot("sign-in-phone").await;
     b.fill("#phone", "+919876500001").await;
     b.click("form button[type=submit]").await;
@@ -484,7 +498,8 @@ async fn a_member_signs_in_with_a_code_from_the_outbox_and_gets_the_403_page_on_
     let code = t.last_code().unwrap();
     b.fill("#code", &code).await;
     b.click("form button[type=submit]").await;
-    b.wait_for_path("My groups", |p| p.ends_with("/groups")).await;
+    b.wait_for_path("My groups", |p| p.ends_with("/groups"))
+        .await;
     let nav = b.text("nav.side").await;
     assert!(!nav.contains("Users") && !nav.contains("Settings"), "{nav}");
     assert!(b.text("ul.tree").await.contains("Field Sales"));
@@ -495,7 +510,8 @@ async fn a_member_signs_in_with_a_code_from_the_outbox_and_gets_the_403_page_on_
     assert_eq!(b.heading().await, "You don't have access to this page");
     b.check_accessibility().await;
     b.shot("forbidden").await;
-    b.open(&t, &format!("/portal/orgs/{}/groups", t.other_org)).await;
+    b.open(&t, &format!("/portal/orgs/{}/groups", t.other_org))
+        .await;
     assert_eq!(b.heading().await, "Page not found");
     b.check_accessibility().await;
     b.close().await;

@@ -47,7 +47,10 @@ impl Portal {
 
     /// Keeps the session cookie a response sets.
     fn keep_cookie(&mut self, response: &reqwest::Response) -> String {
-        let set = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let set = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         self.cookie = Some(set.split(';').next().unwrap().to_owned());
         set
     }
@@ -55,7 +58,10 @@ impl Portal {
     /// Signs an admin in through the form; returns the Set-Cookie header.
     pub async fn sign_in_admin(&mut self, email: &str) -> String {
         let response = self
-            .post("/portal/sign-in", &[("email", email), ("password", PASSWORD)])
+            .post(
+                "/portal/sign-in",
+                &[("email", email), ("password", PASSWORD)],
+            )
             .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(response.headers()["location"], "/portal");
@@ -64,7 +70,9 @@ impl Portal {
 
     /// Signs a member in with phone and the code from the outbox.
     pub async fn sign_in_member(&mut self, t: &TestApp, phone: &str) {
-        let response = self.post("/portal/sign-in/phone", &[("phone", phone)]).await;
+        let response = self
+            .post("/portal/sign-in/phone", &[("phone", phone)])
+            .await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.text().await.unwrap().contains("One-time code"));
         let code = t.last_code().unwrap();
@@ -85,7 +93,9 @@ impl Portal {
     /// The CSRF token of the forms on a page.
     pub async fn csrf(&self, path: &str) -> String {
         let html = self.page(path).await;
-        let start = html.find(r#"name="csrf" value=""#).expect("a form with a csrf field")
+        let start = html
+            .find(r#"name="csrf" value=""#)
+            .expect("a form with a csrf field")
             + r#"name="csrf" value=""#.len();
         html[start..].split('"').next().unwrap().to_owned()
     }
@@ -131,22 +141,45 @@ async fn an_admin_signs_in_with_the_form_and_gets_the_api_session_cookie() {
     let wrong = portal
         .post(
             "/portal/sign-in",
-            &[("email", "ada@contoso.example"), ("password", "not the password")],
+            &[
+                ("email", "ada@contoso.example"),
+                ("password", "not the password"),
+            ],
         )
         .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    assert!(wrong.text().await.unwrap().contains("the email or password is wrong"));
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("the email or password is wrong")
+    );
 
     let set_cookie = portal.sign_in_admin("ada@contoso.example").await;
-    assert!(set_cookie.starts_with("steward_session=sts_"), "{set_cookie}");
+    assert!(
+        set_cookie.starts_with("steward_session=sts_"),
+        "{set_cookie}"
+    );
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
 
     let home = portal.get("/portal").await;
     assert_eq!(home.status(), StatusCode::SEE_OTHER);
     assert_eq!(home.headers()["location"], org_path(&t, "/users").as_str());
     let users = portal.page(&org_path(&t, "/users")).await;
-    for word in ["Users", "Groups", "Reports", "Connectors", "Actions", "Upload Users History", "Settings"] {
-        assert!(users.contains(&format!(">{word}</a>")), "the nav lacks {word}");
+    for word in [
+        "Users",
+        "Groups",
+        "Reports",
+        "Connectors",
+        "Actions",
+        "Upload Users History",
+        "Settings",
+    ] {
+        assert!(
+            users.contains(&format!(">{word}</a>")),
+            "the nav lacks {word}"
+        );
     }
     // The same cookie works for the API (GET needs no CSRF header).
     let me: serde_json::Value = portal.get("/api/v1/me").await.json().await.unwrap();
@@ -170,8 +203,18 @@ async fn a_form_without_the_csrf_field_is_refused_and_changes_nothing() {
     let form = [("phone", "+919876543210"), ("name", "Asha Rao")];
     let refused = portal.post(&org_path(&t, "/users"), &form).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    assert!(refused.text().await.unwrap().contains("did not come from this site"));
-    let wrong = [("csrf", "forged"), ("phone", "+919876543210"), ("name", "Asha Rao")];
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("did not come from this site")
+    );
+    let wrong = [
+        ("csrf", "forged"),
+        ("phone", "+919876543210"),
+        ("name", "Asha Rao"),
+    ];
     let refused = portal.post(&org_path(&t, "/users"), &wrong).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let phone = PhoneNumber::from_e164("+919876543210").unwrap();
@@ -179,11 +222,18 @@ async fn a_form_without_the_csrf_field_is_refused_and_changes_nothing() {
 
     // With the token, the same form adds the user and shows them.
     let csrf = portal.csrf(&org_path(&t, "/users/new")).await;
-    let ok = [("csrf", csrf.as_str()), ("phone", "+919876543210"), ("name", "Asha Rao")];
+    let ok = [
+        ("csrf", csrf.as_str()),
+        ("phone", "+919876543210"),
+        ("name", "Asha Rao"),
+    ];
     let added = portal.post(&org_path(&t, "/users"), &ok).await;
     assert_eq!(added.status(), StatusCode::SEE_OTHER);
     let location = added.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.ends_with("/users/919876543210?done=created"), "{location}");
+    assert!(
+        location.ends_with("/users/919876543210?done=created"),
+        "{location}"
+    );
     let detail = portal.page(&location).await;
     assert!(detail.contains("Asha Rao") && detail.contains("The user was added."));
     assert!(t.store.get_user(t.org, &phone).unwrap().is_some());
@@ -221,7 +271,10 @@ async fn a_user_named_like_a_script_renders_as_text() {
     for path in ["/users", "/users/919876543210", "/users?q=%3Cscript"] {
         let html = portal.page(&org_path(&t, path)).await;
         assert!(!html.contains(evil), "{path} has the raw script");
-        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{path}: {html}");
+        assert!(
+            html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "{path}: {html}"
+        );
     }
 }
 
@@ -238,13 +291,29 @@ async fn a_member_signs_in_by_phone_sees_my_groups_and_gets_403_on_admin_pages()
     let groups = portal.page(&org_path(&t, "/groups")).await;
     assert!(groups.contains("My groups") && groups.contains("Field Sales"));
     assert!(!groups.contains(">Users</a>") && !groups.contains(">Settings</a>"));
-    let detail = portal.page(&org_path(&t, &format!("/groups/{group}"))).await;
+    let detail = portal
+        .page(&org_path(&t, &format!("/groups/{group}")))
+        .await;
     assert!(detail.contains("+919876500002"));
     assert!(!detail.contains("Add a member"));
 
-    for admin_page in ["/users", "/imports", "/imports/new", "/attributes", "/audit", "/tokens", "/reports", "/settings"] {
+    for admin_page in [
+        "/users",
+        "/imports",
+        "/imports/new",
+        "/attributes",
+        "/audit",
+        "/tokens",
+        "/reports",
+        "/settings",
+    ] {
         let response = portal.get(&org_path(&t, admin_page)).await;
-        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{admin_page}: {:?}", response.headers());
+        assert_eq!(
+            response.status(),
+            StatusCode::FORBIDDEN,
+            "{admin_page}: {:?}",
+            response.headers()
+        );
         let html = response.text().await.unwrap();
         assert!(html.contains("have access to this page"), "{admin_page}");
     }
@@ -270,7 +339,10 @@ async fn a_group_admin_sees_only_their_groups_and_their_users() {
     let users = portal.page(&org_path(&t, "/users")).await;
     assert!(users.contains("Group admin"));
     assert!(users.contains("+919876500001") && users.contains("+919876500002"));
-    assert!(!users.contains("+919876500003"), "a user outside their groups");
+    assert!(
+        !users.contains("+919876500003"),
+        "a user outside their groups"
+    );
     assert!(!users.contains("Upload Users History"));
     let outside = portal.get(&org_path(&t, "/users/919876500003")).await;
     assert_eq!(outside.status(), StatusCode::NOT_FOUND);
@@ -333,13 +405,21 @@ async fn an_admin_uploads_a_file_through_the_portal_form_and_sees_it_in_the_hist
     let id = history["items"][0]["id"].as_str().unwrap().to_owned();
     t.finished_import(&id).await;
     let html = portal.page(&org_path(&t, "/imports")).await;
-    assert!(html.contains("people.csv") && html.contains(">Completed<"), "{html}");
+    assert!(
+        html.contains("people.csv") && html.contains(">Completed<"),
+        "{html}"
+    );
     assert!(html.contains(&format!("/api/v1/orgs/{}/imports/{id}/errors.csv", t.org)));
     // The error log downloads with the portal's cookie.
     let log = portal
         .get(&format!("/api/v1/orgs/{}/imports/{id}/errors.csv", t.org))
         .await;
     assert_eq!(log.status(), StatusCode::OK);
-    assert!(log.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(
+        log.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
     assert!(log.text().await.unwrap().contains("3,Phone Number,12,"));
 }
