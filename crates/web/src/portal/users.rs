@@ -19,6 +19,7 @@ use crate::state::WebState;
 
 pub(super) fn router() -> Router<WebState> {
     Router::new()
+        .route("/orgs/{org}", get(org_home))
         .route("/orgs/{org}/users", get(list).post(add))
         .route("/orgs/{org}/users/new", get(new_form))
         .route(
@@ -28,6 +29,15 @@ pub(super) fn router() -> Router<WebState> {
         .route("/orgs/{org}/users/{phone}", get(detail))
         .route("/orgs/{org}/users/{phone}/edit", get(edit_form).post(edit))
         .route("/orgs/{org}/attributes", get(schema_form).post(save_schema))
+}
+
+/// `/portal/orgs/{org}`: the Users page for those who may see users, else their groups.
+async fn org_home(page: OrgPage) -> Response {
+    if page.caller.may(&Action::ViewUsers) {
+        see_other(&page.path("/users"))
+    } else {
+        see_other(&page.path("/groups"))
+    }
 }
 
 /// The cookie that remembers an admin's chosen columns (one per org, by its path).

@@ -423,3 +423,170 @@ async fn an_admin_uploads_a_file_through_the_portal_form_and_sees_it_in_the_hist
     );
     assert!(log.text().await.unwrap().contains("3,Phone Number,12,"));
 }
+
+#[tokio::test]
+async fn change_attributes_warns_next_to_the_field_and_saves_anyway_when_asked() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let schema = serde_json::json!([{"key": "department", "name": "Department", "type": "string"}]);
+    assert!(t.put_schema(schema).await.status().is_success());
+    t.add_users(&["+919876500001", "+919876500002"]);
+    let mut portal = Portal::new(&t);
+    portal.sign_in_admin("ada@contoso.example").await;
+    let page = portal.page(&org_path(&t, "/attributes")).await;
+    assert!(page.contains(r#"value="department""#) && page.contains("Add New"));
+    let csrf = portal.csrf(&org_path(&t, "/attributes")).await;
+    let mandatory = [
+        ("csrf", csrf.as_str()),
+        ("key.0", "department"),
+        ("name.0", "Department"),
+        ("type.0", "string"),
+        ("mandatory.0", "on"),
+        ("new_suggested", "job_title"),
+    ];
+    let warned = portal.post(&org_path(&t, "/attributes"), &mandatory).await;
+    assert_eq!(warned.status(), StatusCode::OK);
+    let html = warned.text().await.unwrap();
+    assert!(
+        html.contains("Warning: 2 users have no Department"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="force" value="true""#),
+        "no Save anyway"
+    );
+    // The suggested attribute picked alongside stays on the form.
+    assert!(html.contains(r#"value="job_title""#));
+
+    let mut forced = mandatory.to_vec();
+    forced.push(("force", "true"));
+    let saved = portal.post(&org_path(&t, "/attributes"), &forced).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let schema: serde_json::Value = t
+        .get(&format!("/api/v1/orgs/{}/attributes", t.org), &t.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = schema["attributes"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{schema}");
+    assert_eq!(list[0]["mandatory"], true);
+    assert_eq!(list[1]["key"], "job_title");
+}
+
+#[tokio::test]
+async fn an_admin_edits_a_user_and_manages_a_groups_members_through_forms() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    t.add_users(&["+919876500001", "+919876500002"]);
+    let group = t.group_with("+919876500002", &[]);
+    let mut portal = Portal::new(&t);
+    portal.sign_in_admin("ada@contoso.example").await;
+
+    let org_home = portal.get(&format!("/portal/orgs/{}", t.org)).await;
+    assert_eq!(
+        org_home.headers()["location"],
+        org_path(&t, "/users").as_str()
+    );
+    let edit = org_path(&t, "/users/919876500001/edit");
+    let csrf = portal.csrf(&edit).await;
+    let saved = portal
+        .post(&edit, &[("csrf", csrf.as_str()), ("name", "Asha Rao")])
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let phone = PhoneNumber::from_e164("+919876500001").unwrap();
+    let user = t.store.get_user(t.org, &phone).unwrap().unwrap();
+    assert_eq!(user.name.to_string(), "Asha Rao");
+
+    let members = org_path(&t, &format!("/groups/{group}/members"));
+    let added = portal
+        .post(
+            &members,
+            &[
+                ("csrf", csrf.as_str()),
+                ("phone", "+919876500001"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let page = portal
+        .page(&org_path(&t, &format!("/groups/{group}?done=added")))
+        .await;
+    assert!(page.contains("Asha Rao") && page.contains("The member was added."));
+    let remove = format!("{members}/919876500001/remove");
+    let removed = portal.post(&remove, &[("csrf", csrf.as_str())]).await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let page = portal
+        .page(&org_path(&t, &format!("/groups/{group}")))
+        .await;
+    assert!(!page.contains("Asha Rao"));
+}
+
+#[tokio::test]
+async fn an_api_token_made_in_the_portal_is_shown_once_works_and_can_be_revoked() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let mut portal = Portal::new(&t);
+    portal.sign_in_admin("ada@contoso.example").await;
+    let tokens = org_path(&t, "/tokens");
+    let csrf = portal.csrf(&tokens).await;
+    let created = portal
+        .post(
+            &tokens,
+            &[
+                ("csrf", csrf.as_str()),
+                ("label", "nightly sync"),
+                ("role", "org-admin"),
+                ("expires_in_days", ""),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let html = created.text().await.unwrap();
+    let start = html.find("stw_").expect("the secret is shown");
+    let secret: String = html[start..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric_or_underscore)
+        .collect();
+    let me = t.get("/api/v1/me", &secret).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    // Shown once: the list shows the label, never the secret.
+    let list = portal.page(&tokens).await;
+    assert!(list.contains("nightly sync") && !list.contains(&secret));
+    // The revoke form in the row of this token (the test app has tokens of its own).
+    let row = list
+        .split("<tr>")
+        .find(|r| r.contains("nightly sync"))
+        .unwrap();
+    let revoke = row
+        .split(r#"action=""#)
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let revoked = portal.post(&revoke, &[("csrf", csrf.as_str())]).await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    let me = t.get("/api/v1/me", &secret).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    // The audit log page shows both, and filters by action.
+    let audit = portal
+        .page(&org_path(&t, "/audit?action=token.revoke"))
+        .await;
+    assert!(
+        audit.contains("token.revoke") && !audit.contains("token.create"),
+        "{audit}"
+    );
+}
+
+trait TokenChar {
+    fn is_ascii_alphanumeric_or_underscore(&self) -> bool;
+}
+
+impl TokenChar for char {
+    fn is_ascii_alphanumeric_or_underscore(&self) -> bool {
+        self.is_ascii_alphanumeric() || *self == '_'
+    }
+}
