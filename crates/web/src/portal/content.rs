@@ -56,6 +56,7 @@ fn notice(params: &[(String, String)]) -> Option<&'static str> {
     {
         "published" => Some("Published to the group."),
         "unpublished" => Some("Unpublished from the group."),
+        "not-published" => Some("It was not published to that group, so nothing changed."),
         _ => None,
     }
 }
@@ -174,8 +175,15 @@ async fn set_published(
     };
     let publish = form.get("publish") == Some("true");
     let group = form.text("group");
-    page.run(move |app, c| content::set_published(app, c, kind, &id, &group, publish))
-        .await?;
-    let done = if publish { "published" } else { "unpublished" };
+    let result = page
+        .run(move |app, c| content::set_published(app, c, kind, &id, &group, publish))
+        .await;
+    let done = match result {
+        Ok(()) if publish => "published",
+        Ok(()) => "unpublished",
+        // Unpublishing what is not published there: say so on the list, not as a 404.
+        Err(PageError::NotFound) if !publish => "not-published",
+        Err(other) => return Err(other),
+    };
     Ok(see_other(&page.path(&format!("{path}?done={done}"))))
 }

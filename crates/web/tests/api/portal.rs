@@ -590,3 +590,84 @@ impl TokenChar for char {
         self.is_ascii_alphanumeric() || *self == '_'
     }
 }
+
+#[tokio::test]
+async fn a_group_admin_publishes_a_connector_to_their_group_only() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876500001", "+919876500002"]);
+    let group = t.group_with("+919876500002", &["+919876500001"]);
+    let phone = PhoneNumber::from_e164("+919876500001").unwrap();
+    let principal = steward_app::security::Principal::Member(phone);
+    let maker = steward_app::Caller::resolve(&t.app, &principal, t.org, None, None).unwrap();
+    let connector = steward_app::content::create_connector(
+        &t.app,
+        &maker,
+        "<b>Release notes</b>",
+        serde_json::json!({}),
+    )
+    .unwrap();
+
+    // The member who made it sees it under "Created by me" but may not publish.
+    let mut member = Portal::new(&t);
+    member.sign_in_member(&t, "+919876500001").await;
+    let mine = member.page(&org_path(&t, "/connectors?mine=true")).await;
+    assert!(
+        mine.contains("&#60;b&#62;Release notes&#60;/b&#62;"),
+        "{mine}"
+    );
+    assert!(!mine.contains("Publish</button>"));
+
+    let mut admin = Portal::new(&t);
+    admin.sign_in_member(&t, "+919876500002").await;
+    let page = admin.page(&org_path(&t, "/connectors")).await;
+    assert!(page.contains("Publish</button>") && page.contains("Field Sales"));
+    let csrf = admin.csrf(&org_path(&t, "/connectors")).await;
+    let action = org_path(&t, &format!("/connectors/{}/publication", connector.id));
+    let group = group.to_string();
+    let published = admin
+        .post(
+            &action,
+            &[
+                ("csrf", csrf.as_str()),
+                ("group", group.as_str()),
+                ("publish", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(published.status(), StatusCode::SEE_OTHER);
+    assert!(
+        admin
+            .page(&org_path(&t, "/connectors?done=published"))
+            .await
+            .contains("Published to the group.")
+    );
+    let unpublished = admin
+        .post(
+            &action,
+            &[
+                ("csrf", csrf.as_str()),
+                ("group", group.as_str()),
+                ("publish", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(unpublished.status(), StatusCode::SEE_OTHER);
+    // Unpublishing again: nothing is published there, which the page says.
+    let again = admin
+        .post(
+            &action,
+            &[
+                ("csrf", csrf.as_str()),
+                ("group", group.as_str()),
+                ("publish", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert!(
+        again.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("done=not-published")
+    );
+}
