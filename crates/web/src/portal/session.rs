@@ -125,6 +125,8 @@ pub(crate) struct OrgPage {
     pub caller: app::Caller,
     pub org: OrgId,
     pub org_name: String,
+    /// Mark the portal's own cookies `Secure`, as the session cookie is.
+    pub secure_cookies: bool,
     app: App,
 }
 
@@ -149,6 +151,7 @@ where
             .and_then(|raw| raw.parse().ok())
             .ok_or(PageError::NotFound)?;
         let app = App::from_ref(state);
+        let secure_cookies = Arc::<Security>::from_ref(state).secure_cookies;
         let principal = session.principal.clone();
         let origin = session.origin.clone();
         let lookup = app.clone();
@@ -163,6 +166,7 @@ where
             caller,
             org,
             org_name,
+            secure_cookies,
             app,
         })
     }

@@ -626,6 +626,7 @@ async fn save_columns(page: OrgPage, form: Form) -> Result<Response, PageError> 
     let cookie = cookie::Cookie::build((COLUMNS_COOKIE, chosen.join(".")))
         .http_only(true)
         .same_site(cookie::SameSite::Lax)
+        .secure(page.secure_cookies)
         .path(page.path(""))
         .max_age(cookie::time::Duration::days(365))
         .build();
