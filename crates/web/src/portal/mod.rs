@@ -76,8 +76,8 @@ async fn home(
     session::home(app, session).await
 }
 
-async fn not_found_page(session: Option<PortalSession>) -> PageError {
-    let _ = session;
+/// Any other path under `/portal` is the 404 page, not the API's JSON answer.
+async fn not_found_page() -> PageError {
     PageError::NotFound
 }
 
