@@ -236,11 +236,16 @@ pub(crate) async fn home(app: App, session: PortalSession) -> Result<Response, P
             Ok(Redirect::to(&format!("/portal/orgs/{}/users", account.org_id)).into_response())
         }
         Principal::Member(phone) => {
-            let orgs = blocking(move || security::member_orgs(&app, &phone)).await?;
-            if let [only] = orgs.as_slice() {
-                return Ok(
-                    Redirect::to(&format!("/portal/orgs/{}/groups", only.org_id)).into_response(),
-                );
+            // Each org the member belongs to, by name.
+            let orgs = blocking(move || {
+                security::member_orgs(&app, &phone)?
+                    .into_iter()
+                    .map(|u| Ok((u.org_id, orgs::get_org(&app, u.org_id)?.name.to_string())))
+                    .collect::<app::AppResult<Vec<_>>>()
+            })
+            .await?;
+            if let [(only, _)] = orgs.as_slice() {
+                return Ok(Redirect::to(&format!("/portal/orgs/{only}/groups")).into_response());
             }
             let frame = Frame {
                 title: "Your organizations".into(),
@@ -249,12 +254,7 @@ pub(crate) async fn home(app: App, session: PortalSession) -> Result<Response, P
             };
             let orgs = orgs
                 .into_iter()
-                .map(|u| {
-                    (
-                        format!("/portal/orgs/{}/groups", u.org_id),
-                        u.org_id.to_string(),
-                    )
-                })
+                .map(|(id, name)| (format!("/portal/orgs/{id}/groups"), name))
                 .collect();
             render(&OrgChoice {
                 frame,

@@ -671,3 +671,37 @@ async fn a_group_admin_publishes_a_connector_to_their_group_only() {
             .ends_with("done=not-published")
     );
 }
+
+#[tokio::test]
+async fn a_member_of_two_orgs_chooses_one_and_a_group_admin_sees_reports_and_settings_of_their_group()
+ {
+    let t = spawn_app().await;
+    t.add_users(&["+919876500001", "+919876500002"]);
+    t.group_with("+919876500002", &["+919876500001"]);
+    let row = UserUpsert {
+        phone: PhoneNumber::from_e164("+919876500002").unwrap(),
+        name: PersonName::parse("Ravi").unwrap(),
+        source: UserSource::Api,
+        attributes: AttributeChanges::new(),
+    };
+    t.store
+        .upsert_users(t.other_org, &[row], Utc::now())
+        .unwrap();
+    let mut portal = Portal::new(&t);
+    portal.sign_in_member(&t, "+919876500002").await;
+    let choice = portal.page("/portal").await;
+    assert!(
+        choice.contains("Contoso") && choice.contains("Fabrikam"),
+        "{choice}"
+    );
+
+    let reports = portal.page(&org_path(&t, "/reports")).await;
+    assert!(reports.contains("Field Sales"));
+    assert!(
+        !reports.contains("Messages in the organization"),
+        "org totals are for org admins"
+    );
+    let settings = portal.page(&org_path(&t, "/settings")).await;
+    assert!(settings.contains("Field Sales") && settings.contains("Unmap"));
+    assert!(!settings.contains("API tokens"));
+}
