@@ -24,6 +24,8 @@ pub(crate) enum Section {
     Actions,
     Imports,
     Settings,
+    /// A page of no section (an error page).
+    Other,
 }
 
 #[derive(Clone, Debug)]

@@ -50,7 +50,8 @@ pub fn router() -> Router<WebState> {
         .merge(content::router())
         .merge(admin::router())
         .route("/", get(home))
-        .fallback(not_found_page);
+        .fallback(not_found_page)
+        .layer(axum::middleware::from_fn(session::error_frame));
     Router::new()
         .route("/", get(root))
         .route("/static/portal.css", get(css))

@@ -161,14 +161,20 @@ where
             Ok((caller, orgs::get_org(&lookup, org)?.name.to_string()))
         })
         .await?;
-        Ok(OrgPage {
+        let page = OrgPage {
             session,
             caller,
             org,
             org_name,
             secure_cookies,
             app,
-        })
+        };
+        if let Some(slot) = parts.extensions.get::<FrameSlot>()
+            && let Ok(mut frame) = slot.0.lock()
+        {
+            *frame = Some(page.frame(String::new(), Section::Other));
+        }
+        Ok(page)
     }
 }
 
@@ -324,14 +330,50 @@ impl From<AppError> for PageError {
     }
 }
 
-#[derive(Template)]
+#[derive(Clone, Debug, Template)]
 #[template(path = "error.html")]
-struct ErrorPage {
+pub(crate) struct ErrorPage {
     frame: Frame,
     status: u16,
     heading: &'static str,
     message: String,
     details: Vec<String>,
+}
+
+impl ErrorPage {
+    fn respond(&self, status: StatusCode) -> Response {
+        match self.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, self.heading).into_response(),
+        }
+    }
+}
+
+/// Where a page of an org leaves its frame, so an error page inside that org (such as
+/// a 403 on a page the role may not use) shows the person's navigation too.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FrameSlot(Arc<std::sync::Mutex<Option<Frame>>>);
+
+/// Middleware: renders error pages with the navigation of the org page that failed,
+/// when the caller's place in that org was known.
+pub(crate) async fn error_frame(mut request: Request, next: axum::middleware::Next) -> Response {
+    let slot = FrameSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let response = next.run(request).await;
+    let Some(page) = response.extensions().get::<ErrorPage>().cloned() else {
+        return response;
+    };
+    let frame = slot.0.lock().ok().and_then(|mut f| f.take());
+    match frame {
+        Some(frame) => {
+            let frame = Frame {
+                title: page.frame.title.clone(),
+                ..frame
+            };
+            ErrorPage { frame, ..page }.respond(response.status())
+        }
+        None => response,
+    }
 }
 
 impl IntoResponse for PageError {
@@ -396,10 +438,10 @@ impl IntoResponse for PageError {
             message,
             details,
         };
-        match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, heading).into_response(),
-        }
+        let mut response = page.respond(status);
+        // Kept for `error_frame`, which adds the navigation inside an org.
+        response.extensions_mut().insert(page);
+        response
     }
 }
 

@@ -316,6 +316,8 @@ async fn a_member_signs_in_by_phone_sees_my_groups_and_gets_403_on_admin_pages()
         );
         let html = response.text().await.unwrap();
         assert!(html.contains("have access to this page"), "{admin_page}");
+        // The 403 page keeps the member's navigation.
+        assert!(html.contains(">My groups</a>"), "{admin_page}");
     }
     // Another org's id, and a path that does not exist, are the 404 page.
     let other = portal
