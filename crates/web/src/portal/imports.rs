@@ -39,7 +39,8 @@ struct ImportPage {
 
 fn import_page(page: &OrgPage, error: Option<String>) -> Result<Response, PageError> {
     render(&ImportPage {
-        frame: page.frame("Import Multiple Users", Section::Imports),
+        // Users > Add Users > Import Multiple Users, as the seed walks it.
+        frame: page.frame("Import Multiple Users", Section::Users),
         action: page.path("/imports"),
         template_href: format!("/api/v1/orgs/{}/imports/template.csv", page.org),
         history_href: page.path("/imports"),

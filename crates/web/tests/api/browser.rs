@@ -420,6 +420,24 @@ async fn an_admin_imports_a_file_with_a_bad_row_and_downloads_its_error_log_in_a
         b.shot(shot).await;
     }
 
+    // Change Attributes: making Department mandatory would break the people without
+    // one; the warning sits next to the field, and "Save anyway" goes ahead.
+    b.open(&t, &org("/attributes")).await;
+    b.click("#mandatory-1").await;
+    b.click("main form button[type=submit]").await;
+    b.client
+        .wait()
+        .for_element(Locator::Css(".warning"))
+        .await
+        .unwrap();
+    let warning = b.text("fieldset .warning").await;
+    assert!(warning.contains("users have no Department"), "{warning}");
+    b.check_accessibility().await;
+    b.shot("change-attributes-warning").await;
+    b.click("button[name=force]").await;
+    b.wait_for_path("the Users page", |p| p.contains("/users?done=attributes"))
+        .await;
+
     // The same Users page on a phone.
     b.client.set_window_size(390, 844).await.unwrap();
     b.open(&t, &org("/users")).await;
