@@ -87,9 +87,10 @@ async fn connectors(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let mine = wants_mine(&params) && page.caller.actor().user.is_some();
-    let list = page
+    let mut list = page
         .run(move |app, c| content::list_connectors(app, c, mine))
         .await?;
+    list.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     let items = list
         .iter()
         .map(|c| Item {
@@ -107,9 +108,11 @@ async fn actions(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let mine = wants_mine(&params) && page.caller.actor().user.is_some();
-    let list = page
+    let mut list = page
         .run(move |app, c| content::list_actions(app, c, mine))
         .await?;
+    // Newest first, as a person scans a list of what was made.
+    list.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     let items = list
         .iter()
         .map(|a| Item {
