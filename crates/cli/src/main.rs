@@ -762,7 +762,10 @@ fn print_demo(app: &App, demo: &demo::Demo, secret: &str, base: &str) -> anyhow:
         out,
         "  curl -H \"Authorization: Bearer $STEWARD_TOKEN\" '{base}/api/v1/orgs/{org}/users?limit=5'\n"
     )?;
-    writeln!(out, "The portal: {base}/  (sign in with the admin's email and password)")?;
+    writeln!(
+        out,
+        "The portal: {base}/  (sign in with the admin's email and password)"
+    )?;
     match &demo.admin_password {
         Some(password) => writeln!(
             out,

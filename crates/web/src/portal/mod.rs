@@ -13,7 +13,8 @@
 //! portal session is also a valid cookie session for the API's GET routes (downloads).
 //! Plain HTML forms cannot send the API's `x-csrf-token` header, so every portal POST
 //! carries the session's CSRF token in a hidden `csrf` field instead, checked before
-//! anything else happens. Pages leave with a strict Content-Security-Policy (no inline
+//! anything else happens; the sign-in forms check a token from a `SameSite=Strict`
+//! cookie the same way. Pages leave with a strict Content-Security-Policy (no inline
 //! scripts or styles), `X-Frame-Options: DENY` and `nosniff`.
 //!
 //! [`app::Caller`]: steward_app::Caller

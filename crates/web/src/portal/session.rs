@@ -45,14 +45,7 @@ impl PortalSession {
                 .zip(expected)
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0;
-        if same {
-            Ok(())
-        } else {
-            Err(PageError::Forbidden(
-                "This form has expired or did not come from this site. Go back, reload the page and try again."
-                    .into(),
-            ))
-        }
+        if same { Ok(()) } else { Err(PageError::Csrf) }
     }
 
     /// How the header names who is signed in.
@@ -298,6 +291,8 @@ pub(crate) enum PageError {
     SignIn,
     NotFound,
     Forbidden(String),
+    /// A form without this session's (or this browser's sign-in) CSRF token.
+    Csrf,
     /// Input the page could not show next to a field.
     Invalid(Vec<FieldError>),
     Conflict(String),
@@ -391,6 +386,13 @@ impl IntoResponse for PageError {
                 StatusCode::FORBIDDEN,
                 "You don't have access to this page",
                 format!("Your role does not allow this: {reason}."),
+                Vec::new(),
+            ),
+            PageError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "This form has expired or did not come from this site. Go back, reload the page and try again."
+                    .to_owned(),
                 Vec::new(),
             ),
             PageError::Invalid(errors) => (

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use steward_app::{App, security};
@@ -24,11 +24,67 @@ pub(super) fn router() -> Router<WebState> {
         .route("/sign-out", post(sign_out))
 }
 
-fn bare(title: &str) -> Frame {
+/// The sign-in forms' own CSRF token, before there is a session: a random value in a
+/// `SameSite=Strict` cookie, echoed in the form. A cross-site form post never carries
+/// the cookie, so no other site can sign a visitor in to an account of its choosing.
+const SIGN_IN_COOKIE: &str = "steward_signin";
+
+fn sign_in_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SIGN_IN_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The sign-in token of this browser, or a new one with the cookie that carries it.
+fn token_for(headers: &HeaderMap, security: &Security) -> (String, Option<HeaderValue>) {
+    if let Some(token) = sign_in_token(headers) {
+        return (token, None);
+    }
+    let token = new_token();
+    let cookie = cookie::Cookie::build((SIGN_IN_COOKIE, token.clone()))
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .secure(security.secure_cookies)
+        .path("/portal/sign-in")
+        .max_age(cookie::time::Duration::hours(12))
+        .build();
+    (token, HeaderValue::from_str(&cookie.to_string()).ok())
+}
+
+/// Refuses a sign-in form whose token does not match this browser's cookie.
+fn check_sign_in(headers: &HeaderMap, form: &Form) -> Result<String, PageError> {
+    let expected = sign_in_token(headers);
+    match (expected, form.get("csrf")) {
+        (Some(expected), Some(given)) if expected == given => Ok(expected),
+        _ => Err(PageError::Csrf),
+    }
+}
+
+fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn bare(title: &str, token: &str) -> Frame {
     Frame {
         title: title.to_owned(),
         nav: None,
-        csrf: String::new(),
+        csrf: token.to_owned(),
     }
 }
 
@@ -49,15 +105,21 @@ struct SignInPhone {
     error: Option<String>,
 }
 
-async fn sign_in_page(session: Option<PortalSession>) -> Result<Response, PageError> {
+async fn sign_in_page(
+    State(security): State<Arc<Security>>,
+    session: Option<PortalSession>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     if session.is_some() {
         return Ok(see_other("/portal"));
     }
-    render(&SignIn {
-        frame: bare("Sign in"),
+    let (token, cookie) = token_for(&headers, &security);
+    let page = render(&SignIn {
+        frame: bare("Sign in", &token),
         email: String::new(),
         error: None,
-    })
+    })?;
+    Ok(with_cookie(page, cookie))
 }
 
 /// A failed sign-in, shown on the form it came from (401 or 429).
@@ -81,8 +143,10 @@ async fn sign_in(
     State(app): State<App>,
     State(security): State<Arc<Security>>,
     origin: Origin,
+    headers: HeaderMap,
     form: Form,
 ) -> Result<Response, PageError> {
+    let token = check_sign_in(&headers, &form)?;
     let email = form.text("email");
     let password = form.get("password").unwrap_or_default().to_owned();
     let sec = security.clone();
@@ -111,7 +175,7 @@ async fn sign_in(
                 return Err(e);
             };
             let page = render(&SignIn {
-                frame: bare("Sign in"),
+                frame: bare("Sign in", &token),
                 email,
                 error: Some(message),
             })?;
@@ -120,13 +184,18 @@ async fn sign_in(
     }
 }
 
-async fn phone_page() -> Result<Response, PageError> {
-    render(&SignInPhone {
-        frame: bare("Sign in with your phone"),
+async fn phone_page(
+    State(security): State<Arc<Security>>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let (token, cookie) = token_for(&headers, &security);
+    let page = render(&SignInPhone {
+        frame: bare("Sign in with your phone", &token),
         phone: String::new(),
         code_sent: false,
         error: None,
-    })
+    })?;
+    Ok(with_cookie(page, cookie))
 }
 
 /// Sends a code (the answer is the same whether or not the phone is a member's).
@@ -134,8 +203,10 @@ async fn send_code(
     State(app): State<App>,
     State(security): State<Arc<Security>>,
     origin: Origin,
+    headers: HeaderMap,
     form: Form,
 ) -> Result<Response, PageError> {
+    let token = check_sign_in(&headers, &form)?;
     let phone = form.text("phone");
     let raw = phone.clone();
     let result = blocking(move || {
@@ -164,7 +235,7 @@ async fn send_code(
         Err(other) => return Err(other),
     };
     render(&SignInPhone {
-        frame: bare("Sign in with your phone"),
+        frame: bare("Sign in with your phone", &token),
         phone,
         code_sent,
         error,
@@ -176,8 +247,10 @@ async fn verify_code(
     State(app): State<App>,
     State(security): State<Arc<Security>>,
     origin: Origin,
+    headers: HeaderMap,
     form: Form,
 ) -> Result<Response, PageError> {
+    let token = check_sign_in(&headers, &form)?;
     let phone = form.text("phone");
     let code = form.text("code");
     let sec = security.clone();
@@ -198,7 +271,7 @@ async fn verify_code(
                 return Err(e);
             };
             let page = render(&SignInPhone {
-                frame: bare("Sign in with your phone"),
+                frame: bare("Sign in with your phone", &token),
                 phone,
                 code_sent: true,
                 error: Some(message),

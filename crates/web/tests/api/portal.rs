@@ -55,10 +55,42 @@ impl Portal {
         set
     }
 
+    /// A sign-in form's cookie and CSRF token, as a browser gets them with the page.
+    pub async fn sign_in_form(&self, path: &str) -> (String, String) {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let set = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            set.contains("SameSite=Strict") && set.contains("HttpOnly"),
+            "{set}"
+        );
+        let pair = set.split(';').next().unwrap().to_owned();
+        let html = response.text().await.unwrap();
+        let start = html.find(r#"name="csrf" value=""#).unwrap() + r#"name="csrf" value=""#.len();
+        (pair, html[start..].split('"').next().unwrap().to_owned())
+    }
+
+    /// Posts a sign-in form with this browser's sign-in cookie and token.
+    pub async fn post_sign_in(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let (cookie, token) = self.sign_in_form(path).await;
+        let mut fields = vec![("csrf", token.as_str())];
+        fields.extend_from_slice(form);
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", cookie)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Signs an admin in through the form; returns the Set-Cookie header.
     pub async fn sign_in_admin(&mut self, email: &str) -> String {
         let response = self
-            .post(
+            .post_sign_in(
                 "/portal/sign-in",
                 &[("email", email), ("password", PASSWORD)],
             )
@@ -71,14 +103,21 @@ impl Portal {
     /// Signs a member in with phone and the code from the outbox.
     pub async fn sign_in_member(&mut self, t: &TestApp, phone: &str) {
         let response = self
-            .post("/portal/sign-in/phone", &[("phone", phone)])
+            .post_sign_in("/portal/sign-in/phone", &[("phone", phone)])
             .await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.text().await.unwrap().contains("One-time code"));
         let code = t.last_code().unwrap();
+        let (cookie, token) = self.sign_in_form("/portal/sign-in/phone").await;
+        let form = [("csrf", token.as_str()), ("phone", phone), ("code", &code)];
         let response = self
-            .post("/portal/sign-in/code", &[("phone", phone), ("code", &code)])
-            .await;
+            .client
+            .post(format!("{}/portal/sign-in/code", self.base))
+            .header("cookie", cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         self.keep_cookie(&response);
     }
@@ -138,8 +177,24 @@ async fn an_admin_signs_in_with_the_form_and_gets_the_api_session_cookie() {
     t.add_admin("ada@contoso.example");
     let mut portal = Portal::new(&t);
 
-    let wrong = portal
+    // A sign-in form posted from elsewhere (no sign-in cookie and token) is refused.
+    let forged = portal
         .post(
+            "/portal/sign-in",
+            &[("email", "ada@contoso.example"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(
+        forged
+            .text()
+            .await
+            .unwrap()
+            .contains("This form has expired")
+    );
+
+    let wrong = portal
+        .post_sign_in(
             "/portal/sign-in",
             &[
                 ("email", "ada@contoso.example"),
