@@ -90,7 +90,7 @@ async fn connectors(
     let mut list = page
         .run(move |app, c| content::list_connectors(app, c, mine))
         .await?;
-    list.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    list.sort_by_key(|item| std::cmp::Reverse(item.created_at));
     let items = list
         .iter()
         .map(|c| Item {
@@ -112,7 +112,7 @@ async fn actions(
         .run(move |app, c| content::list_actions(app, c, mine))
         .await?;
     // Newest first, as a person scans a list of what was made.
-    list.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    list.sort_by_key(|item| std::cmp::Reverse(item.created_at));
     let items = list
         .iter()
         .map(|a| Item {
