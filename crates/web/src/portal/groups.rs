@@ -20,7 +20,7 @@ use crate::state::WebState;
 
 pub(super) fn router() -> Router<WebState> {
     Router::new()
-        .route("/orgs/{org}/groups", get(tree))
+        .route("/orgs/{org}/groups", get(tree).post(create))
         .route("/orgs/{org}/groups/{id}", get(group))
         .route("/orgs/{org}/groups/{id}/members", post(add_member))
         .route(
@@ -38,6 +38,7 @@ fn notice(params: &[(String, String)]) -> Option<&'static str> {
         .find(|(k, _)| k == "done")
         .map(|(_, v)| v.as_str())?
     {
+        "created" => Some("The group was created."),
         "added" => Some("The member was added."),
         "removed" => Some("The member was removed from the group."),
         "mapped" => Some("The group is now mapped to the organization."),
@@ -101,9 +102,22 @@ struct TreePage {
     heading: &'static str,
     lines: Vec<Line>,
     org_admin: bool,
+    /// Groups a new group may be placed under: (id, name).
+    parents: Vec<(String, String)>,
+    action: String,
+    errors: Vec<String>,
+    name: String,
 }
 
 async fn tree(page: OrgPage) -> Result<Response, PageError> {
+    tree_page(&page, Vec::new(), String::new()).await
+}
+
+async fn tree_page(
+    page: &OrgPage,
+    errors: Vec<String>,
+    name: String,
+) -> Result<Response, PageError> {
     let all = page.run(groups::tree).await?;
     let org_admin = page.caller.is_org_admin();
     // Org admins see the whole hierarchy; everyone else sees the groups they belong
@@ -114,12 +128,50 @@ async fn tree(page: OrgPage) -> Result<Response, PageError> {
         .filter(|g| org_admin || member_of.contains(&g.id))
         .collect();
     let heading = if org_admin { "Groups" } else { "My groups" };
+    let lines = lines(page, &shown);
+    let mut parents: Vec<(String, String)> = shown
+        .iter()
+        .map(|g| (g.id.to_string(), g.name.to_string()))
+        .collect();
+    parents.sort_by(|a, b| a.1.cmp(&b.1));
     render(&TreePage {
         frame: page.frame(heading, Section::Groups),
         heading,
-        lines: lines(&page, &shown),
+        lines,
         org_admin,
+        parents,
+        action: page.path("/groups"),
+        errors,
+        name,
     })
+}
+
+/// Creates a group (org admins), under a parent or at the top.
+async fn create(page: OrgPage, form: Form) -> Result<Response, PageError> {
+    page.check_csrf(&form)?;
+    let name = form.text("name");
+    let parent = match form.text("parent") {
+        raw if raw.is_empty() => None,
+        raw => Some(raw.parse::<GroupId>().map_err(|_| PageError::NotFound)?),
+    };
+    let org_mapped = form.checked("org_mapped");
+    let n = name.clone();
+    match page
+        .run(move |app, c| groups::create_group(app, c, &n, parent, org_mapped))
+        .await
+    {
+        Ok(group) => Ok(see_other(
+            &page.path(&format!("/groups/{}?done=created", group.id)),
+        )),
+        Err(PageError::Invalid(errors)) => {
+            let errors = errors
+                .into_iter()
+                .map(|e| format!("{}: {}", label(&e.field), e.reason))
+                .collect();
+            tree_page(&page, errors, name).await
+        }
+        Err(other) => Err(other),
+    }
 }
 
 struct Member {
@@ -247,6 +299,7 @@ fn label(field: &str) -> &str {
     match field {
         "phone" => "Phone number",
         "name" => "Name",
+        "parent_id" => "Part of",
         other => other,
     }
 }

@@ -762,3 +762,45 @@ async fn a_member_of_two_orgs_chooses_one_and_a_group_admin_sees_reports_and_set
     assert!(settings.contains("Field Sales") && settings.contains("Unmap"));
     assert!(!settings.contains("API tokens"));
 }
+
+#[tokio::test]
+async fn an_admin_creates_a_group_under_another_from_the_groups_page() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    t.add_users(&["+919876500002"]);
+    let parent = t.group_with("+919876500002", &[]).to_string();
+    let mut portal = Portal::new(&t);
+    portal.sign_in_admin("ada@contoso.example").await;
+    let groups = org_path(&t, "/groups");
+    let csrf = portal.csrf(&groups).await;
+    let empty = portal
+        .post(
+            &groups,
+            &[("csrf", csrf.as_str()), ("name", " "), ("parent", "")],
+        )
+        .await;
+    assert_eq!(empty.status(), StatusCode::OK);
+    assert!(empty.text().await.unwrap().contains("Name: "));
+    let created = portal
+        .post(
+            &groups,
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "North Zone"),
+                ("parent", parent.as_str()),
+                ("org_mapped", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let page = portal.page(&location).await;
+    assert!(
+        page.contains("North Zone") && page.contains("Part of") && page.contains("Field Sales")
+    );
+    let tree = portal.page(&groups).await;
+    assert!(
+        tree.contains(r#"class="d1""#),
+        "North Zone sits under Field Sales"
+    );
+}
