@@ -7,7 +7,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequest, Multipart, Query, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request};
 use axum::response::Response;
 use axum::routing::get;
 use steward_app::import::{ColumnMapping, ImportOptions};
@@ -21,9 +21,19 @@ use super::{Frame, OrgPage, PageError, Section, render};
 use crate::imports::MAX_UPLOAD_BYTES;
 use crate::state::WebState;
 
+/// The largest import form: the file under the upload cap, and its few small fields.
+const FORM_LIMIT: usize = MAX_UPLOAD_BYTES as usize + 64 * 1024;
+
 pub(super) fn router() -> Router<WebState> {
     Router::new()
-        .route("/orgs/{org}/imports", get(history).post(upload))
+        // The form streams the file to the blob store under the upload cap, so lift
+        // axum's 2 MB default for this one route (the cap answers beyond it).
+        .route(
+            "/orgs/{org}/imports",
+            get(history)
+                .post(upload)
+                .layer(DefaultBodyLimit::max(FORM_LIMIT)),
+        )
         .route("/orgs/{org}/imports/new", get(import_form))
 }
 
@@ -190,10 +200,10 @@ struct HistoryPage {
 fn row(org: &str, job: &Job) -> Row {
     let api = format!("/api/v1/orgs/{org}/imports/{}", job.id);
     let finished = job.status.is_finished();
+    // The import job's payload carries its options flattened (`dry_run`, `mapping`).
     let dry_run = job
         .payload
-        .get("options")
-        .and_then(|o| o.get("dry_run"))
+        .get("dry_run")
         .and_then(serde_json::Value::as_bool)
         .unwrap_or(false);
     Row {

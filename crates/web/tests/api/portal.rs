@@ -804,3 +804,46 @@ async fn an_admin_creates_a_group_under_another_from_the_groups_page() {
         "North Zone sits under Field Sales"
     );
 }
+
+#[tokio::test]
+async fn the_import_form_takes_files_larger_than_the_default_body_limit() {
+    let t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    let mut portal = Portal::new(&t);
+    portal.sign_in_admin("ada@contoso.example").await;
+    let csrf = portal.csrf(&org_path(&t, "/imports/new")).await;
+    // 3 MB: more than axum's 2 MB default for a request body.
+    let mut csv = String::from("Phone Number,Name\n");
+    while csv.len() < 3 * 1024 * 1024 {
+        csv.push_str("+919876543210,Asha Rao\n");
+    }
+    let file = reqwest::multipart::Part::bytes(csv.into_bytes())
+        .file_name("big.csv")
+        .mime_str("text/csv")
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("dry_run", "true")
+        .part("file", file);
+    let uploaded = portal
+        .client
+        .post(format!("{}{}", portal.base, org_path(&t, "/imports")))
+        .header("cookie", portal.cookie.clone().unwrap())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = uploaded.status();
+    let body = uploaded.text().await.unwrap();
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        &body[body.find("<main").unwrap_or(0)..]
+    );
+    let history = portal.page(&org_path(&t, "/imports")).await;
+    assert!(
+        history.contains("big.csv") && history.contains("(dry run)"),
+        "{history}"
+    );
+}
