@@ -25,16 +25,36 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const AXE: &str = include_str!("../assets/axe.min.js");
 
-/// A browser session; dropping it stops the chromedriver this test started.
+/// A browser session; dropping it (also when a test fails) stops the chromedriver
+/// this test started and the Chromium it runs.
 struct Browser {
     client: Client,
     driver: Child,
+    port: u16,
     _profile: tempfile::TempDir,
     shots: PathBuf,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // chromedriver's /shutdown ends its sessions, closing Chromium, then exits;
+        // killing chromedriver alone would leave the browser running.
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+            use std::io::{Read, Write};
+            let request = format!(
+                "GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+                self.port
+            );
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = stream.write_all(request.as_bytes());
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+        for _ in 0..50 {
+            if matches!(self.driver.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -110,6 +130,7 @@ async fn browser() -> Option<Browser> {
     Some(Browser {
         client: client.expect("chromedriver answers"),
         driver,
+        port,
         _profile: profile,
         shots,
     })
@@ -224,10 +245,9 @@ impl Browser {
         body.as_str().unwrap().to_owned()
     }
 
-    async fn close(mut self) {
-        let client = self.client.clone();
-        client.close().await.unwrap();
-        let _ = self.driver.kill();
+    /// Ends the session; dropping the browser then stops chromedriver.
+    async fn close(self) {
+        self.client.clone().close().await.unwrap();
     }
 }
 
