@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_access.sql"),
     include_str!("../migrations/0003_user_lists.sql"),
     include_str!("../migrations/0004_imports.sql"),
+    include_str!("../migrations/0005_job_outputs.sql"),
 ];
 
 /// Tables that hold an org's data, each with an `org_id` column.
@@ -30,6 +31,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "jobs",
     "job_row_errors",
     "job_row_outcomes",
+    "job_outputs",
     "api_tokens",
     "accounts",
 ];
