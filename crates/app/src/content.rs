@@ -360,7 +360,7 @@ pub fn attach(
     }
     let id = steward_domain::AttachmentId::new();
     let key = steward_store::BlobKey::parse(&format!("orgs/{}/attachments/{id}", group.org_id))?;
-    let size = app.blobs.put(&key, data)?;
+    let size = app.blobs.put(&key, data)?.size;
     let attachment = steward_domain::content::Attachment {
         id,
         org_id: group.org_id,
@@ -380,7 +380,7 @@ pub fn open_attachment(
     app: &App,
     group: &Group,
     raw_id: &str,
-) -> AppResult<(steward_domain::content::Attachment, std::fs::File)> {
+) -> AppResult<(steward_domain::content::Attachment, steward_store::BlobReader)> {
     let id: steward_domain::AttachmentId = raw_id
         .parse()
         .map_err(|_| AppError::NotFound("attachment"))?;

@@ -12,11 +12,11 @@ pub mod directory;
 pub mod error;
 pub mod groups;
 pub mod import;
+pub mod jobs;
 pub mod orgs;
 pub mod security;
 pub mod synthetic;
 pub mod tokens;
-pub mod worker;
 
 use std::sync::Arc;
 
