@@ -51,6 +51,14 @@ impl TestImport {
         )
     }
 
+    /// Runs a job that was already enqueued (or handed back) to its end.
+    fn import_again(&self, id: steward_domain::JobId) -> Job {
+        self.worker(Duration::from_secs(30))
+            .run_next(Some(id))
+            .unwrap()
+            .unwrap()
+    }
+
     fn import(&self, bytes: &[u8]) -> Job {
         self.import_with(bytes, ImportOptions::default())
     }
@@ -294,6 +302,51 @@ fn canceling_a_running_import_stops_it_with_true_counts() {
         ended.counts.get("created"),
         "counts are true"
     );
+}
+
+#[test]
+fn an_import_stopped_by_shutdown_resumes_from_its_checkpoint_and_applies_every_row_once() {
+    let t = setup();
+    let mut file = Vec::new();
+    synthetic::write_users_csv(150_000, 5, &mut file).unwrap();
+    let job = import::enqueue(
+        &t.app,
+        t.org,
+        upload(ImportOptions::default()),
+        &mut &file[..],
+    )
+    .unwrap();
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let config = WorkerConfig {
+        lease: Duration::from_millis(300),
+        poll: Duration::from_millis(10),
+    };
+    let worker = Worker::new(
+        t.app.clone(),
+        Arc::new(jobs::registry()),
+        config,
+        shutdown.clone(),
+    );
+    let running = std::thread::spawn(move || worker.run_next(Some(job.id)).unwrap().unwrap());
+    while t.app.store.find_job(job.id).unwrap().unwrap().progress.done == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    shutdown.store(true, std::sync::atomic::Ordering::SeqCst);
+    let stopped = running.join().unwrap();
+    assert_eq!(stopped.status, JobStatus::Running, "handed back, not ended");
+    assert!(stopped.progress.done < 150_000, "stopped early");
+    assert!(stopped.checkpoint.is_some());
+
+    // The next worker reopens the upload at the checkpoint's byte offset.
+    std::thread::sleep(Duration::from_millis(5));
+    let ended = t.import_again(job.id);
+    assert_eq!(ended.status, JobStatus::Completed, "{:?}", ended.error);
+    assert_eq!(ended.attempts, 2);
+    assert_eq!(
+        (ended.progress.done, ended.counts.get("created")),
+        (150_000, 150_000)
+    );
+    assert_eq!(t.app.store.count_users(t.org).unwrap(), 150_000);
 }
 
 #[test]

@@ -15,3 +15,23 @@ pub use worker::{Worker, WorkerConfig};
 pub fn registry() -> Registry {
     Registry::new().register_job_type::<crate::import::ImportUsers>()
 }
+
+#[cfg(test)]
+mod tests {
+    use steward_domain::JobKind;
+
+    use super::*;
+
+    #[test]
+    fn the_registry_runs_every_job_steward_has_and_nothing_else() {
+        let jobs = registry();
+        assert!(jobs.runs(JobKind::ImportUsers));
+        assert!(!jobs.runs(JobKind::ExportUsers));
+    }
+
+    #[test]
+    #[should_panic(expected = "two job types registered for import_users")]
+    fn a_kind_cannot_be_registered_twice() {
+        let _ = registry().register_job_type::<crate::import::ImportUsers>();
+    }
+}
