@@ -380,7 +380,10 @@ pub fn open_attachment(
     app: &App,
     group: &Group,
     raw_id: &str,
-) -> AppResult<(steward_domain::content::Attachment, steward_store::BlobReader)> {
+) -> AppResult<(
+    steward_domain::content::Attachment,
+    steward_store::BlobReader,
+)> {
     let id: steward_domain::AttachmentId = raw_id
         .parse()
         .map_err(|_| AppError::NotFound("attachment"))?;

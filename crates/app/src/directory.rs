@@ -92,7 +92,10 @@ impl std::fmt::Display for ManagerProblem {
         match self {
             ManagerProblem::NotAPhone(e) => write!(f, "the manager is given by phone number: {e}"),
             ManagerProblem::Unknown { phone, .. } => {
-                write!(f, "{phone} is not a user of this org; add the manager first")
+                write!(
+                    f,
+                    "{phone} is not a user of this org; add the manager first"
+                )
             }
         }
     }

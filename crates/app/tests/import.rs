@@ -127,7 +127,10 @@ fn quoted_cells_may_hold_commas_quotes_and_line_breaks_in_names_are_refused_by_r
         "{HEADER}\n+919876543210,\"Rao, \"\"Asha\"\"\",E-1\n+919876543211,\"Two\nLines\",E-2\n+919876543212,Ok,E-3\n"
     );
     let job = t.import(file.as_bytes());
-    assert_eq!((job.counts.get("created"), job.counts.get("failed")), (2, 1));
+    assert_eq!(
+        (job.counts.get("created"), job.counts.get("failed")),
+        (2, 1)
+    );
     assert_eq!(
         t.user("+919876543210").unwrap().name.as_str(),
         "Rao, \"Asha\""
@@ -226,7 +229,11 @@ fn bad_rows_are_skipped_with_reasons_and_the_rest_imports() {
     let job = t.import(file.as_bytes());
     assert_eq!(job.status, JobStatus::CompletedWithErrors);
     assert_eq!(
-        (job.counts.get("created"), job.counts.get("failed"), job.progress.done),
+        (
+            job.counts.get("created"),
+            job.counts.get("failed"),
+            job.progress.done
+        ),
         (2, 2, 5)
     );
     let errors = t.errors(&job);
@@ -252,7 +259,10 @@ fn reimporting_counts_unchanged_rows_and_updates_changed_ones() {
     let first = format!("{HEADER},Level\n+919876543210,Asha,E-1,3\n+919876543211,Ravi,E-2,4\n");
     assert_eq!(t.import(first.as_bytes()).counts.get("created"), 2);
     let again = t.import(first.as_bytes());
-    assert_eq!((again.counts.get("unchanged"), again.counts.get("updated")), (2, 0));
+    assert_eq!(
+        (again.counts.get("unchanged"), again.counts.get("updated")),
+        (2, 0)
+    );
     // An empty cell clears the value; a file without the column keeps it.
     let second = format!("{HEADER},Level\n+919876543210,Asha,E-1,\n+919876543211,Ravi K,E-2,4\n");
     let changed = t.import(second.as_bytes());
@@ -373,7 +383,10 @@ fn a_phone_on_two_rows_is_refused_on_both_and_never_merged() {
         "{HEADER}\n+919876543210,Asha,E-1\n+919876543211,Ravi,E-2\n098765 43210,Asha Two,E-3\n"
     );
     let job = t.import(file.as_bytes());
-    assert_eq!((job.counts.get("created"), job.counts.get("failed")), (1, 2));
+    assert_eq!(
+        (job.counts.get("created"), job.counts.get("failed")),
+        (1, 2)
+    );
     assert!(t.user("+919876543210").is_none(), "neither row was applied");
     let errors = t.errors(&job);
     assert!(
@@ -446,7 +459,15 @@ fn a_dry_run_counts_what_would_change_and_writes_nothing() {
         },
     );
     let c = &dry.counts;
-    assert_eq!((c.get("created"), c.get("updated"), c.get("unchanged"), c.get("failed")), (1, 1, 1, 1));
+    assert_eq!(
+        (
+            c.get("created"),
+            c.get("updated"),
+            c.get("unchanged"),
+            c.get("failed")
+        ),
+        (1, 1, 1, 1)
+    );
     assert_eq!(t.app.store.count_users(t.org).unwrap(), 2);
     assert_eq!(t.user("+919876543211").unwrap().name.as_str(), "Ravi");
     let result = t.result(&dry);

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use steward_app::audit::{self, AuditContext};
 use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
-use steward_app::worker::{Worker, WorkerConfig};
+use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::{App, SystemClock, demo, import, orgs, security, synthetic, tokens};
 use steward_domain::{AttributeDef, Job, JobId, JobStatus, JobView, OrgId, Role};
 use steward_store::{AuditQuery, JobQuery, LocalBlobStore, Page};
@@ -571,9 +571,15 @@ fn serve(app: App, args: ServeArgs, config: WorkerConfig) -> anyhow::Result<()> 
         print_demo(&app, &demo, &secret, &format!("http://{address}"))?;
     }
     let shutdown = Arc::new(AtomicBool::new(false));
+    let registry = Arc::new(jobs::registry());
     let workers: Vec<_> = (0..args.workers)
         .map(|_| {
-            let worker = Worker::new(app.clone(), config.clone(), shutdown.clone());
+            let worker = Worker::new(
+                app.clone(),
+                registry.clone(),
+                config.clone(),
+                shutdown.clone(),
+            );
             std::thread::spawn(move || worker.run())
         })
         .collect();
@@ -666,7 +672,7 @@ fn import_file(
         "ok",
     )?;
     let shutdown = Arc::new(AtomicBool::new(false));
-    let worker = Worker::new(app.clone(), config, shutdown);
+    let worker = Worker::new(app.clone(), Arc::new(jobs::registry()), config, shutdown);
     let progress = Progress::start(&app, job.id);
     let mut finished = worker.run_next(Some(job.id))?;
     while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
@@ -687,7 +693,7 @@ fn import_file(
         print_json(&JobView::from(job))?;
     } else {
         say(describe(&job))?;
-        if job.counts.failed > 0 {
+        if job.counts.get(import::FAILED) > 0 {
             say(format!(
                 "The rows that failed, and why: steward jobs errors {}",
                 job.id
@@ -776,7 +782,7 @@ fn find_job(app: &App, raw: &str) -> anyhow::Result<Job> {
 }
 
 fn describe(job: &Job) -> String {
-    let c = job.counts;
+    let c = &job.counts;
     let mut text = format!(
         "{} {} {}: {} of {} rows; created {}, updated {}, unchanged {}, failed {}",
         job.kind.as_str(),
@@ -784,10 +790,10 @@ fn describe(job: &Job) -> String {
         job.status.as_str(),
         job.progress.done,
         job.progress.total,
-        c.created,
-        c.updated,
-        c.unchanged,
-        c.failed
+        c.get(import::CREATED),
+        c.get(import::UPDATED),
+        c.get(import::UNCHANGED),
+        c.get(import::FAILED)
     );
     if let Some(error) = &job.error {
         text.push_str(&format!("\nerror: {error}"));

@@ -162,7 +162,10 @@ impl<'de> Deserialize<'de> for Counts {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an object of counts")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Counts, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Counts, A::Error> {
                 let mut counts = Counts::default();
                 while let Some((name, n)) = map.next_entry::<String, u64>()? {
                     counts.add(&name, n);

@@ -430,9 +430,7 @@ async fn download(
     caller.authorize(&Do::ViewGroup(target(&group)))?;
     let (attachment, file) =
         blocking(move || Ok(content::open_attachment(&app, &group, &attachment)?)).await?;
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(
-        tokio::fs::File::from_std(file),
-    ));
+    let body = crate::upload::send(file);
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),

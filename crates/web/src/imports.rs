@@ -253,9 +253,8 @@ async fn original(
     let org = caller.authorize(&IMPORT)?.org;
     let id = job_id(&id)?;
     let (job, file) = blocking(move || Ok(import::open_original(&app, org, id)?)).await?;
-    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
     let name = job.file_name.unwrap_or_else(|| "upload.csv".into());
-    Ok(csv_file(name, Body::from_stream(stream)))
+    Ok(csv_file(name, crate::upload::send(file)))
 }
 
 /// Writes one of a job's generated CSV files in memory on a blocking thread.

@@ -12,7 +12,7 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::Value;
 use steward_app::clock::ManualClock;
-use steward_app::worker::{Worker, WorkerConfig};
+use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::{App, orgs, security, tokens};
 use steward_domain::{
     AttributeChanges, OrgId, PersonName, PhoneNumber, Role, UserSource, UserUpsert,
@@ -71,7 +71,12 @@ async fn spawn_app() -> TestApp {
         poll: Duration::from_millis(20),
         ..WorkerConfig::default()
     };
-    let worker = Worker::new(app.clone(), config, stop.clone());
+    let worker = Worker::new(
+        app.clone(),
+        Arc::new(jobs::registry()),
+        config,
+        stop.clone(),
+    );
     std::thread::spawn(move || worker.run());
 
     TestApp {

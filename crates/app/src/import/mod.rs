@@ -29,8 +29,8 @@ mod input;
 pub(crate) mod rows;
 pub(crate) mod scan;
 
-pub use columns::{ColumnMapping, RESULT_HEADERS, normalize_header};
 pub(crate) use columns::Columns;
+pub use columns::{ColumnMapping, RESULT_HEADERS, normalize_header};
 pub use enqueue::{ImportOptions, ImportUsers, NewImport, enqueue};
 pub use files::{
     find_import, open_original, write_errors_csv, write_result_csv, write_template_csv,

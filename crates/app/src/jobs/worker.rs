@@ -151,12 +151,7 @@ impl Worker {
         }
     }
 
-    fn settle(
-        &self,
-        job: &Job,
-        lease: &JobLease,
-        outcome: Outcome,
-    ) -> Result<(), StoreError> {
+    fn settle(&self, job: &Job, lease: &JobLease, outcome: Outcome) -> Result<(), StoreError> {
         let now = self.app.clock.now();
         let end = match outcome {
             Ok((status, checkpoint)) => JobEnd {
@@ -202,4 +197,3 @@ impl Worker {
 fn lease_delta(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(30))
 }
-
