@@ -7,9 +7,16 @@ use serde::{Deserialize, Serialize};
 use steward_domain::{Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress};
 use steward_store::BlobKey;
 
-use super::COUNTS;
 use super::columns::ColumnMapping;
 use crate::{App, AppError, AppResult};
+
+/// What an import counts, in the order it shows them.
+pub const COUNTS: [&str; 4] = [CREATED, UPDATED, UNCHANGED, FAILED];
+pub const CREATED: &str = "created";
+pub const UPDATED: &str = "updated";
+pub const UNCHANGED: &str = "unchanged";
+/// Rows skipped for their errors.
+pub const FAILED: &str = "failed";
 
 /// How an upload is to be imported.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

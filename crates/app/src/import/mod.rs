@@ -31,17 +31,11 @@ pub(crate) mod scan;
 
 pub(crate) use columns::Columns;
 pub use columns::{ColumnMapping, RESULT_HEADERS, normalize_header};
-pub use enqueue::{ImportOptions, ImportUsers, NewImport, enqueue};
+pub use enqueue::{
+    COUNTS, CREATED, FAILED, ImportOptions, ImportUsers, NewImport, UNCHANGED, UPDATED, enqueue,
+};
 pub use files::{
     find_import, open_original, write_errors_csv, write_result_csv, write_template_csv,
 };
 pub use input::MAX_ROW_BYTES;
 pub(crate) use input::{csv_problem, open_csv};
-
-/// What an import counts, in the order it shows them.
-pub const COUNTS: [&str; 4] = [CREATED, UPDATED, UNCHANGED, FAILED];
-pub const CREATED: &str = "created";
-pub const UPDATED: &str = "updated";
-pub const UNCHANGED: &str = "unchanged";
-/// Rows skipped for their errors.
-pub const FAILED: &str = "failed";
