@@ -663,3 +663,39 @@ impl JobStore for SqliteStore {
         outputs(&*self.conn()?, org, job)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn an_import_job_from_before_generic_counts_keeps_its_counts_in_order() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in [
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_access.sql"),
+            include_str!("../migrations/0003_user_lists.sql"),
+            include_str!("../migrations/0004_imports.sql"),
+        ] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        let id = JobId::new();
+        conn.execute(
+            "INSERT INTO jobs (id, org_id, kind, status, created_by, created_at, payload,
+                               created_count, updated_count, unchanged_count, failed_count)
+             VALUES (?1, ?2, 'import_users', 'completed', 'cli', '2026-01-01T09:00:00Z', '{}',
+                     5, 4, 3, 2)",
+            params![id.to_string(), OrgId::new().to_string()],
+        )
+        .unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        let job = get(&conn, id).unwrap().unwrap();
+        assert_eq!(
+            job.counts.iter().collect::<Vec<_>>(),
+            vec![("created", 5), ("updated", 4), ("unchanged", 3), ("failed", 2)]
+        );
+    }
+}
