@@ -695,7 +695,12 @@ mod tests {
         let job = get(&conn, id).unwrap().unwrap();
         assert_eq!(
             job.counts.iter().collect::<Vec<_>>(),
-            vec![("created", 5), ("updated", 4), ("unchanged", 3), ("failed", 2)]
+            vec![
+                ("created", 5),
+                ("updated", 4),
+                ("unchanged", 3),
+                ("failed", 2)
+            ]
         );
     }
 }
