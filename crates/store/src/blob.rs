@@ -140,7 +140,7 @@ impl Read for Hashing<'_> {
 }
 
 /// Lowercase hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
+fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

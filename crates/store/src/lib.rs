@@ -21,7 +21,7 @@ use steward_domain::{
     PersonName, PhoneNumber, Session, SmsMessage, TokenId, UpsertOutcome, User, UserId, UserUpsert,
 };
 
-pub use blob::{BlobError, BlobInfo, BlobKey, BlobReader, BlobStore, LocalBlobStore, hex};
+pub use blob::{BlobError, BlobInfo, BlobKey, BlobReader, BlobStore, LocalBlobStore};
 pub use jobs::{
     Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx, NoteKind,
     OutcomeRun, RowError, RowOutcome, StepWork,
