@@ -491,7 +491,7 @@ pub fn attach(
     }
     let id = steward_domain::AttachmentId::new();
     let key = steward_store::BlobKey::parse(&format!("orgs/{}/attachments/{id}", group.org_id))?;
-    let size = app.blobs.put(&key, data)?;
+    let size = app.blobs.put(&key, data)?.size;
     let attachment = steward_domain::content::Attachment {
         id,
         org_id: group.org_id,
@@ -512,7 +512,10 @@ pub fn open_attachment(
     caller: &Caller,
     raw_group: &str,
     raw_id: &str,
-) -> AppResult<(steward_domain::content::Attachment, std::fs::File)> {
+) -> AppResult<(
+    steward_domain::content::Attachment,
+    steward_store::BlobReader,
+)> {
     let group = &find_group(app, caller, raw_group)?;
     caller.authorize(&Do::ViewGroup(group_ref(group)))?;
     let id: steward_domain::AttachmentId = raw_id

@@ -100,7 +100,11 @@ pub fn template_csv(app: &App, caller: &Caller, out: &mut dyn Write) -> AppResul
 }
 
 /// The file as it was uploaded.
-pub fn original(app: &App, caller: &Caller, raw_id: &str) -> AppResult<(Job, std::fs::File)> {
+pub fn original(
+    app: &App,
+    caller: &Caller,
+    raw_id: &str,
+) -> AppResult<(Job, steward_store::BlobReader)> {
     let job = find(app, caller, raw_id)?;
     import::open_original(app, job.org_id, job.id)
 }

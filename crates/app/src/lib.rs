@@ -15,11 +15,11 @@ pub mod groups;
 pub mod history;
 pub mod import;
 pub mod imports;
+pub mod jobs;
 pub mod orgs;
 pub mod security;
 pub mod synthetic;
 pub mod tokens;
-pub mod worker;
 
 use std::sync::Arc;
 

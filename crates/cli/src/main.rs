@@ -14,7 +14,7 @@ use serde::Serialize;
 use steward_app::audit::{self, AuditContext, AuditFilter};
 use steward_app::import::{ColumnMapping, ImportOptions};
 use steward_app::imports::{self, Upload};
-use steward_app::worker::{Worker, WorkerConfig};
+use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::{
     App, AppError, Caller, SystemClock, demo, directory, history, import, orgs, security,
     synthetic, tokens,
@@ -581,7 +581,7 @@ fn import_file(
     };
     let job = imports::upload(&app, &operator, upload, &mut input)?;
     let shutdown = Arc::new(AtomicBool::new(false));
-    let worker = Worker::new(app.clone(), config, shutdown);
+    let worker = Worker::new(app.clone(), Arc::new(jobs::registry()), config, shutdown);
     let progress = Progress::start(&app, job.id);
     let mut finished = worker.run_next(Some(job.id))?;
     while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
@@ -602,7 +602,7 @@ fn import_file(
         print_json(&JobView::from(job))?;
     } else {
         say(describe(&job))?;
-        if job.counts.failed > 0 {
+        if job.counts.get(import::FAILED) > 0 {
             say(format!(
                 "The rows that failed, and why: steward jobs errors {}",
                 job.id
@@ -701,7 +701,7 @@ fn find_job(app: &App, raw: &str) -> anyhow::Result<Job> {
 }
 
 fn describe(job: &Job) -> String {
-    let c = job.counts;
+    let c = &job.counts;
     let mut text = format!(
         "{} {} {}: {} of {} rows; created {}, updated {}, unchanged {}, failed {}",
         job.kind.as_str(),
@@ -709,10 +709,10 @@ fn describe(job: &Job) -> String {
         job.status.as_str(),
         job.progress.done,
         job.progress.total,
-        c.created,
-        c.updated,
-        c.unchanged,
-        c.failed
+        c.get(import::CREATED),
+        c.get(import::UPDATED),
+        c.get(import::UNCHANGED),
+        c.get(import::FAILED)
     );
     if let Some(error) = &job.error {
         text.push_str(&format!("\nerror: {error}"));

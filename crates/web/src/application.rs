@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
-use steward_app::worker::{Worker, WorkerConfig};
+use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::{App, Clock, SystemClock};
 use steward_store::{BlobStore, LocalBlobStore, Store};
 use steward_store_sqlite::SqliteStore;
@@ -135,9 +135,15 @@ impl Application {
             .local_addr()
             .context("while reading the bound address")?;
         let stop = StopWorkers(Arc::new(AtomicBool::new(false)));
+        let registry = Arc::new(jobs::registry());
         let workers = (0..config.workers)
             .map(|_| {
-                let worker = Worker::new(app.clone(), config.worker.clone(), stop.0.clone());
+                let worker = Worker::new(
+                    app.clone(),
+                    registry.clone(),
+                    config.worker.clone(),
+                    stop.0.clone(),
+                );
                 std::thread::spawn(move || worker.run())
             })
             .collect();

@@ -314,9 +314,7 @@ async fn download(
         content::open_attachment(app, c, &id, &attachment)
     })
     .await?;
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(
-        tokio::fs::File::from_std(file),
-    ));
+    let body = crate::upload::send(file);
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),

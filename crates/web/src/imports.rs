@@ -208,9 +208,8 @@ async fn original(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (job, file) = call(app, &caller, move |app, c| imports::original(app, c, &id)).await?;
-    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
     let name = job.file_name.unwrap_or_else(|| "upload.csv".into());
-    Ok(csv_file(name, Body::from_stream(stream)))
+    Ok(csv_file(name, crate::upload::send(file)))
 }
 
 /// One of a job's generated CSV files, written in memory on a blocking thread.

@@ -9,7 +9,7 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::Value;
 use steward_app::clock::ManualClock;
-use steward_app::worker::WorkerConfig;
+use steward_app::jobs::WorkerConfig;
 use steward_app::{App, orgs, security, tokens};
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
