@@ -6,18 +6,22 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
-use serde_json::json;
 use steward_app::audit::{self, AuditContext};
 use steward_app::{App, AppError, tokens};
 use steward_domain::access::{Action, AdminTask};
-use steward_domain::content::AuditEvent;
-use steward_domain::{ApiToken, Role, TokenId};
-use steward_store::{AuditQuery, Page};
+use steward_domain::{Role, TokenId};
+use steward_store::AuditQuery;
 
 use crate::auth::Caller;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
+use crate::wire::{ApiTokenJson, AuditEventJson, CreatedTokenJson, OrgPath, Page, TokenPath};
 use crate::{ApiError, blocking};
+
+/// The routes of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_tokens, create_token, revoke_token, list_audit))]
+pub(crate) struct Api;
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -37,21 +41,25 @@ pub fn audit_context(caller: &Caller) -> AuditContext {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/tokens", tag = "tokens", summary = "List API tokens",
+    params(OrgPath), responses((status = 200, description = "Every token of the org, secrets never shown", body = Vec<ApiTokenJson>)))]
 async fn list_tokens(
     caller: Caller,
     State(app): State<App>,
-) -> Result<Json<Vec<ApiToken>>, ApiError> {
+) -> Result<Json<Vec<ApiTokenJson>>, ApiError> {
     let org = caller
         .authorize(&Action::OrgAdminOnly(AdminTask::ManageTokens))?
         .org;
-    Ok(Json(
-        blocking(move || Ok(app.store.list_api_tokens(org).map_err(AppError::from)?)).await?,
-    ))
+    let tokens =
+        blocking(move || Ok(app.store.list_api_tokens(org).map_err(AppError::from)?)).await?;
+    Ok(Json(tokens.into_iter().map(Into::into).collect()))
 }
 
-#[derive(Deserialize)]
+/// A token to create.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewToken {
     #[serde(default = "default_role")]
+    #[schema(schema_with = crate::wire::role_schema, required = false)]
     role: String,
     #[serde(default)]
     label: String,
@@ -62,11 +70,14 @@ fn default_role() -> String {
     "org-admin".into()
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/tokens", tag = "tokens", summary = "Create an API token",
+    params(OrgPath), request_body = NewToken,
+    responses((status = 201, description = "The token, with its secret shown this once", body = CreatedTokenJson)))]
 async fn create_token(
     caller: Caller,
     State(app): State<App>,
     JsonBody(body): JsonBody<NewToken>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedTokenJson>), ApiError> {
     let org = caller
         .authorize(&Action::OrgAdminOnly(AdminTask::ManageTokens))?
         .org;
@@ -91,12 +102,17 @@ async fn create_token(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({"token": secret, "id": token.id, "role": token.role, "expires_at": token.expires_at}),
-        ),
+        Json(CreatedTokenJson {
+            token: secret,
+            id: token.id,
+            role: token.role,
+            expires_at: token.expires_at,
+        }),
     ))
 }
 
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/tokens/{id}", tag = "tokens", summary = "Revoke an API token",
+    params(OrgPath, TokenPath), responses((status = 204, description = "Revoked")))]
 async fn revoke_token(
     caller: Caller,
     State(app): State<App>,
@@ -122,13 +138,20 @@ async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditParams {
+    /// Only this actor's events (`token:<id>`, `account:<id>`, `user:<phone>`, `cli`).
     actor: Option<String>,
+    /// Only this action, e.g. `user.create`.
     action: Option<String>,
+    /// From this RFC 3339 time on.
     from: Option<String>,
+    /// Before this RFC 3339 time.
     to: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Page size (default 50).
     limit: Option<u32>,
 }
 
@@ -146,11 +169,14 @@ fn time_param(field: &str, raw: Option<String>) -> Result<Option<DateTime<Utc>>,
     .transpose()
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/audit", tag = "audit", summary = "The audit log",
+    params(OrgPath, AuditParams),
+    responses((status = 200, description = "One page of events, newest first", body = Page<AuditEventJson>)))]
 async fn list_audit(
     caller: Caller,
     State(app): State<App>,
     QueryParams(params): QueryParams<AuditParams>,
-) -> Result<Json<Page<AuditEvent>>, ApiError> {
+) -> Result<Json<Page<AuditEventJson>>, ApiError> {
     let org = caller
         .authorize(&Action::OrgAdminOnly(AdminTask::ViewAudit))?
         .org;
@@ -162,7 +188,7 @@ async fn list_audit(
         limit: params.limit.unwrap_or(50),
         after: params.cursor,
     };
-    Ok(Json(
-        blocking(move || Ok(app.store.list_audit(org, &query).map_err(AppError::from)?)).await?,
-    ))
+    let page =
+        blocking(move || Ok(app.store.list_audit(org, &query).map_err(AppError::from)?)).await?;
+    Ok(Json(page.into()))
 }

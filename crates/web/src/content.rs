@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use steward_app::content::{self, Item};
 use steward_app::{App, AppError, groups};
 use steward_domain::access::{Action as Do, GroupRef};
@@ -17,7 +17,32 @@ use crate::admin::audit_context;
 use crate::auth::Caller;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
+use crate::wire::{
+    ActionJson, ActionPath, ActionResponseJson, AttachmentJson, AttachmentPath, ConnectorJson,
+    ConnectorPath, GroupPath, GroupReportItem, Items, MessageJson, MessagePath, MessagesJson,
+    OrgPath, OrgTotalsJson, QuestionJson, ReportsJson,
+};
 use crate::{ApiError, blocking};
+
+/// The routes of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    messages,
+    post_message,
+    attach,
+    download,
+    actions,
+    create_action,
+    publish_action,
+    unpublish_action,
+    respond,
+    connectors,
+    create_connector,
+    publish_connector,
+    unpublish_connector,
+    reports
+))]
+pub(crate) struct Api;
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -74,18 +99,24 @@ async fn load_group(caller: &Caller, app: &App, raw: String) -> Result<Group, Ap
     blocking(move || Ok(groups::get_group(&app, org, &raw)?)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Page {
+    /// Messages older than this message id (the `next_cursor` of the previous page).
     before: Option<String>,
+    /// Page size (default 50).
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/groups/{id}/messages", tag = "content",
+    summary = "A group's messages", params(OrgPath, GroupPath, Page),
+    responses((status = 200, description = "One page, newest first", body = MessagesJson)))]
 async fn messages(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
     QueryParams(page): QueryParams<Page>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessagesJson>, ApiError> {
     let group = load_group(&caller, &app, id).await?;
     caller.authorize(&Do::ViewGroup(target(&group)))?;
     let before: Option<MessageId> = match page.before {
@@ -106,40 +137,50 @@ async fn messages(
     let next = (items.len() as u32 >= limit)
         .then(|| items.last().map(|m| m.id.to_string()))
         .flatten();
-    Ok(Json(json!({"items": items, "next_cursor": next})))
+    Ok(Json(MessagesJson {
+        items: items.into_iter().map(MessageJson::from).collect(),
+        next_cursor: next,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewMessage {
     text: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/groups/{id}/messages", tag = "content",
+    summary = "Post a message", params(OrgPath, GroupPath), request_body = NewMessage,
+    responses((status = 201, description = "The message", body = MessageJson)))]
 async fn post_message(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<NewMessage>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<MessageJson>), ApiError> {
     let group = load_group(&caller, &app, id).await?;
     caller.authorize(&Do::ViewGroup(target(&group)))?;
     let actor = caller.actor.clone();
     let message =
         blocking(move || Ok(content::post_message(&app, &actor, &group, &body.text)?)).await?;
-    Ok((StatusCode::CREATED, Json(json!(message))))
+    Ok((StatusCode::CREATED, Json(message.into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Mine {
+    /// Only the caller's own (a member's).
     #[serde(default)]
     mine: bool,
 }
 
 /// `GET .../actions?mine=true`: self-created, or all in the org (everyone may see).
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/actions", tag = "content", summary = "List actions",
+    params(OrgPath, Mine), responses((status = 200, description = "The actions", body = Items<ActionJson>)))]
 async fn actions(
     caller: Caller,
     State(app): State<App>,
     QueryParams(q): QueryParams<Mine>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Items<ActionJson>>, ApiError> {
     let org = caller.authorize(&Do::ViewActions)?.org;
     let by =
         if q.mine {
@@ -151,21 +192,26 @@ async fn actions(
         };
     let items =
         blocking(move || Ok(app.store.list_actions(org, by).map_err(AppError::from)?)).await?;
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(Items::of(items)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewAction {
+    #[schema(schema_with = crate::wire::action_kind_schema)]
     kind: String,
     title: String,
+    #[schema(value_type = Vec<QuestionJson>)]
     questions: Vec<Question>,
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/actions", tag = "content", summary = "Create an action",
+    params(OrgPath), request_body = NewAction,
+    responses((status = 201, description = "The action", body = ActionJson)))]
 async fn create_action(
     caller: Caller,
     State(app): State<App>,
     JsonBody(body): JsonBody<NewAction>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ActionJson>), ApiError> {
     let org = caller.authorize(&Do::ViewActions)?.org;
     let actor = caller.actor.clone();
     let action = blocking(move || {
@@ -179,11 +225,13 @@ async fn create_action(
         )?)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(json!(action))))
+    Ok((StatusCode::CREATED, Json(action.into())))
 }
 
-#[derive(Deserialize)]
+/// The group to publish to or withdraw from.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ToGroup {
+    #[schema(format = Uuid)]
     group_id: String,
 }
 
@@ -219,6 +267,9 @@ async fn connector_item(caller: &Caller, app: &App, raw: String) -> Result<Item,
     Ok(Item::Connector(connector.id))
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/actions/{id}/publish", tag = "content",
+    summary = "Publish an action to a group", params(OrgPath, ActionPath), request_body = ToGroup,
+    responses((status = 204, description = "Done")))]
 async fn publish_action(
     caller: Caller,
     State(app): State<App>,
@@ -229,6 +280,9 @@ async fn publish_action(
     set_published(caller, app, item, body.group_id, true).await
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/actions/{id}/unpublish", tag = "content",
+    summary = "Withdraw an action from a group", params(OrgPath, ActionPath), request_body = ToGroup,
+    responses((status = 204, description = "Done")))]
 async fn unpublish_action(
     caller: Caller,
     State(app): State<App>,
@@ -239,6 +293,9 @@ async fn unpublish_action(
     set_published(caller, app, item, body.group_id, false).await
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/connectors/{id}/publish", tag = "content",
+    summary = "Publish a connector to a group", params(OrgPath, ConnectorPath), request_body = ToGroup,
+    responses((status = 204, description = "Done")))]
 async fn publish_connector(
     caller: Caller,
     State(app): State<App>,
@@ -249,6 +306,9 @@ async fn publish_connector(
     set_published(caller, app, item, body.group_id, true).await
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/connectors/{id}/unpublish", tag = "content",
+    summary = "Withdraw a connector from a group", params(OrgPath, ConnectorPath), request_body = ToGroup,
+    responses((status = 204, description = "Done")))]
 async fn unpublish_connector(
     caller: Caller,
     State(app): State<App>,
@@ -259,18 +319,23 @@ async fn unpublish_connector(
     set_published(caller, app, item, body.group_id, false).await
 }
 
-#[derive(Deserialize)]
+/// A member's answers, one per question, in the group the action was seen in.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct Answer {
+    #[schema(format = Uuid)]
     group_id: String,
     answers: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/actions/{id}/responses", tag = "content",
+    summary = "Answer an action", params(OrgPath, ActionPath), request_body = Answer,
+    responses((status = 201, description = "The response", body = ActionResponseJson)))]
 async fn respond(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<Answer>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ActionResponseJson>), ApiError> {
     let org = caller.authorize(&Do::ViewActions)?.org;
     let group = load_group(&caller, &app, body.group_id).await?;
     let actor = caller.actor.clone();
@@ -285,15 +350,17 @@ async fn respond(
         )?)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(json!(response))))
+    Ok((StatusCode::CREATED, Json(response.into())))
 }
 
 /// `GET .../connectors?mine=true`: self-created, or all in the org.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/connectors", tag = "content", summary = "List connectors",
+    params(OrgPath, Mine), responses((status = 200, description = "The connectors", body = Items<ConnectorJson>)))]
 async fn connectors(
     caller: Caller,
     State(app): State<App>,
     QueryParams(q): QueryParams<Mine>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Items<ConnectorJson>>, ApiError> {
     let org = caller.authorize(&Do::ViewConnectors)?.org;
     let by = if q.mine {
         Some(caller.actor.user.ok_or_else(|| {
@@ -304,25 +371,30 @@ async fn connectors(
     };
     let items =
         blocking(move || Ok(app.store.list_connectors(org, by).map_err(AppError::from)?)).await?;
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(Items::of(items)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewConnector {
     name: String,
+    /// Integration-specific settings; never secrets.
     #[serde(default = "empty_object")]
+    #[schema(value_type = Object, required = false)]
     config: Value,
 }
 
 fn empty_object() -> Value {
-    json!({})
+    Value::Object(serde_json::Map::new())
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/connectors", tag = "content", summary = "Create a connector",
+    params(OrgPath), request_body = NewConnector,
+    responses((status = 201, description = "The connector", body = ConnectorJson)))]
 async fn create_connector(
     caller: Caller,
     State(app): State<App>,
     JsonBody(body): JsonBody<NewConnector>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ConnectorJson>), ApiError> {
     let org = caller.authorize(&Do::ViewConnectors)?.org;
     let (ctx, actor) = (audit_context(&caller), caller.actor.clone());
     let connector = blocking(move || {
@@ -336,13 +408,15 @@ async fn create_connector(
         )?)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(json!(connector))))
+    Ok((StatusCode::CREATED, Json(connector.into())))
 }
 
 /// `GET .../reports`: one report per group the caller may see reports of (all org
 /// groups for org admins, administered groups for group admins), with org totals for
 /// org admins.
-async fn reports(caller: Caller, State(app): State<App>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/reports", tag = "content", summary = "Group reports",
+    params(OrgPath), responses((status = 200, description = "The reports the caller may see", body = ReportsJson)))]
+async fn reports(caller: Caller, State(app): State<App>) -> Result<Json<ReportsJson>, ApiError> {
     let org = caller.authorize(&Do::ViewHierarchy)?.org;
     let org_admin = caller.authorize(&Do::ViewOrgReport).is_ok();
     if !org_admin && caller.actor.admin_of.is_empty() {
@@ -362,23 +436,38 @@ async fn reports(caller: Caller, State(app): State<App>) -> Result<Json<Value>, 
             totals.messages += report.messages;
             totals.actions += report.actions;
             totals.responses += report.responses;
-            items.push(json!({"group": group, "report": report}));
+            items.push(GroupReportItem {
+                group: group.into(),
+                report: report.into(),
+            });
         }
-        let org_totals = (actor.role == Role::OrgAdmin).then(|| {
-            json!({"messages": totals.messages, "actions": totals.actions, "responses": totals.responses})
+        let org_totals = (actor.role == Role::OrgAdmin).then(|| OrgTotalsJson {
+            messages: totals.messages,
+            actions: totals.actions,
+            responses: totals.responses,
         });
-        Ok(json!({"items": items, "org": org_totals}))
+        Ok(ReportsJson {
+            items,
+            org: org_totals,
+        })
     })
     .await?;
     Ok(Json(body))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FileName {
+    /// The file's name (default `attachment`).
     file_name: Option<String>,
 }
 
 /// `POST .../messages/{message}/attachments?file_name=`: the body is the file.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/groups/{id}/messages/{message}/attachments", tag = "content",
+    summary = "Attach a file to a message", params(OrgPath, GroupPath, MessagePath, FileName),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The file itself, with its type in Content-Type"),
+    responses((status = 201, description = "The attachment", body = AttachmentJson)))]
 async fn attach(
     caller: Caller,
     State(app): State<App>,
@@ -386,7 +475,7 @@ async fn attach(
     QueryParams(params): QueryParams<FileName>,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AttachmentJson>), ApiError> {
     let group = load_group(&caller, &app, id).await?;
     caller.authorize(&Do::ViewGroup(target(&group)))?;
     let message: MessageId = message.parse().map_err(|_| AppError::NotFound("message"))?;
@@ -414,11 +503,14 @@ async fn attach(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(json!(attachment))))
+    Ok((StatusCode::CREATED, Json(attachment.into())))
 }
 
 /// `GET .../attachments/{attachment}`: always a download (never shown inline), with a
 /// file name that cannot break the header.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/groups/{id}/attachments/{attachment}", tag = "content",
+    summary = "Download an attachment", params(OrgPath, GroupPath, AttachmentPath),
+    responses((status = 200, description = "The file, as an attachment", content_type = "application/octet-stream", body = Vec<u8>)))]
 async fn download(
     caller: Caller,
     State(app): State<App>,

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use steward_app::{App, AppError, directory, groups};
 use steward_domain::access::{Action, AdminTask, GroupRef};
 use steward_domain::group::Group;
@@ -16,7 +16,13 @@ use crate::auth::Caller;
 use crate::extract::JsonBody;
 use crate::state::WebState;
 use crate::users::UserJson;
+use crate::wire::{GroupDetailJson, GroupJson, GroupPath, Items, MemberJson, OrgPath, Page, PhonePath};
 use crate::{ApiError, blocking};
+
+/// The routes of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(tree, create, detail, update, members, add_member, remove_member))]
+pub(crate) struct Api;
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -57,7 +63,9 @@ async fn visible_group(caller: &Caller, app: &App, raw: String) -> Result<Group,
 
 /// `GET .../groups`: the hierarchy of org groups, open to everyone in the org; consumer
 /// groups appear only to their members and org admins.
-async fn tree(caller: Caller, State(app): State<App>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/groups", tag = "groups", summary = "The group hierarchy",
+    params(OrgPath), responses((status = 200, description = "Every group the caller may see", body = Items<GroupJson>)))]
+async fn tree(caller: Caller, State(app): State<App>) -> Result<Json<Items<GroupJson>>, ApiError> {
     let org = caller.authorize(&Action::ViewHierarchy)?.org;
     let all = blocking(move || Ok(app.store.list_groups(org).map_err(AppError::from)?)).await?;
     let org_admin = caller.actor.role == Role::OrgAdmin;
@@ -65,14 +73,17 @@ async fn tree(caller: Caller, State(app): State<App>) -> Result<Json<Value>, Api
         .into_iter()
         .filter(|g| g.org_mapped || org_admin || caller.actor.member_of.contains(&g.id))
         .collect();
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(Items::of(items)))
 }
 
-#[derive(Deserialize)]
+/// A group to create; `org_mapped` defaults to true.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewGroup {
     name: String,
+    #[schema(value_type = Option<uuid::Uuid>)]
     parent_id: Option<GroupId>,
     #[serde(default = "yes")]
+    #[schema(required = false)]
     org_mapped: bool,
 }
 
@@ -80,11 +91,14 @@ fn yes() -> bool {
     true
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/groups", tag = "groups", summary = "Create a group",
+    params(OrgPath), request_body = NewGroup,
+    responses((status = 201, description = "The new group", body = GroupJson)))]
 async fn create(
     caller: Caller,
     State(app): State<App>,
     JsonBody(body): JsonBody<NewGroup>,
-) -> Result<(StatusCode, Json<Group>), ApiError> {
+) -> Result<(StatusCode, Json<GroupJson>), ApiError> {
     let org = caller
         .authorize(&Action::OrgAdminOnly(AdminTask::ManageGroups))?
         .org;
@@ -100,14 +114,17 @@ async fn create(
         )?)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(group)))
+    Ok((StatusCode::CREATED, Json(group.into())))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/groups/{id}", tag = "groups", summary = "Show a group",
+    params(OrgPath, GroupPath),
+    responses((status = 200, description = "The group and how many members and admins it has", body = GroupDetailJson)))]
 async fn detail(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<GroupDetailJson>, ApiError> {
     let group = visible_group(&caller, &app, id).await?;
     caller.authorize(&Action::ViewGroup(group_ref(&group)))?;
     let (org, gid) = (group.org_id, group.id);
@@ -117,19 +134,36 @@ async fn detail(
         .iter()
         .filter(|(_, r)| *r == GroupRole::Admin)
         .count();
-    Ok(Json(
-        json!({"group": group, "members": members.len(), "admins": admins}),
-    ))
+    Ok(Json(GroupDetailJson {
+        group: group.into(),
+        members: members.len() as u64,
+        admins: admins as u64,
+    }))
+}
+
+/// What a `PATCH .../groups/{id}` may change; the handler reads the body as a map so
+/// that `"parent_id": null` (move to the top) differs from leaving it out.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the body in the OpenAPI document only.
+struct GroupPatch {
+    name: Option<String>,
+    /// The new parent, or null for the top of the hierarchy.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    parent_id: Option<GroupId>,
+    org_mapped: Option<bool>,
 }
 
 /// `PATCH .../groups/{id}`: `name` (group admins of it), `parent_id` (org admins),
 /// `org_mapped` (mapping, per the matrix).
+#[utoipa::path(patch, path = "/api/v1/orgs/{org}/groups/{id}", tag = "groups", summary = "Change a group",
+    params(OrgPath, GroupPath), request_body = GroupPatch,
+    responses((status = 200, description = "The group as changed", body = GroupJson)))]
 async fn update(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<serde_json::Map<String, Value>>,
-) -> Result<Json<Group>, ApiError> {
+) -> Result<Json<GroupJson>, ApiError> {
     let group = visible_group(&caller, &app, id).await?;
     let target = group_ref(&group);
     let name = match body.get("name") {
@@ -173,14 +207,17 @@ async fn update(
         )?)
     })
     .await?;
-    Ok(Json(updated))
+    Ok(Json(updated.into()))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/groups/{id}/members", tag = "groups", summary = "A group's members",
+    params(OrgPath, GroupPath),
+    responses((status = 200, description = "Every member, in one page", body = Page<MemberJson>)))]
 async fn members(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<MemberJson>>, ApiError> {
     let group = visible_group(&caller, &app, id).await?;
     caller.authorize(&Action::ViewGroup(group_ref(&group)))?;
     let list = blocking(move || {
@@ -190,20 +227,27 @@ async fn members(
             .map_err(AppError::from)?)
     })
     .await?;
-    let items: Vec<Value> = list
+    let items: Vec<MemberJson> = list
         .into_iter()
-        .map(|(user, role)| json!({"user": UserJson::from(user), "role": role}))
+        .map(|(user, role)| MemberJson {
+            user: UserJson::from(user),
+            role,
+        })
         .collect();
-    Ok(Json(
-        json!({"items": items, "total": items.len(), "next_cursor": null}),
-    ))
+    Ok(Json(Page {
+        total: items.len() as u64,
+        items,
+        next_cursor: None,
+    }))
 }
 
-#[derive(Deserialize)]
+/// A member to add; a phone not yet in the org creates the user (then `name` is needed).
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewMember {
     phone: String,
     name: Option<String>,
     #[serde(default = "member")]
+    #[schema(schema_with = crate::wire::group_role_schema, required = false)]
     role: String,
 }
 
@@ -211,12 +255,15 @@ fn member() -> String {
     "member".into()
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/groups/{id}/members", tag = "groups", summary = "Add a member",
+    params(OrgPath, GroupPath), request_body = NewMember,
+    responses((status = 201, description = "The member", body = MemberJson)))]
 async fn add_member(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<NewMember>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<MemberJson>), ApiError> {
     let group = visible_group(&caller, &app, id).await?;
     caller.authorize(&Action::ManageGroupMembers(group_ref(&group)))?;
     let role = GroupRole::parse(&body.role)
@@ -235,10 +282,16 @@ async fn add_member(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"user": UserJson::from(user), "role": role})),
+        Json(MemberJson {
+            user: UserJson::from(user),
+            role,
+        }),
     ))
 }
 
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/groups/{id}/members/{phone}", tag = "groups",
+    summary = "Remove a member", params(OrgPath, GroupPath, PhonePath),
+    responses((status = 204, description = "Removed")))]
 async fn remove_member(
     caller: Caller,
     State(app): State<App>,
