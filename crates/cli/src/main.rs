@@ -15,9 +15,10 @@ use steward_app::audit::{self, AuditContext};
 use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
 use steward_app::worker::{Worker, WorkerConfig};
 use steward_app::{App, SystemClock, demo, import, orgs, security, synthetic, tokens};
-use steward_domain::{AttributeDef, Job, JobId, JobStatus, JobView, OrgId, Role};
+use steward_domain::{AttributeDef, Job, JobId, JobStatus, OrgId, Role};
 use steward_store::{AuditQuery, JobQuery, LocalBlobStore, Page};
 use steward_store_sqlite::SqliteStore;
+use steward_web::wire::JobJson;
 
 #[derive(Parser)]
 #[command(
@@ -413,7 +414,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs(JobsCommand::Show { id, json }) => {
             let job = find_job(&app, &id)?;
             if json {
-                print_json(&JobView::from(job))
+                print_json(&JobJson::from(&job))
             } else {
                 say(describe(&job))
             }
@@ -548,7 +549,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "ok",
             )?;
             if json {
-                print_json(&JobView::from(job))
+                print_json(&JobJson::from(&job))
             } else {
                 say(describe(&job))
             }
@@ -684,7 +685,7 @@ fn import_file(
         _ => {}
     }
     if json {
-        print_json(&JobView::from(job))?;
+        print_json(&JobJson::from(&job))?;
     } else {
         say(describe(&job))?;
         if job.counts.failed > 0 {

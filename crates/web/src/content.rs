@@ -427,7 +427,9 @@ async fn reports(caller: Caller, State(app): State<App>) -> Result<Json<ReportsJ
         let all = app.store.list_groups(org).map_err(AppError::from)?;
         let visible: Vec<Group> = all
             .into_iter()
-            .filter(|g| steward_domain::access::authorize(&actor, &Do::ViewGroupReport(target(g))).is_ok())
+            .filter(|g| {
+                steward_domain::access::authorize(&actor, &Do::ViewGroupReport(target(g))).is_ok()
+            })
             .collect();
         let mut items = Vec::new();
         let mut totals = steward_store::GroupReport::default();

@@ -16,7 +16,9 @@ use crate::auth::Caller;
 use crate::extract::JsonBody;
 use crate::state::WebState;
 use crate::users::UserJson;
-use crate::wire::{GroupDetailJson, GroupJson, GroupPath, Items, MemberJson, OrgPath, Page, PhonePath};
+use crate::wire::{
+    GroupDetailJson, GroupJson, GroupPath, Items, MemberJson, OrgPath, Page, PhonePath,
+};
 use crate::{ApiError, blocking};
 
 /// The routes of this module, for the OpenAPI document.

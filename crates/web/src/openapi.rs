@@ -124,16 +124,22 @@ impl Modify for Problems {
             {
                 for (status, description) in [
                     ("4XX", "The request was refused; `detail` says why"),
-                    ("5XX", "Something failed on the server; the log has the details"),
+                    (
+                        "5XX",
+                        "Something failed on the server; the log has the details",
+                    ),
                 ] {
-                    op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
-                        RefOr::T(
-                            ResponseBuilder::new()
-                                .description(description)
-                                .content(PROBLEM, problem())
-                                .build(),
-                        )
-                    });
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| {
+                            RefOr::T(
+                                ResponseBuilder::new()
+                                    .description(description)
+                                    .content(PROBLEM, problem())
+                                    .build(),
+                            )
+                        });
                 }
             }
         }
@@ -169,7 +175,10 @@ async fn docs() -> Result<Response, ApiError> {
         ApiError::internal()
     })?;
     Ok((
-        [(header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'")],
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'",
+        )],
         Html(page),
     )
         .into_response())
@@ -248,11 +257,7 @@ fn schema_label(schema: &Value) -> String {
 
 fn type_label(ty: &Value) -> String {
     match ty {
-        Value::Array(types) => types
-            .iter()
-            .map(text)
-            .collect::<Vec<_>>()
-            .join(" or "),
+        Value::Array(types) => types.iter().map(text).collect::<Vec<_>>().join(" or "),
         other => text(other),
     }
 }
@@ -303,15 +308,15 @@ impl ReferencePage {
                     })
                     .collect();
                 operations.push(OperationView {
-                    anchor: format!("{method}-{path}")
-                        .replace(['/', '{', '}', '.'], "-"),
+                    anchor: format!("{method}-{path}").replace(['/', '{', '}', '.'], "-"),
                     method: method.to_uppercase(),
                     path: path.clone(),
                     summary: text(&op["summary"]),
                     description: text(&op["description"]),
-                    public: op["security"]
-                        .as_array()
-                        .is_some_and(|s| s.iter().all(|r| r.as_object().is_some_and(|o| o.is_empty()))),
+                    public: op["security"].as_array().is_some_and(|s| {
+                        s.iter()
+                            .all(|r| r.as_object().is_some_and(|o| o.is_empty()))
+                    }),
                     params,
                     body: contents(&op["requestBody"]["content"]),
                     responses,

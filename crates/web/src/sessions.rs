@@ -17,7 +17,9 @@ use steward_domain::UserStatus;
 use crate::auth::{Credential, Origin, SESSION_COOKIE, Signed};
 use crate::extract::JsonBody;
 use crate::state::{Security, WebState};
-use crate::wire::{AccountJson, LoginJson, MeJson, MemberOrgJson, MemberSessionJson, OtpStartedJson};
+use crate::wire::{
+    AccountJson, LoginJson, MeJson, MemberOrgJson, MemberSessionJson, OtpStartedJson,
+};
 use crate::{ApiError, blocking};
 
 /// The routes of this module, for the OpenAPI document.
