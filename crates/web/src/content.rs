@@ -443,7 +443,7 @@ async fn reports(caller: Caller, State(app): State<App>) -> Result<Json<ReportsJ
                 report: report.into(),
             });
         }
-        let org_totals = (actor.role == Role::OrgAdmin).then(|| OrgTotalsJson {
+        let org_totals = (actor.role == Role::OrgAdmin).then_some(OrgTotalsJson {
             messages: totals.messages,
             actions: totals.actions,
             responses: totals.responses,
