@@ -33,7 +33,6 @@ const PROBLEM: &str = "application/problem+json";
     paths(openapi_json, docs),
     components(schemas(crate::error::Problem)),
     security(("bearer" = []), ("session_cookie" = [])),
-    modifiers(&Credentials, &Problems),
     tags(
         (name = "sessions", description = "Signing in and out, and who the caller is"),
         (name = "users", description = "The users directory"),
@@ -64,9 +63,10 @@ pub fn document() -> Document {
     ] {
         doc.merge(part);
     }
-    // The modifiers ran before the merge; run them again over the merged paths.
-    Credentials.modify(&mut doc);
-    Problems.modify(&mut doc);
+    // After the merge, so they see every operation.
+    for modifier in [&Credentials as &dyn Modify, &Problems, &OperationIds] {
+        modifier.modify(&mut doc);
+    }
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }
@@ -98,6 +98,36 @@ impl Modify for Credentials {
     }
 }
 
+/// Operation ids are the handlers' names, which repeat across modules (`list`,
+/// `create`); the tag in front makes each unique, as OpenAPI requires.
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, doc: &mut Document) {
+        for op in operations(doc) {
+            let tag = op.tags.iter().flatten().next().cloned().unwrap_or_default();
+            if let Some(id) = &mut op.operation_id {
+                *id = format!("{tag}_{id}");
+            }
+        }
+    }
+}
+
+/// Every operation of the document.
+fn operations(doc: &mut Document) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
 /// Every operation can answer a problem: 4xx for the caller's mistakes (401, 403, 404,
 /// 409, 413, 415, 422, 429) and 5xx for ours.
 struct Problems;
@@ -111,36 +141,25 @@ impl Modify for Problems {
                 ))))
                 .build()
         };
-        for item in doc.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                for (status, description) in [
-                    ("4XX", "The request was refused; `detail` says why"),
-                    (
-                        "5XX",
-                        "Something failed on the server; the log has the details",
-                    ),
-                ] {
-                    op.responses
-                        .responses
-                        .entry(status.to_owned())
-                        .or_insert_with(|| {
-                            RefOr::T(
-                                ResponseBuilder::new()
-                                    .description(description)
-                                    .content(PROBLEM, problem())
-                                    .build(),
-                            )
-                        });
-                }
+        for op in operations(doc) {
+            for (status, description) in [
+                ("4XX", "The request was refused; `detail` says why"),
+                (
+                    "5XX",
+                    "Something failed on the server; the log has the details",
+                ),
+            ] {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(description)
+                                .content(PROBLEM, problem())
+                                .build(),
+                        )
+                    });
             }
         }
     }

@@ -132,6 +132,17 @@ fn every_route_of_the_router_is_in_the_document() {
         routes.len(),
         "the document names exactly the router's operations"
     );
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), before, "operation ids are unique");
 }
 
 // ---- The running server ------------------------------------------------------------
