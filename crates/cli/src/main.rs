@@ -19,8 +19,9 @@ use steward_app::{
     App, AppError, Caller, SystemClock, demo, directory, history, import, orgs, security,
     synthetic, tokens,
 };
-use steward_domain::{AttributeDef, Job, JobId, JobStatus, JobView, OrgId};
+use steward_domain::{AttributeDef, Job, JobId, JobStatus, OrgId};
 use steward_store::Page;
+use steward_web::wire::JobJson;
 use steward_web::{Application, ServerConfig, StorageConfig};
 
 #[derive(Parser)]
@@ -381,7 +382,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs(JobsCommand::Show { id, json }) => {
             let job = find_job(&app, &id)?;
             if json {
-                print_json(&JobView::from(job))
+                print_json(&JobJson::from(&job))
             } else {
                 say(describe(&job))
             }
@@ -486,7 +487,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let operator = Caller::operator(&app, job.org_id)?;
             let job = history::cancel_job(&app, &operator, job.id)?;
             if json {
-                print_json(&JobView::from(job))
+                print_json(&JobJson::from(&job))
             } else {
                 say(describe(&job))
             }
@@ -599,7 +600,7 @@ fn import_file(
         _ => {}
     }
     if json {
-        print_json(&JobView::from(job))?;
+        print_json(&JobJson::from(&job))?;
     } else {
         say(describe(&job))?;
         if job.counts.get(import::FAILED) > 0 {

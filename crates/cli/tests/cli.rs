@@ -542,7 +542,7 @@ fn import_dry_runs_and_reads_files_through_a_mapping_then_writes_its_result_file
         run_json(data, &args)
     };
     let dry = import(&["--dry-run"]);
-    assert_eq!(dry["payload"]["dry_run"], true);
+    assert_eq!(dry["options"]["dry_run"], true);
     assert_eq!(
         (
             dry["counts"]["created"].as_u64(),

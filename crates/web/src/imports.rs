@@ -17,16 +17,20 @@ use serde::Deserialize;
 use steward_app::import::{ColumnMapping, ImportOptions};
 use steward_app::imports::{self, Upload};
 use steward_app::{App, AppError, FieldError};
-use steward_domain::JobView;
-use steward_store::Page;
 
 use crate::auth::Caller;
 use crate::extract::QueryParams;
 use crate::state::WebState;
+use crate::wire::{ImportPath, JobJson, OrgPath, Page};
 use crate::{ApiError, call};
 
 /// The largest upload accepted.
 pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The routes of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(history, upload, template, detail, original, errors_csv, result_csv))]
+pub(crate) struct Api;
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -44,9 +48,13 @@ pub fn router() -> Router<WebState> {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UploadParams {
+    /// The file's name, for the history (default `upload.csv`; a form's file part
+    /// carries its own).
     file_name: Option<String>,
+    /// Validate and count only; write no user.
     dry_run: Option<bool>,
     /// A built-in mapping's name (`m365`) or a mapping as JSON.
     mapping: Option<String>,
@@ -63,13 +71,32 @@ fn invalid(field: &str, reason: impl ToString) -> ApiError {
     AppError::Invalid(vec![FieldError::new(field, reason)]).into()
 }
 
+/// The form of an upload: options first, then the file.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the multipart body in the OpenAPI document only.
+struct UploadForm {
+    dry_run: Option<bool>,
+    /// A built-in mapping's name (`m365`) or a mapping as JSON.
+    mapping: Option<String>,
+    /// The CSV file.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/imports", tag = "imports", summary = "Upload users to import",
+    description = "Queues an import job. The same `Idempotency-Key` with the same file gives back the first upload's job.",
+    params(OrgPath, UploadParams,
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    request_body(description = "The CSV itself, or a form with the options and then the file",
+        content((String = "text/csv"), (UploadForm = "multipart/form-data"))),
+    responses((status = 202, description = "The queued job", body = JobJson)))]
 async fn upload(
     caller: Caller,
     State(app): State<App>,
     QueryParams(params): QueryParams<UploadParams>,
     headers: HeaderMap,
     request: Request,
-) -> Result<(StatusCode, Json<JobView>), ApiError> {
+) -> Result<(StatusCode, Json<JobJson>), ApiError> {
     // A header that is not text is refused by the use case like any bad key.
     let idempotency_key = headers
         .get("idempotency-key")
@@ -145,33 +172,37 @@ async fn upload(
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryParams {
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Page size (default 50).
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports", tag = "imports", summary = "The import history",
+    params(OrgPath, HistoryParams),
+    responses((status = 200, description = "One page of import jobs, newest first", body = Page<JobJson>)))]
 async fn history(
     caller: Caller,
     State(app): State<App>,
     QueryParams(params): QueryParams<HistoryParams>,
-) -> Result<Json<Page<JobView>>, ApiError> {
+) -> Result<Json<Page<JobJson>>, ApiError> {
     let page = call(app, &caller, move |app, c| {
         imports::history(app, c, params.cursor, params.limit)
     })
     .await?;
-    Ok(Json(Page {
-        items: page.items.into_iter().map(JobView::from).collect(),
-        next_cursor: page.next_cursor,
-        total: page.total,
-    }))
+    Ok(Json(page.into()))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/{id}", tag = "imports", summary = "Show an import",
+    params(OrgPath, ImportPath), responses((status = 200, description = "The import job", body = JobJson)))]
 async fn detail(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<JobView>, ApiError> {
+) -> Result<Json<JobJson>, ApiError> {
     let job = call(app, &caller, move |app, c| imports::find(app, c, &id)).await?;
     Ok(Json(job.into()))
 }
@@ -192,6 +223,8 @@ fn csv_file(name: String, body: impl Into<Body>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/template.csv", tag = "imports", summary = "The CSV template",
+    params(OrgPath), responses((status = 200, description = "A CSV header row of the org's columns", content_type = "text/csv", body = String)))]
 async fn template(caller: Caller, State(app): State<App>) -> Result<Response, ApiError> {
     let body = call(app, &caller, move |app, c| {
         let mut out = Vec::new();
@@ -202,6 +235,8 @@ async fn template(caller: Caller, State(app): State<App>) -> Result<Response, Ap
     Ok(csv_file("users-template.csv".into(), body))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/{id}/original", tag = "imports", summary = "The uploaded file",
+    params(OrgPath, ImportPath), responses((status = 200, description = "The file as uploaded", content_type = "text/csv", body = String)))]
 async fn original(
     caller: Caller,
     State(app): State<App>,
@@ -236,6 +271,8 @@ async fn generated(
     Ok(csv_file(format!("import-{}-{suffix}.csv", job.id), body))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/{id}/errors.csv", tag = "imports", summary = "The error log",
+    params(OrgPath, ImportPath), responses((status = 200, description = "Each rejected row with why", content_type = "text/csv", body = String)))]
 async fn errors_csv(
     caller: Caller,
     State(app): State<App>,
@@ -244,6 +281,8 @@ async fn errors_csv(
     generated(app, &caller, id, "errors", imports::errors_csv).await
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/{id}/result.csv", tag = "imports", summary = "The result file",
+    params(OrgPath, ImportPath), responses((status = 200, description = "Each row with what became of it", content_type = "text/csv", body = String)))]
 async fn result_csv(
     caller: Caller,
     State(app): State<App>,

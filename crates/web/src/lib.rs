@@ -4,7 +4,9 @@
 //! authenticates the caller and finds what they are in that org; an org the caller has
 //! no place in answers 404, exactly like one that does not exist. Handlers reach the
 //! org only through `Caller::authorize`, the permission matrix. Errors leave as
-//! `application/problem+json` (RFC 9457).
+//! `application/problem+json` (RFC 9457). Responses are the typed structs of [`wire`];
+//! the OpenAPI document built from them and the handlers' annotations is served at
+//! `GET /api/openapi.json`, and as a page at `GET /api/docs`.
 
 mod admin;
 mod application;
@@ -16,10 +18,12 @@ mod extract;
 mod groups;
 mod health;
 mod imports;
+mod openapi;
 mod sessions;
 mod state;
 mod upload;
 mod users;
+pub mod wire;
 
 use std::sync::Arc;
 
@@ -31,6 +35,7 @@ use tower_http::trace::TraceLayer;
 
 pub use application::{Application, ServerConfig, StorageConfig, open_backend};
 pub use error::ApiError;
+pub use openapi::document as openapi;
 pub use state::{Security, WebState};
 
 /// The header that carries a request's id, set here unless the caller sent one.
@@ -47,6 +52,7 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(content::router())
         .merge(imports::router())
         .merge(admin::router())
+        .merge(openapi::router())
         .fallback(error::not_found)
         .with_state(WebState { app, security })
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -109,7 +109,7 @@ async fn a_form_upload_with_a_mapping_dry_runs_and_offers_its_files() {
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let job: Value = response.json().await.unwrap();
     assert_eq!(job["file_name"], "m365 users.csv");
-    assert_eq!(job["payload"]["dry_run"], true);
+    assert_eq!(job["options"]["dry_run"], true);
     let id = job["id"].as_str().unwrap().to_owned();
     let done = t.finished_import(&id).await;
     assert_eq!(
