@@ -7,7 +7,7 @@ use steward_domain::{
     AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, GroupId, OrgId,
     PersonName, PhoneNumber, User, UserSource, UserUpsert,
 };
-use steward_store::{AttributeRewrite, Page, UserQuery, UserSort};
+use steward_store::{AttributeRewrite, Conflict, Page, StoreError, UserQuery, UserSort};
 
 use crate::audit;
 use crate::{App, AppError, AppResult, Caller, FieldError};
@@ -315,7 +315,10 @@ pub fn create_user(
         .store
         .create_user(org, &upsert, app.clock.now())
         .map_err(|e| match e {
-            steward_store::StoreError::Conflict(message) => AppError::Conflict(message),
+            StoreError::Conflict(Conflict::Duplicate) => AppError::Conflict(format!(
+                "a user with the phone {} already exists",
+                upsert.phone
+            )),
             other => other.into(),
         })?;
     audit::record(

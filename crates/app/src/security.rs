@@ -15,6 +15,7 @@ use steward_domain::{
     Account, AccountId, ApiToken, Email, OrgId, OtpCode, PhoneNumber, Region, Session,
     SessionOwner, SmsMessage, User, UserStatus,
 };
+use steward_store::{Conflict, StoreError};
 
 use crate::audit::{self, AuditContext};
 use crate::tokens::hash_secret;
@@ -213,7 +214,7 @@ pub fn add_admin(
     let salt = SaltString::generate(&mut OsRng);
     let hash = argon2()
         .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| AppError::Conflict(format!("cannot hash the password: {e}")))?
+        .map_err(|e| AppError::Internal(format!("cannot hash the password: {e}")))?
         .to_string();
     let account = Account {
         id: AccountId::new(),
@@ -225,7 +226,7 @@ pub fn add_admin(
     app.store
         .create_account(&account, &hash)
         .map_err(|e| match e {
-            steward_store::StoreError::Conflict(_) => AppError::Conflict(format!(
+            StoreError::Conflict(Conflict::Duplicate) => AppError::Conflict(format!(
                 "an account with the email {} already exists",
                 account.email
             )),

@@ -208,23 +208,6 @@ impl Job {
     }
 }
 
-/// A job as the API and the CLI show it: the stored fields and how long it ran.
-#[derive(Clone, Debug, Serialize)]
-pub struct JobView {
-    #[serde(flatten)]
-    pub job: Job,
-    pub duration_ms: Option<i64>,
-}
-
-impl From<Job> for JobView {
-    fn from(job: Job) -> JobView {
-        JobView {
-            duration_ms: job.duration_ms(),
-            job,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,8 @@ use steward_domain::{
     Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress, UpsertOutcome, UserUpsert,
 };
 use steward_store::{
-    BlobKey, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx,
-    NoteKind, OutcomeRun, Page, RowError, RowOutcome, StepWork, StoreError, StoreResult,
+    BlobKey, Conflict, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore,
+    JobTx, NoteKind, OutcomeRun, Page, RowError, RowOutcome, StepWork, StoreError, StoreResult,
 };
 
 use crate::SqliteStore;
@@ -295,10 +295,10 @@ fn finish(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     if !end.status.is_finished() {
-        return Err(StoreError::Conflict(format!(
+        return Err(StoreError::Conflict(Conflict::Rule(format!(
             "a job cannot finish as {}",
             end.status.as_str()
-        )));
+        ))));
     }
     save_checkpoint(tx, lease, &end.checkpoint)?;
     tx.execute(

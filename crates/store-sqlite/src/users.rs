@@ -565,13 +565,7 @@ pub fn create_user(
             ts(now)
         ],
     )
-    .map_err(|e| match db(e) {
-        StoreError::Conflict(_) => StoreError::Conflict(format!(
-            "a user with the phone {} already exists",
-            user.phone
-        )),
-        other => other,
-    })?;
+    .map_err(db)?;
     get_user(tx, org, &user.phone)?.ok_or(StoreError::NotFound)
 }
 

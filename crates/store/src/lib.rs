@@ -48,7 +48,7 @@ pub enum StoreError {
     #[error("not found")]
     NotFound,
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Conflict),
     /// The worker no longer holds the job (its lease ran out and another worker took
     /// it, or the job was finished): its work must not be committed.
     #[error("the job's lease was lost")]
@@ -58,6 +58,22 @@ pub enum StoreError {
     Corrupt(String),
     #[error("storage backend error: {0}")]
     Backend(String),
+}
+
+/// Why a write clashed with what is stored. The store says what clashed; the use
+/// cases word the message for a person.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// A row with the same unique key exists (a phone in the org, an email, a key).
+    #[error("a row with the same key exists")]
+    Duplicate,
+    /// The write names a row that does not exist in the org.
+    #[error("the write refers to a row that does not exist")]
+    MissingReference,
+    /// Another rule of the store refused the write, e.g. a change to an append-only
+    /// row or a state a job cannot move to.
+    #[error("{0}")]
+    Rule(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

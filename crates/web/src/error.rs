@@ -6,7 +6,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use steward_app::{AppError, FieldError};
-use steward_store::{BlobError, StoreError};
 use utoipa::ToSchema;
 
 #[derive(Debug)]
@@ -108,17 +107,8 @@ impl From<AppError> for ApiError {
             AppError::TooManyAttempts(detail) => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", detail)
             }
-            AppError::Store(StoreError::NotFound) => {
-                ApiError::new(StatusCode::NOT_FOUND, "Not found", "not found")
-            }
-            AppError::Store(StoreError::Conflict(detail)) => {
-                ApiError::new(StatusCode::CONFLICT, "Conflict", detail)
-            }
-            AppError::Blob(BlobError::NotFound(_)) => {
-                ApiError::new(StatusCode::NOT_FOUND, "Not found", "file not found")
-            }
-            other => {
-                tracing::error!(error = %other, "request failed");
+            AppError::Internal(error) => {
+                tracing::error!(%error, "request failed");
                 ApiError::internal()
             }
         }

@@ -53,7 +53,7 @@ pub struct ImportUsers {
 impl ImportUsers {
     pub fn of(job: &Job) -> AppResult<ImportUsers> {
         serde_json::from_value(job.payload.clone()).map_err(|e| {
-            AppError::Conflict(format!("the import's stored input is unreadable: {e}"))
+            AppError::Internal(format!("the import's stored input is unreadable: {e}"))
         })
     }
 }
@@ -84,7 +84,7 @@ pub fn enqueue(app: &App, org: OrgId, new: NewImport, data: &mut dyn Read) -> Ap
         finished_at: None,
         progress: Progress::default(),
         counts: Counts::zero(&COUNTS),
-        payload: serde_json::to_value(&payload).map_err(|e| AppError::Conflict(e.to_string()))?,
+        payload: serde_json::to_value(&payload).map_err(|e| AppError::Internal(e.to_string()))?,
         checkpoint: None,
         attempts: 0,
         cancel_requested: false,

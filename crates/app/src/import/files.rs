@@ -10,7 +10,7 @@ use steward_store::{BlobKey, BlobReader, OutcomeRun, RowError, RowOutcome};
 
 use super::columns::{RESULT_HEADERS, normalize_header};
 use super::enqueue::ImportUsers;
-use super::input::{csv_problem, open_csv};
+use super::input::{RowTooLong, csv_problem, open_csv};
 use crate::{App, AppError, AppResult};
 
 /// An import job of the org, or not found.
@@ -79,11 +79,9 @@ type NotePage<'a> = Box<dyn FnMut(u64) -> Result<Vec<RowError>, steward_store::S
 pub fn write_result_csv(app: &App, org: OrgId, id: JobId, out: &mut dyn Write) -> AppResult<()> {
     let job = find_import(app, org, id)?;
     let payload = ImportUsers::of(&job)?;
-    let mut reader = open_csv(app, &payload.blob).map_err(AppError::Conflict)?;
-    let headers = reader
-        .headers()
-        .map_err(|e| AppError::Conflict(csv_problem(&e)))?
-        .clone();
+    // The job read this file already: failing to read it back is ours, not the file's.
+    let mut reader = open_csv(app, &payload.blob).map_err(AppError::Internal)?;
+    let headers = reader.headers().map_err(read_problem)?.clone();
     // Columns of an earlier result file are replaced, not repeated.
     let keep: Vec<usize> = (0..headers.len())
         .filter(|i| {
@@ -109,10 +107,7 @@ pub fn write_result_csv(app: &App, org: OrgId, id: JobId, out: &mut dyn Write) -
         app.store.job_repairs(org, id, after, NOTE_PAGE)
     }));
     let mut record = csv::StringRecord::new();
-    while reader
-        .read_record(&mut record)
-        .map_err(|e| AppError::Conflict(csv_problem(&e)))?
-    {
+    while reader.read_record(&mut record).map_err(read_problem)? {
         let row = record.position().map_or(0, |p| p.record() + 1);
         let outcome = outcomes.at(row)?;
         let mut message: Vec<String> = errors
@@ -255,6 +250,17 @@ impl<'a> NoteCursor<'a> {
             taken.extend(note.filter(|n| n.row == row));
         }
         Ok(taken)
+    }
+}
+
+/// A failure to read the stored upload back: what is wrong with its content is said
+/// (409); an I/O failure underneath is an internal error (500, details in the log).
+fn read_problem(e: csv::Error) -> AppError {
+    match e.kind() {
+        csv::ErrorKind::Io(io) if !io.get_ref().is_some_and(|inner| inner.is::<RowTooLong>()) => {
+            AppError::Internal(format!("cannot read the stored upload: {e}"))
+        }
+        _ => AppError::Conflict(csv_problem(&e)),
     }
 }
 

@@ -97,7 +97,7 @@ impl Seek for RowLimit {
 }
 
 #[derive(Debug)]
-struct RowTooLong;
+pub(crate) struct RowTooLong;
 
 impl std::fmt::Display for RowTooLong {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

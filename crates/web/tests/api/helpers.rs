@@ -96,6 +96,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// The server's data directory (the store and `blobs/`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
         self.client
             .get(format!("{}{path}", self.base))

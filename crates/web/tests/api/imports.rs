@@ -5,6 +5,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use steward_store::JobStore;
+
 use crate::helpers::{problem, spawn_app};
 
 #[tokio::test]
@@ -205,4 +207,48 @@ async fn an_unknown_mapping_name_is_refused_naming_the_presets() {
             .contains("m365"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn a_failure_on_our_side_answers_500_with_nothing_internal_in_the_body() {
+    let t = spawn_app().await;
+    let response = t
+        .client
+        .post(format!("{}/api/v1/orgs/{}/imports", t.base, t.org))
+        .bearer_auth(&t.admin)
+        .body("Phone Number,Name\r\n+919876543210,Asha Rao\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let job: Value = response.json().await.unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    t.finished_import(&id).await;
+    // The stored upload turns unreadable under the server (a disk fault, say).
+    let stored = t
+        .store
+        .get_job(t.org, id.parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let blob = t
+        .data_dir()
+        .join("blobs")
+        .join(stored.payload["blob"].as_str().unwrap());
+    std::fs::remove_file(&blob).unwrap();
+    std::fs::create_dir(&blob).unwrap();
+
+    let response = t
+        .get(
+            &format!("/api/v1/orgs/{}/imports/{id}/result.csv", t.org),
+            &t.admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, StatusCode::INTERNAL_SERVER_ERROR).await;
+    let text = body.to_string();
+    assert_eq!(body["title"], "Internal error");
+    for internal in ["blobs", "orgs/", "original", "os error", "directory"] {
+        assert!(!text.contains(internal), "{internal:?} leaked: {text}");
+    }
 }
