@@ -48,7 +48,7 @@ struct Cli {
     database_url: Option<String>,
     /// Seconds a job stays claimed without a heartbeat before another worker resumes
     /// it (after a crash).
-    #[arg(long, global = true, default_value_t = 30, env = "STEWARD_JOB_LEASE_SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, default_value_t = 30, env = "STEWARD_JOB_LEASE_SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     job_lease_secs: u64,
     #[command(subcommand)]
     command: Command,
@@ -83,7 +83,8 @@ enum Command {
         actor: Option<String>,
         #[arg(long)]
         action: Option<String>,
-        #[arg(long, default_value_t = 100)]
+        /// Events to print, 1 to 1000.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=i64::from(audit::MAX_LIMIT)))]
         limit: u32,
         #[arg(long)]
         json: bool,
@@ -113,9 +114,9 @@ struct ServeArgs {
     /// Mark the session cookie Secure (set this when users reach the server over HTTPS).
     #[arg(long, env = "STEWARD_SECURE_COOKIES")]
     secure_cookies: bool,
-    /// Number of job workers.
-    #[arg(long, default_value_t = 2, env = "STEWARD_WORKERS")]
-    workers: usize,
+    /// Number of job workers (0 to 64).
+    #[arg(long, default_value_t = 2, env = "STEWARD_WORKERS", value_parser = clap::value_parser!(u16).range(0..=64))]
+    workers: u16,
 }
 
 #[derive(Subcommand)]
@@ -142,8 +143,8 @@ enum TokenCommand {
         role: String,
         #[arg(long, default_value = "cli")]
         label: String,
-        /// Days until the token expires (never, if not given).
-        #[arg(long)]
+        /// Days until the token expires, 1 to 3650 (never, if not given).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(tokens::MAX_TOKEN_DAYS)))]
         expires_days: Option<u32>,
         #[arg(long)]
         json: bool,
@@ -175,7 +176,8 @@ enum AdminCommand {
 enum OtpCommand {
     /// The text messages the built-in sender kept instead of sending, newest first.
     Outbox {
-        #[arg(long, default_value_t = 20)]
+        /// Messages to print, 1 to 1000.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=i64::from(security::MAX_OUTBOX)))]
         limit: u32,
         #[arg(long)]
         json: bool,
@@ -246,7 +248,8 @@ enum JobsCommand {
 enum GenCommand {
     /// Deterministic synthetic users as an import CSV on stdout.
     Users {
-        #[arg(long)]
+        /// Rows to write, up to 100 million.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
         rows: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -499,7 +502,7 @@ fn serve(storage: StorageConfig, args: ServeArgs, worker: WorkerConfig) -> anyho
     let runtime = tokio::runtime::Runtime::new().context("while starting the async runtime")?;
     let config = ServerConfig {
         listen: args.listen,
-        workers: args.workers,
+        workers: args.workers.into(),
         worker,
         security: steward_web::Security {
             secure_cookies: args.secure_cookies,

@@ -332,6 +332,34 @@ fn bad_usage_exits_2_and_a_failed_operation_exits_1_with_one_sentence() {
 }
 
 #[test]
+fn out_of_range_numbers_are_refused_in_one_sentence_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let org = run_json(data, &["org", "create", "--name", "Contoso", "--json"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for args in [
+        vec!["token", "create", "--org", &org, "--expires-days", "100000000"],
+        vec!["token", "create", "--org", &org, "--expires-days", "0"],
+        vec!["audit", "--org", &org, "--limit", "5000000"],
+        vec!["otp", "outbox", "--limit", "0"],
+        vec!["gen", "users", "--rows", "100000000000"],
+        vec!["--job-lease-secs", "18446744073709551615", "jobs", "list", "--org", &org],
+        vec!["serve", "--workers", "1000000"],
+    ] {
+        let out = run(data, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let ok = run(data, &["token", "create", "--org", &org, "--expires-days", "3650"]);
+    assert!(ok.status.success());
+}
+
+#[test]
 fn gen_users_is_deterministic_for_a_seed() {
     let dir = tempfile::tempdir().unwrap();
     let a = run(dir.path(), &["gen", "users", "--rows", "50", "--seed", "9"]).stdout;
