@@ -37,6 +37,9 @@ pub enum AppError {
     TooManyAttempts(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A file over its size limit; the message names the limit.
+    #[error("{0}")]
+    TooLarge(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -25,8 +25,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use r2d2::PooledConnection;
 use r2d2_sqlite::SqliteConnectionManager;
-use r2d2_sqlite::rusqlite::{self, TransactionBehavior};
-use steward_domain::{Counts, Job, JobId, OrgId};
+use r2d2_sqlite::rusqlite::{self, TransactionBehavior, params};
+use steward_domain::{Counts, Job, JobId, JobKind, OrgId};
 use steward_store::{
     Heartbeat, ImportStep, JobCheckpoint, JobEnd, JobLease, JobQuery, OutcomeRun, Page, RowError,
     Store, StoreError, StoreResult,
@@ -165,6 +165,18 @@ impl Store for SqliteStore {
 
     fn list_jobs(&self, org: OrgId, query: &JobQuery) -> StoreResult<Page<Job>> {
         jobs::list(&*self.conn()?, org, query)
+    }
+
+    fn count_active_jobs(&self, org: OrgId, kind: JobKind) -> StoreResult<u64> {
+        // `jobs_claimable` (status, created_at) finds the few unfinished jobs of all orgs.
+        self.conn()?
+            .query_row(
+                "SELECT COUNT(*) FROM jobs
+                 WHERE status IN ('queued', 'running') AND org_id = ?1 AND kind = ?2",
+                params![org.to_string(), kind.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(db)
     }
 
     fn claim_job(

@@ -45,9 +45,14 @@ pub struct TestApp {
 
 /// Starts the server on port 0 in a fresh data directory.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with a configuration changed by `configure` (limits, workers, ...).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         listen: "127.0.0.1:0".into(),
         workers: 1,
         worker: WorkerConfig {
@@ -57,6 +62,7 @@ pub async fn spawn_app() -> TestApp {
         clock: clock.clone(),
         ..ServerConfig::new(StorageConfig::embedded(dir.path()))
     };
+    configure(&mut config);
     let application = Application::build(config).await.unwrap();
     let base = format!("http://127.0.0.1:{}", application.port());
     let app = application.app().clone();

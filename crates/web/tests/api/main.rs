@@ -13,6 +13,7 @@ mod groups;
 mod health;
 mod imports;
 mod isolation;
+mod limits;
 mod requests;
 mod sessions;
 mod tokens;
