@@ -340,12 +340,26 @@ fn out_of_range_numbers_are_refused_in_one_sentence_without_a_panic() {
         .unwrap()
         .to_owned();
     for args in [
-        vec!["token", "create", "--org", &org, "--expires-days", "100000000"],
+        vec![
+            "token",
+            "create",
+            "--org",
+            &org,
+            "--expires-days",
+            "100000000",
+        ],
         vec!["token", "create", "--org", &org, "--expires-days", "0"],
         vec!["audit", "--org", &org, "--limit", "5000000"],
         vec!["otp", "outbox", "--limit", "0"],
         vec!["gen", "users", "--rows", "100000000000"],
-        vec!["--job-lease-secs", "18446744073709551615", "jobs", "list", "--org", &org],
+        vec![
+            "--job-lease-secs",
+            "18446744073709551615",
+            "jobs",
+            "list",
+            "--org",
+            &org,
+        ],
         vec!["serve", "--workers", "1000000"],
     ] {
         let out = run(data, &args);
@@ -355,7 +369,10 @@ fn out_of_range_numbers_are_refused_in_one_sentence_without_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
-    let ok = run(data, &["token", "create", "--org", &org, "--expires-days", "3650"]);
+    let ok = run(
+        data,
+        &["token", "create", "--org", &org, "--expires-days", "3650"],
+    );
     assert!(ok.status.success());
 }
 

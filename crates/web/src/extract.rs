@@ -247,9 +247,24 @@ mod tests {
                 "limit",
                 "must be a whole number",
             ),
-            (".", "invalid type: integer `3`, expected struct NewUser", "body", "must be an object"),
-            ("attributes[0]", "missing field `key`", "attributes[0].key", "is required"),
-            ("dry_run", "provided string was not `true` or `false`", "dry_run", "must be true or false"),
+            (
+                ".",
+                "invalid type: integer `3`, expected struct NewUser",
+                "body",
+                "must be an object",
+            ),
+            (
+                "attributes[0]",
+                "missing field `key`",
+                "attributes[0].key",
+                "is required",
+            ),
+            (
+                "dry_run",
+                "provided string was not `true` or `false`",
+                "dry_run",
+                "must be true or false",
+            ),
         ];
         for (path, message, field, reason) in cases {
             assert_eq!(

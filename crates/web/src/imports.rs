@@ -36,9 +36,7 @@ pub fn router() -> Router<WebState> {
             // axum's default 2 MB body limit would cut every form upload short: the
             // file part streams under the org's upload limit, and the other form
             // fields have their own small cap.
-            get(history)
-                .post(upload)
-                .layer(DefaultBodyLimit::disable()),
+            get(history).post(upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/api/v1/orgs/{org}/imports/template.csv", get(template))
         .route("/api/v1/orgs/{org}/imports/{id}", get(detail))

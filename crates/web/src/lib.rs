@@ -14,6 +14,7 @@ mod content;
 mod error;
 mod extract;
 mod groups;
+mod headers;
 mod health;
 mod imports;
 mod sessions;
@@ -38,6 +39,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface.
 pub fn router(app: App, security: Arc<Security>) -> Router {
+    let hsts = security.secure_cookies;
     Router::new()
         .merge(health::router())
         .merge(sessions::router())
@@ -49,6 +51,10 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(admin::router())
         .fallback(error::not_found)
         .with_state(WebState { app, security })
+        .layer(axum::middleware::from_fn_with_state(
+            hsts,
+            headers::security_headers,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request

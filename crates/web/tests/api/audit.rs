@@ -80,7 +80,10 @@ async fn an_overlong_or_unprintable_request_id_is_replaced_before_it_is_echoed_o
             .await
             .unwrap();
         assert_eq!(created.status(), StatusCode::CREATED);
-        let echoed = created.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let echoed = created.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert_ne!(echoed, bad);
         assert!((1..=128).contains(&echoed.len()), "{echoed}");
     }

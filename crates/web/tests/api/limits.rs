@@ -21,7 +21,10 @@ async fn a_5_mb_multipart_form_upload_imports() {
     }
     assert!(csv.len() > 5_000_000);
     let form = Form::new()
-        .text("mapping", json!({"columns": {"Notes": "ignore"}}).to_string())
+        .text(
+            "mapping",
+            json!({"columns": {"Notes": "ignore"}}).to_string(),
+        )
         .part(
             "file",
             Part::bytes(csv.into_bytes())
@@ -71,7 +74,10 @@ async fn an_upload_over_the_configured_cap_answers_413_as_a_form_and_as_a_body()
         .await
         .unwrap();
     let body = problem(response, StatusCode::PAYLOAD_TOO_LARGE).await;
-    assert!(body["detail"].as_str().unwrap().contains("64 KiB"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("64 KiB"),
+        "{body}"
+    );
     let response = t
         .client
         .post(imports_url(&t))
@@ -117,11 +123,18 @@ async fn per_org_limits_refuse_attributes_groups_tokens_and_imports_naming_the_l
     assert!(body.to_string().contains("at most 2 attributes"), "{body}");
 
     let groups = format!("/api/v1/orgs/{}/groups", t.org);
-    let response = t.send("POST", &groups, &t.admin, json!({"name": "One"})).await;
+    let response = t
+        .send("POST", &groups, &t.admin, json!({"name": "One"}))
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    let response = t.send("POST", &groups, &t.admin, json!({"name": "Two"})).await;
+    let response = t
+        .send("POST", &groups, &t.admin, json!({"name": "Two"}))
+        .await;
     let body = problem(response, StatusCode::CONFLICT).await;
-    assert!(body["detail"].as_str().unwrap().contains("1 groups"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("1 groups"),
+        "{body}"
+    );
 
     // The test app made two tokens of this org; a third fits, a fourth does not.
     let tokens = format!("/api/v1/orgs/{}/tokens", t.org);
@@ -129,7 +142,13 @@ async fn per_org_limits_refuse_attributes_groups_tokens_and_imports_naming_the_l
     assert_eq!(response.status(), StatusCode::CREATED);
     let response = t.send("POST", &tokens, &t.admin, json!({})).await;
     let body = problem(response, StatusCode::CONFLICT).await;
-    assert!(body["detail"].as_str().unwrap().contains("3 active API tokens"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("3 active API tokens"),
+        "{body}"
+    );
 
     let upload = || {
         t.client
@@ -141,7 +160,13 @@ async fn per_org_limits_refuse_attributes_groups_tokens_and_imports_naming_the_l
     };
     assert_eq!(upload().await.unwrap().status(), StatusCode::ACCEPTED);
     let body = problem(upload().await.unwrap(), StatusCode::CONFLICT).await;
-    assert!(body["detail"].as_str().unwrap().contains("queued or running"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("queued or running"),
+        "{body}"
+    );
     // Other orgs are not affected.
     let theirs = t
         .client

@@ -19,7 +19,10 @@ async fn a_50_mb_json_body_answers_413_problem_json() {
         .await
         .unwrap();
     let body = problem(response, StatusCode::PAYLOAD_TOO_LARGE).await;
-    assert!(body["detail"].as_str().unwrap().contains("1024 KiB"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("1024 KiB"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -100,13 +103,19 @@ async fn malformed_json_is_a_400_and_a_bad_query_number_names_the_parameter() {
         .unwrap();
     problem(response, StatusCode::BAD_REQUEST).await;
     let response = t
-        .get(&format!("/api/v1/orgs/{}/imports?limit=ten", t.org), &t.admin)
+        .get(
+            &format!("/api/v1/orgs/{}/imports?limit=ten", t.org),
+            &t.admin,
+        )
         .send()
         .await
         .unwrap();
     let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["errors"][0]["field"], "limit", "{body}");
-    assert_eq!(body["errors"][0]["reason"], "must be a whole number", "{body}");
+    assert_eq!(
+        body["errors"][0]["reason"], "must be a whole number",
+        "{body}"
+    );
     let response = t
         .get(
             &format!("/api/v1/orgs/{}/imports?limit=99999999999", t.org),

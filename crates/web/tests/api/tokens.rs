@@ -114,7 +114,13 @@ async fn a_token_stored_with_an_expiry_past_year_9999_still_lists_and_authentica
         StatusCode::OK
     );
     let url = t.url(&format!("/api/v1/orgs/{}/tokens", t.org));
-    let listed = t.client.get(&url).bearer_auth(&t.admin).send().await.unwrap();
+    let listed = t
+        .client
+        .get(&url)
+        .bearer_auth(&t.admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed.status(), StatusCode::OK);
     let revoke = t
         .client
@@ -124,6 +130,12 @@ async fn a_token_stored_with_an_expiry_past_year_9999_still_lists_and_authentica
         .await
         .unwrap();
     assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
-    let listed = t.client.get(&url).bearer_auth(&t.admin).send().await.unwrap();
+    let listed = t
+        .client
+        .get(&url)
+        .bearer_auth(&t.admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed.status(), StatusCode::OK);
 }
