@@ -18,6 +18,9 @@ const IMPORT: Action = Action::OrgAdminOnly(AdminTask::ImportUsers);
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
+/// The longest uploaded file name accepted.
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+
 /// The longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
@@ -44,6 +47,14 @@ pub fn upload(app: &App, caller: &Caller, upload: Upload, data: &mut dyn Read) -
                 "the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
             ),
         )]));
+    }
+    // The name is kept as sent (it is the uploader's data; outputs show it through
+    // `display_safe`), but bounded like any text a request brings.
+    if upload.file_name.chars().count() > MAX_FILE_NAME_CHARS {
+        return Err(AppError::invalid(
+            "file_name",
+            format!("a file name has at most {MAX_FILE_NAME_CHARS} characters"),
+        ));
     }
     let limits = app.limits();
     let in_flight = app.store.count_active_jobs(org, JobKind::ImportUsers)?;

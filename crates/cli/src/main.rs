@@ -19,6 +19,7 @@ use steward_app::{
     App, AppError, Caller, SystemClock, demo, directory, history, import, orgs, security,
     synthetic, tokens,
 };
+use steward_domain::text::display_safe;
 use steward_domain::{AttributeDef, Job, JobId, JobStatus, JobView, OrgId};
 use steward_store::Page;
 use steward_web::{Application, ServerConfig, StorageConfig};
@@ -596,7 +597,7 @@ fn import_file(
     match job.status {
         JobStatus::Failed => bail!(
             "the import failed: {}",
-            job.error.as_deref().unwrap_or("unknown reason")
+            display_safe(job.error.as_deref().unwrap_or("unknown reason"))
         ),
         JobStatus::Canceled => bail!("the import was canceled"),
         _ => {}
@@ -717,8 +718,13 @@ fn describe(job: &Job) -> String {
         c.unchanged,
         c.failed
     );
+    // The file name and the error (which can quote the file's headers) are the
+    // uploader's text: shown safely, so no escape sequence reaches the terminal.
+    if let Some(name) = &job.file_name {
+        text.push_str(&format!("\nfile: {}", display_safe(name)));
+    }
     if let Some(error) = &job.error {
-        text.push_str(&format!("\nerror: {error}"));
+        text.push_str(&format!("\nerror: {}", display_safe(error)));
     }
     text
 }
@@ -738,7 +744,7 @@ fn print_jobs(page: &Page<Job>) -> anyhow::Result<()> {
             job.kind.as_str(),
             job.status.as_str(),
             job.created_at.format("%Y-%m-%d %H:%M:%S"),
-            job.file_name.as_deref().unwrap_or("")
+            display_safe(job.file_name.as_deref().unwrap_or(""))
         )?;
     }
     Ok(())

@@ -629,3 +629,44 @@ fn import_dry_runs_and_reads_files_through_a_mapping_then_writes_its_result_file
     );
     assert!(String::from_utf8_lossy(&failed.stderr).contains("unknown columns \"Full name\""));
 }
+
+#[test]
+fn jobs_list_and_show_print_a_hostile_file_name_without_its_escape_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let org = run_json(data, &["org", "create", "--name", "Contoso", "--json"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A name a file system accepts: ESC, a carriage return, a right-to-left override.
+    let name = "evil\u{1b}[2J\r\u{202e}vsc.csv";
+    let file = data.join(name);
+    std::fs::write(&file, "Phone Number,Name\n+919876543210,Asha\n").unwrap();
+    let out = run(
+        data,
+        &["users", "import", file.to_str().unwrap(), "--org", &org],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = run(data, &["jobs", "list", "--org", &org]);
+    let id = run_json(data, &["jobs", "list", "--org", &org, "--json"])["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let show = run(data, &["jobs", "show", &id]);
+    for out in [&out, &list, &show] {
+        let text = String::from_utf8(out.stdout.clone()).unwrap();
+        assert!(!text.contains(['\u{1b}', '\r', '\u{202e}']), "{text:?}");
+    }
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert!(
+        list.contains("evil\u{fffd}[2J\u{fffd}\u{fffd}vsc.csv"),
+        "{list:?}"
+    );
+    // As data (JSON), the name is kept as sent.
+    let json = run_json(data, &["jobs", "show", &id, "--json"]);
+    assert_eq!(json["file_name"], name);
+}
