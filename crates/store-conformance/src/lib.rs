@@ -22,6 +22,7 @@ mod content;
 mod groups;
 mod orgs;
 mod sessions;
+mod throttles;
 mod users;
 
 pub use audit::*;
@@ -29,6 +30,7 @@ pub use content::*;
 pub use groups::*;
 pub use orgs::*;
 pub use sessions::*;
+pub use throttles::*;
 pub use users::*;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -82,6 +84,9 @@ macro_rules! conformance_tests {
             an_attribute_schema_save_removes_and_rewrites_values,
             groups_are_updated_and_their_members_managed_within_one_org,
             user_lists_filter_by_attribute_values_and_sort_by_name_with_a_cursor,
+            a_throttle_counts_up_to_its_limit_per_key_and_window,
+            a_released_attempt_is_given_back_once,
+            concurrent_hits_never_get_more_than_the_limit_through,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {

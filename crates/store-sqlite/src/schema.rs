@@ -10,6 +10,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_access.sql"),
     include_str!("../migrations/0003_user_lists.sql"),
     include_str!("../migrations/0004_imports.sql"),
+    // 0005 (jobs) lands beside this; merge it before 0006, in file order.
+    include_str!("../migrations/0006_throttles.sql"),
 ];
 
 /// The tables that hold each kind of an org's data, each with an `org_id` column.

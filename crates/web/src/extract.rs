@@ -152,10 +152,10 @@ fn humanize(path: &str, message: &str) -> (String, String) {
             .unwrap_or_default();
         return (here, format!("{value:?} is not allowed; use {choices}"));
     }
-    if let Some((_, expected)) = message.split_once(", expected ") {
-        if message.starts_with("invalid type") || message.starts_with("invalid value") {
-            return (here, expected_as_words(expected.trim()));
-        }
+    if let Some((_, expected)) = message.split_once(", expected ")
+        && (message.starts_with("invalid type") || message.starts_with("invalid value"))
+    {
+        return (here, expected_as_words(expected.trim()));
     }
     // Query strings: the standard library's parse errors.
     let reason = match message {
