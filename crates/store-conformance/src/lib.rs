@@ -64,6 +64,7 @@ macro_rules! conformance_tests {
             an_idempotency_key_gives_back_the_job_that_holds_it,
             canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop,
             jobs_of_another_org_are_invisible,
+            queued_and_running_jobs_are_counted_per_org_and_kind,
             content_cannot_point_across_orgs,
             messages_list_newest_first_with_a_cursor_and_are_read_within_their_org,
             attachments_are_stored_only_on_a_message_of_their_org,
@@ -568,6 +569,28 @@ pub fn canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop(store: 
         None,
         "a canceled job never runs"
     );
+}
+
+pub fn queued_and_running_jobs_are_counted_per_org_and_kind(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let other = new_org(store, "Fabrikam");
+    let running = new_job(store, org.id, t0());
+    let canceled = new_job(store, org.id, t0() + Duration::seconds(1));
+    new_job(store, org.id, t0() + Duration::seconds(2));
+    new_job(store, other.id, t0());
+    store
+        .claim_job(Some(running.id), "w", t0(), t0() + Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    store.request_job_cancel(org.id, canceled.id, t0()).unwrap();
+    let count = |org: OrgId, kind| store.count_active_jobs(org, kind).unwrap();
+    assert_eq!(
+        count(org.id, JobKind::ImportUsers),
+        2,
+        "one running, one queued"
+    );
+    assert_eq!(count(other.id, JobKind::ImportUsers), 1);
+    assert_eq!(count(org.id, JobKind::ExportUsers), 0);
 }
 
 pub fn jobs_of_another_org_are_invisible(store: &dyn Store) {
