@@ -433,6 +433,18 @@ pub fn save_schema(
         return Err(AppError::Invalid(errors));
     }
     let old = app.store.attribute_defs(org)?;
+    // Each attribute is an index on the users table all orgs share. A schema already
+    // over the limit (from before it existed) may still shrink or change.
+    let max = app.limits().attributes_per_org;
+    if defs.len() > max && defs.len() > old.len() {
+        return Err(AppError::invalid(
+            "attributes",
+            format!(
+                "an org may define at most {max} attributes; this schema has {}",
+                defs.len()
+            ),
+        ));
+    }
     let removed: Vec<AttributeKey> = old
         .iter()
         .filter(|o| !defs.iter().any(|d| d.key == o.key))

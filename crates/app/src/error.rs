@@ -37,6 +37,9 @@ pub enum AppError {
     TooManyAttempts(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A file over its size limit; the message names the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// Something failed on our side (the store, the disk). The message is for the
     /// log and the operator; a caller of the API sees a generic 500.
     #[error("internal error: {0}")]

@@ -18,6 +18,9 @@ const IMPORT: Action = Action::OrgAdminOnly(AdminTask::ImportUsers);
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
+/// The longest uploaded file name accepted.
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+
 /// The longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
@@ -45,13 +48,44 @@ pub fn upload(app: &App, caller: &Caller, upload: Upload, data: &mut dyn Read) -
             ),
         )]));
     }
+    // The name is kept as sent (it is the uploader's data; outputs show it through
+    // `display_safe`), but bounded like any text a request brings.
+    if upload.file_name.chars().count() > MAX_FILE_NAME_CHARS {
+        return Err(AppError::invalid(
+            "file_name",
+            format!("a file name has at most {MAX_FILE_NAME_CHARS} characters"),
+        ));
+    }
+    let limits = app.limits();
+    let in_flight = app.store.count_active_jobs(org, JobKind::ImportUsers)?;
+    if in_flight >= limits.imports_in_flight_per_org {
+        return Err(AppError::Conflict(format!(
+            "the org already has {in_flight} imports queued or running, the most it may have at once ({}); wait for one to finish",
+            limits.imports_in_flight_per_org
+        )));
+    }
     let new = NewImport {
         file_name: upload.file_name,
         created_by: caller.audit().actor.clone(),
         options: upload.options,
         idempotency_key: upload.idempotency_key,
     };
-    let job = import::enqueue(app, org, new, data)?;
+    let max = limits.upload_bytes;
+    let mut capped = CappedReader {
+        inner: data,
+        left: max,
+        over: false,
+    };
+    let job = import::enqueue(app, org, new, &mut capped).map_err(|e| {
+        if capped.over {
+            AppError::TooLarge(format!(
+                "the file is larger than {}, the most an import may hold",
+                crate::limits::describe_bytes(max)
+            ))
+        } else {
+            e
+        }
+    })?;
     audit::record(
         app,
         caller.audit(),
@@ -61,6 +95,30 @@ pub fn upload(app: &App, caller: &Caller, upload: Upload, data: &mut dyn Read) -
         "ok",
     )?;
     Ok(job)
+}
+
+/// Reads at most `left` bytes; one more fails the read (so the partial file is never
+/// kept) and sets `over`.
+struct CappedReader<'a> {
+    inner: &'a mut dyn Read,
+    left: u64,
+    over: bool,
+}
+
+impl Read for CappedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // Ask for one byte past the cap, so a file of exactly the cap passes.
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n as u64 > self.left {
+            self.over = true;
+            return Err(std::io::Error::other("the file is over the upload limit"));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// The org's imports, newest first.

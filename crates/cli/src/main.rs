@@ -19,6 +19,7 @@ use steward_app::{
     App, AppError, Caller, SystemClock, demo, directory, history, import, orgs, security,
     synthetic, tokens,
 };
+use steward_domain::text::display_safe;
 use steward_domain::{AttributeDef, Job, JobId, JobStatus, OrgId};
 use steward_store::Page;
 use steward_web::wire::JobJson;
@@ -49,7 +50,7 @@ struct Cli {
     database_url: Option<String>,
     /// Seconds a job stays claimed without a heartbeat before another worker resumes
     /// it (after a crash).
-    #[arg(long, global = true, default_value_t = 30, env = "STEWARD_JOB_LEASE_SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, default_value_t = 30, env = "STEWARD_JOB_LEASE_SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     job_lease_secs: u64,
     #[command(subcommand)]
     command: Command,
@@ -84,7 +85,8 @@ enum Command {
         actor: Option<String>,
         #[arg(long)]
         action: Option<String>,
-        #[arg(long, default_value_t = 100)]
+        /// Events to print, 1 to 1000.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=i64::from(audit::MAX_LIMIT)))]
         limit: u32,
         #[arg(long)]
         json: bool,
@@ -114,9 +116,9 @@ struct ServeArgs {
     /// Mark the session cookie Secure (set this when users reach the server over HTTPS).
     #[arg(long, env = "STEWARD_SECURE_COOKIES")]
     secure_cookies: bool,
-    /// Number of job workers.
-    #[arg(long, default_value_t = 2, env = "STEWARD_WORKERS")]
-    workers: usize,
+    /// Number of job workers (0 to 64).
+    #[arg(long, default_value_t = 2, env = "STEWARD_WORKERS", value_parser = clap::value_parser!(u16).range(0..=64))]
+    workers: u16,
 }
 
 #[derive(Subcommand)]
@@ -143,8 +145,8 @@ enum TokenCommand {
         role: String,
         #[arg(long, default_value = "cli")]
         label: String,
-        /// Days until the token expires (never, if not given).
-        #[arg(long)]
+        /// Days until the token expires, 1 to 3650 (never, if not given).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(tokens::MAX_TOKEN_DAYS)))]
         expires_days: Option<u32>,
         #[arg(long)]
         json: bool,
@@ -176,7 +178,8 @@ enum AdminCommand {
 enum OtpCommand {
     /// The text messages the built-in sender kept instead of sending, newest first.
     Outbox {
-        #[arg(long, default_value_t = 20)]
+        /// Messages to print, 1 to 1000.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=i64::from(security::MAX_OUTBOX)))]
         limit: u32,
         #[arg(long)]
         json: bool,
@@ -247,7 +250,8 @@ enum JobsCommand {
 enum GenCommand {
     /// Deterministic synthetic users as an import CSV on stdout.
     Users {
-        #[arg(long)]
+        /// Rows to write, up to 100 million.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
         rows: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -500,7 +504,7 @@ fn serve(storage: StorageConfig, args: ServeArgs, worker: WorkerConfig) -> anyho
     let runtime = tokio::runtime::Runtime::new().context("while starting the async runtime")?;
     let config = ServerConfig {
         listen: args.listen,
-        workers: args.workers,
+        workers: args.workers.into(),
         worker,
         security: steward_web::Security {
             secure_cookies: args.secure_cookies,
@@ -594,7 +598,7 @@ fn import_file(
     match job.status {
         JobStatus::Failed => bail!(
             "the import failed: {}",
-            job.error.as_deref().unwrap_or("unknown reason")
+            display_safe(job.error.as_deref().unwrap_or("unknown reason"))
         ),
         JobStatus::Canceled => bail!("the import was canceled"),
         _ => {}
@@ -715,8 +719,13 @@ fn describe(job: &Job) -> String {
         c.get(import::UNCHANGED),
         c.get(import::FAILED)
     );
+    // The file name and the error (which can quote the file's headers) are the
+    // uploader's text: shown safely, so no escape sequence reaches the terminal.
+    if let Some(name) = &job.file_name {
+        text.push_str(&format!("\nfile: {}", display_safe(name)));
+    }
     if let Some(error) = &job.error {
-        text.push_str(&format!("\nerror: {error}"));
+        text.push_str(&format!("\nerror: {}", display_safe(error)));
     }
     text
 }
@@ -736,7 +745,7 @@ fn print_jobs(page: &Page<Job>) -> anyhow::Result<()> {
             job.kind.as_str(),
             job.status.as_str(),
             job.created_at.format("%Y-%m-%d %H:%M:%S"),
-            job.file_name.as_deref().unwrap_or("")
+            display_safe(job.file_name.as_deref().unwrap_or(""))
         )?;
     }
     Ok(())

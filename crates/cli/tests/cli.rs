@@ -332,6 +332,51 @@ fn bad_usage_exits_2_and_a_failed_operation_exits_1_with_one_sentence() {
 }
 
 #[test]
+fn out_of_range_numbers_are_refused_in_one_sentence_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let org = run_json(data, &["org", "create", "--name", "Contoso", "--json"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for args in [
+        vec![
+            "token",
+            "create",
+            "--org",
+            &org,
+            "--expires-days",
+            "100000000",
+        ],
+        vec!["token", "create", "--org", &org, "--expires-days", "0"],
+        vec!["audit", "--org", &org, "--limit", "5000000"],
+        vec!["otp", "outbox", "--limit", "0"],
+        vec!["gen", "users", "--rows", "100000000000"],
+        vec![
+            "--job-lease-secs",
+            "18446744073709551615",
+            "jobs",
+            "list",
+            "--org",
+            &org,
+        ],
+        vec!["serve", "--workers", "1000000"],
+    ] {
+        let out = run(data, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let ok = run(
+        data,
+        &["token", "create", "--org", &org, "--expires-days", "3650"],
+    );
+    assert!(ok.status.success());
+}
+
+#[test]
 fn gen_users_is_deterministic_for_a_seed() {
     let dir = tempfile::tempdir().unwrap();
     let a = run(dir.path(), &["gen", "users", "--rows", "50", "--seed", "9"]).stdout;
@@ -583,4 +628,45 @@ fn import_dry_runs_and_reads_files_through_a_mapping_then_writes_its_result_file
         "unknown columns fail the job"
     );
     assert!(String::from_utf8_lossy(&failed.stderr).contains("unknown columns \"Full name\""));
+}
+
+#[test]
+fn jobs_list_and_show_print_a_hostile_file_name_without_its_escape_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let org = run_json(data, &["org", "create", "--name", "Contoso", "--json"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A name a file system accepts: ESC, a carriage return, a right-to-left override.
+    let name = "evil\u{1b}[2J\r\u{202e}vsc.csv";
+    let file = data.join(name);
+    std::fs::write(&file, "Phone Number,Name\n+919876543210,Asha\n").unwrap();
+    let out = run(
+        data,
+        &["users", "import", file.to_str().unwrap(), "--org", &org],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = run(data, &["jobs", "list", "--org", &org]);
+    let id = run_json(data, &["jobs", "list", "--org", &org, "--json"])["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let show = run(data, &["jobs", "show", &id]);
+    for out in [&out, &list, &show] {
+        let text = String::from_utf8(out.stdout.clone()).unwrap();
+        assert!(!text.contains(['\u{1b}', '\r', '\u{202e}']), "{text:?}");
+    }
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert!(
+        list.contains("evil\u{fffd}[2J\u{fffd}\u{fffd}vsc.csv"),
+        "{list:?}"
+    );
+    // As data (JSON), the name is kept as sent.
+    let json = run_json(data, &["jobs", "show", &id, "--json"]);
+    assert_eq!(json["file_name"], name);
 }

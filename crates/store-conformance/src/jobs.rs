@@ -503,6 +503,28 @@ pub fn canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop(store: 
     );
 }
 
+pub fn queued_and_running_jobs_are_counted_per_org_and_kind(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let other = new_org(store, "Fabrikam");
+    let running = new_job(store, org.id, t0());
+    let canceled = new_job(store, org.id, t0() + Duration::seconds(1));
+    new_job(store, org.id, t0() + Duration::seconds(2));
+    new_job(store, other.id, t0());
+    store
+        .claim_job(Some(running.id), "w", t0(), t0() + Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    store.request_job_cancel(org.id, canceled.id, t0()).unwrap();
+    let count = |org: OrgId, kind| store.count_active_jobs(org, kind).unwrap();
+    assert_eq!(
+        count(org.id, JobKind::ImportUsers),
+        2,
+        "one running, one queued"
+    );
+    assert_eq!(count(other.id, JobKind::ImportUsers), 1);
+    assert_eq!(count(org.id, JobKind::ExportUsers), 0);
+}
+
 pub fn jobs_of_another_org_are_invisible(store: &dyn Store) {
     let a = new_org(store, "Contoso");
     let b = new_org(store, "Fabrikam");

@@ -23,6 +23,7 @@ mod groups;
 mod jobs;
 mod orgs;
 mod sessions;
+mod throttles;
 mod users;
 
 pub use audit::*;
@@ -31,6 +32,7 @@ pub use groups::*;
 pub use jobs::*;
 pub use orgs::*;
 pub use sessions::*;
+pub use throttles::*;
 pub use users::*;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -64,6 +66,7 @@ macro_rules! conformance_tests {
             an_idempotency_key_gives_back_the_job_that_holds_it,
             canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop,
             jobs_of_another_org_are_invisible,
+            queued_and_running_jobs_are_counted_per_org_and_kind,
             content_cannot_point_across_orgs,
             messages_list_newest_first_with_a_cursor_and_are_read_within_their_org,
             attachments_are_stored_only_on_a_message_of_their_org,
@@ -84,6 +87,9 @@ macro_rules! conformance_tests {
             an_attribute_schema_save_removes_and_rewrites_values,
             groups_are_updated_and_their_members_managed_within_one_org,
             user_lists_filter_by_attribute_values_and_sort_by_name_with_a_cursor,
+            a_throttle_counts_up_to_its_limit_per_key_and_window,
+            a_released_attempt_is_given_back_once,
+            concurrent_hits_never_get_more_than_the_limit_through,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {

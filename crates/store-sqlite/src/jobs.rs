@@ -573,6 +573,18 @@ impl JobStore for SqliteStore {
         list(&*self.conn()?, org, query)
     }
 
+    fn count_active_jobs(&self, org: OrgId, kind: JobKind) -> StoreResult<u64> {
+        // `jobs_claimable` (status, created_at) finds the few unfinished jobs of all orgs.
+        self.conn()?
+            .query_row(
+                "SELECT COUNT(*) FROM jobs
+                 WHERE status IN ('queued', 'running') AND org_id = ?1 AND kind = ?2",
+                params![org.to_string(), kind.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
     fn claim_job(
         &self,
         only: Option<JobId>,

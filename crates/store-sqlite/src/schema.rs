@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_user_lists.sql"),
     include_str!("../migrations/0004_imports.sql"),
     include_str!("../migrations/0005_job_outputs.sql"),
+    include_str!("../migrations/0006_throttles.sql"),
 ];
 
 /// The tables that hold each kind of an org's data, each with an `org_id` column.

@@ -166,6 +166,8 @@ pub trait JobStore: Send + Sync {
     /// A job by id alone, for the worker and the operator's CLI.
     fn find_job(&self, id: JobId) -> StoreResult<Option<Job>>;
     fn list_jobs(&self, org: OrgId, query: &JobQuery) -> StoreResult<Page<Job>>;
+    /// How many jobs of `kind` the org has queued or running (for the per-org limit).
+    fn count_active_jobs(&self, org: OrgId, kind: JobKind) -> StoreResult<u64>;
     /// Takes the oldest queued job, or a running one whose lease has expired (its
     /// worker died), and leases it to `worker_id` until `lease_until`. With `only`,
     /// takes that job or nothing (the CLI runs the job it just enqueued).

@@ -423,6 +423,9 @@ async fn download(
 /// (RFC 6266): quotes, backslashes, control and non-ASCII characters never reach the
 /// quoted form.
 pub(crate) fn content_disposition(name: &str) -> String {
+    // Percent-encoding keeps CR/LF out of the header, but a browser decodes
+    // `filename*` and would obey a right-to-left override: encode the safe form.
+    let name = &*steward_domain::text::display_safe(name);
     let ascii: String = name
         .chars()
         .map(|c| {

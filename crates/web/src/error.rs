@@ -104,6 +104,9 @@ impl From<AppError> for ApiError {
             AppError::BadCredentials(detail) => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", detail)
             }
+            AppError::TooLarge(detail) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "File too large", detail)
+            }
             AppError::TooManyAttempts(detail) => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", detail)
             }

@@ -8,7 +8,8 @@
 //! before the file.
 
 use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::multipart::Field;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -24,8 +25,8 @@ use crate::state::WebState;
 use crate::wire::{ImportPath, JobJson, OrgPath, Page};
 use crate::{ApiError, call};
 
-/// The largest upload accepted.
-pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
+/// The largest form field other than the file (`dry_run`, `mapping`).
+const MAX_FORM_FIELD_BYTES: usize = 64 * 1024;
 
 /// The routes of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
@@ -34,7 +35,13 @@ pub(crate) struct Api;
 
 pub fn router() -> Router<WebState> {
     Router::new()
-        .route("/api/v1/orgs/{org}/imports", get(history).post(upload))
+        .route(
+            "/api/v1/orgs/{org}/imports",
+            // axum's default 2 MB body limit would cut every form upload short: the
+            // file part streams under the org's upload limit, and the other form
+            // fields have their own small cap.
+            get(history).post(upload).layer(DefaultBodyLimit::disable()),
+        )
         .route("/api/v1/orgs/{org}/imports/template.csv", get(template))
         .route("/api/v1/orgs/{org}/imports/{id}", get(detail))
         .route("/api/v1/orgs/{org}/imports/{id}/original", get(original))
@@ -113,6 +120,7 @@ async fn upload(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let max_upload = app.limits().upload_bytes;
     let caller = caller.caller;
     let enqueue = move |new: Upload| {
         move |reader: &mut dyn std::io::Read| Ok(imports::upload(&app, &caller, new, reader)?)
@@ -134,24 +142,18 @@ async fn upload(
                     }
                     break crate::upload::receive_stream(
                         field,
-                        MAX_UPLOAD_BYTES,
+                        max_upload,
                         "uploads",
                         enqueue(new),
                     )
                     .await?;
                 }
                 Some("dry_run") => {
-                    let text = field
-                        .text()
-                        .await
-                        .map_err(|e| invalid("dry_run", e.body_text()))?;
+                    let text = form_text(field, "dry_run").await?;
                     new.options.dry_run = matches!(text.trim(), "true" | "1" | "on" | "yes");
                 }
                 Some("mapping") => {
-                    let text = field
-                        .text()
-                        .await
-                        .map_err(|e| invalid("mapping", e.body_text()))?;
+                    let text = form_text(field, "mapping").await?;
                     new.options.mapping = mapping(Some(&text))?;
                 }
                 other => {
@@ -167,9 +169,28 @@ async fn upload(
         }
     } else {
         let body = Body::new(request.into_body());
-        crate::upload::receive(body, MAX_UPLOAD_BYTES, "uploads", enqueue(new)).await?
+        crate::upload::receive(body, max_upload, "uploads", enqueue(new)).await?
     };
     Ok((StatusCode::ACCEPTED, Json(job.into())))
+}
+
+/// A small text field of the upload form, refused past [`MAX_FORM_FIELD_BYTES`].
+async fn form_text(mut field: Field<'_>, name: &str) -> Result<String, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| invalid(name, e.body_text()))?
+    {
+        if bytes.len() + chunk.len() > MAX_FORM_FIELD_BYTES {
+            return Err(invalid(
+                name,
+                format!("is longer than {} KiB", MAX_FORM_FIELD_BYTES >> 10),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| invalid(name, "must be UTF-8 text"))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -16,6 +16,7 @@ mod content;
 mod error;
 mod extract;
 mod groups;
+mod headers;
 mod health;
 mod imports;
 mod openapi;
@@ -43,6 +44,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface.
 pub fn router(app: App, security: Arc<Security>) -> Router {
+    let hsts = security.secure_cookies;
     Router::new()
         .merge(health::router())
         .merge(sessions::router())
@@ -55,6 +57,10 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(openapi::router())
         .fallback(error::not_found)
         .with_state(WebState { app, security })
+        .layer(axum::middleware::from_fn_with_state(
+            hsts,
+            headers::security_headers,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request
@@ -65,6 +71,35 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // Outermost: a caller's id that is not a short printable token is dropped
+        // before the layer above keeps it, so a fresh one is made instead.
+        .layer(axum::middleware::map_request(drop_unusable_request_id))
+}
+
+/// The longest request id accepted from a caller.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// Whether a caller's `x-request-id` may be echoed, logged and stored in the audit log:
+/// 1 to [`MAX_REQUEST_ID`] visible ASCII characters (no spaces or control characters).
+fn is_usable_request_id(value: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&value.len()) && value.iter().all(u8::is_ascii_graphic)
+}
+
+async fn drop_unusable_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let headers = request.headers_mut();
+    let usable = {
+        let mut values = headers.get_all(REQUEST_ID).iter();
+        // Exactly one value: with several, which one the log shows would be a guess.
+        match (values.next(), values.next()) {
+            (Some(value), None) => is_usable_request_id(value.as_bytes()),
+            (None, _) => true,
+            _ => false,
+        }
+    };
+    if !usable {
+        headers.remove(REQUEST_ID);
+    }
+    request
 }
 
 /// Runs a use case for the caller off the async executor.

@@ -59,7 +59,10 @@ pub async fn receive_stream<T: Send + 'static, E: std::fmt::Display>(
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "File too large",
-            format!("{what} are limited to {} MiB", max >> 20),
+            format!(
+                "{what} are limited to {}",
+                steward_app::limits::describe_bytes(max)
+            ),
         ));
     }
     stored

@@ -252,3 +252,48 @@ async fn a_failure_on_our_side_answers_500_with_nothing_internal_in_the_body() {
         assert!(!text.contains(internal), "{internal:?} leaked: {text}");
     }
 }
+
+#[tokio::test]
+async fn a_hostile_upload_file_name_is_kept_as_data_and_downloaded_under_a_safe_name() {
+    let t = spawn_app().await;
+    let name = "a\r\nSet-Cookie: x=1\u{1b}[31m\u{202e}vsc.exe";
+    let encoded: String = name.bytes().map(|b| format!("%{b:02X}")).collect();
+    let response = t
+        .client
+        .post(t.url(&format!(
+            "/api/v1/orgs/{}/imports?file_name={encoded}",
+            t.org
+        )))
+        .bearer_auth(&t.admin)
+        .header("content-type", "text/csv")
+        .body("Phone Number,Name\n+919876543210,Asha\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let job: Value = response.json().await.unwrap();
+    assert_eq!(job["file_name"], name, "JSON keeps the name as sent");
+    let id = job["id"].as_str().unwrap();
+    let (headers, _) = t.download(&format!("{id}/original")).await;
+    assert!(headers.get("set-cookie").is_none());
+    let disposition = headers["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\""),
+        "{disposition}"
+    );
+    for hazard in ["%0D", "%0A", "%1B", "%E2%80%AE"] {
+        assert!(!disposition.contains(hazard), "{disposition}");
+    }
+    assert!(disposition.contains("%EF%BF%BD"), "{disposition}");
+    let long = "n".repeat(300);
+    let response = t
+        .client
+        .post(t.url(&format!("/api/v1/orgs/{}/imports?file_name={long}", t.org)))
+        .bearer_auth(&t.admin)
+        .body("Phone Number,Name\n")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "file_name");
+}
