@@ -4,11 +4,12 @@
 
 use std::io::{Read, Write};
 
+use sha2::{Digest, Sha256};
 use steward_domain::access::{Action, AdminTask};
 use steward_domain::{Job, JobId, JobKind};
 use steward_store::{JobQuery, Page};
 
-use crate::import::{self, ImportOptions, NewImport};
+use crate::import::{self, ImportOptions, ImportUsers, NewImport};
 use crate::{App, AppError, AppResult, Caller, FieldError, audit};
 
 /// Imports, their history and files are org-admin work.
@@ -179,4 +180,36 @@ pub fn result_csv(app: &App, caller: &Caller, raw_id: &str, out: &mut dyn Write)
     let job = find(app, caller, raw_id)?;
     import::write_result_csv(app, job.org_id, job.id, out)?;
     Ok(job)
+}
+
+/// An import of the org that has not finished (queued, or running under a lease that a
+/// crashed process may still hold) for a file with this content and these options:
+/// the one to resume instead of starting the same file again.
+pub fn unfinished_for_file(
+    app: &App,
+    caller: &Caller,
+    file: &mut dyn Read,
+    options: &ImportOptions,
+) -> AppResult<Option<Job>> {
+    let org = caller.authorize(&IMPORT)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(file, &mut hasher)
+        .map_err(|e| AppError::Internal(format!("cannot read the file: {e}")))?;
+    let sha256: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let query = JobQuery {
+        kind: Some(JobKind::ImportUsers),
+        limit: MAX_LIMIT,
+        after: None,
+    };
+    // Unfinished imports are among the newest: one page is plenty.
+    let recent = app.store.list_jobs(org, &query)?;
+    Ok(recent.items.into_iter().find(|job| {
+        !job.status.is_finished()
+            && ImportUsers::of(job)
+                .is_ok_and(|payload| payload.sha256 == sha256 && &payload.options == options)
+    }))
 }

@@ -574,24 +574,45 @@ fn import_file(
     json: bool,
 ) -> anyhow::Result<()> {
     let operator = operator(&app, org)?;
-    let mut input =
-        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let file_name = file
-        .file_name()
-        .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
-    let upload = Upload {
-        file_name,
-        options,
-        idempotency_key: None,
+    let open =
+        || std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()));
+    // The same file with the same options, still unfinished (a run that was killed):
+    // resume it rather than import the file a second time.
+    let job = match imports::unfinished_for_file(&app, &operator, &mut open()?, &options)? {
+        Some(job) => {
+            eprintln!(
+                "Resuming import {} of this file, stopped at row {} of {} ({}).",
+                job.id,
+                job.progress.done,
+                job.progress.total,
+                job.status.as_str()
+            );
+            job
+        }
+        None => {
+            let file_name = file
+                .file_name()
+                .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
+            let upload = Upload {
+                file_name,
+                options,
+                idempotency_key: None,
+            };
+            imports::upload(&app, &operator, upload, &mut open()?)?
+        }
     };
-    let job = imports::upload(&app, &operator, upload, &mut input)?;
     let shutdown = Arc::new(AtomicBool::new(false));
     let worker = Worker::new(app.clone(), Arc::new(jobs::registry()), config, shutdown);
     let progress = Progress::start(&app, job.id);
+    // Run the job here; if another process holds it (a server's worker, or a killed
+    // run whose lease has not ended yet), follow it and take it over once it is free.
     let mut finished = worker.run_next(Some(job.id))?;
     while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
         std::thread::sleep(Duration::from_millis(200));
-        finished = Some(history::find_job(&app, job.id)?);
+        finished = match worker.run_next(Some(job.id))? {
+            Some(ran) => Some(ran),
+            None => Some(history::find_job(&app, job.id)?),
+        };
     }
     progress.stop();
     let job = finished.context("the job disappeared")?;

@@ -111,6 +111,62 @@ fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
 }
 
 #[test]
+fn importing_the_same_file_again_after_a_kill_resumes_the_unfinished_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let rows = 150_000;
+    let (org, file) = org_with_users_file(data, rows);
+    let import = || {
+        let mut command = steward(data);
+        command.args([
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--json",
+        ]);
+        command
+    };
+    let mut first = import()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut job = Value::Null;
+    wait_for(
+        "the import to commit its first step",
+        Duration::from_secs(120),
+        || {
+            let list = run_json(data, &["jobs", "list", "--org", &org, "--json"]);
+            job = list["items"][0].clone();
+            job["progress"]["done"].as_u64().unwrap_or(0) >= 50_000
+        },
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+
+    let again = import().output().unwrap();
+    assert!(again.status.success(), "{again:?}");
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains(&format!("Resuming import {id}")),
+        "says it resumes: {said}"
+    );
+    let finished: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        finished["id"],
+        id.as_str(),
+        "the same job, not a second one"
+    );
+    assert_eq!(finished["status"], "completed", "{finished}");
+    assert_eq!(finished["counts"]["created"], rows, "{finished}");
+    let list = run_json(data, &["jobs", "list", "--org", &org, "--json"]);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+}
+
+#[test]
 fn an_import_killed_mid_job_finishes_exactly_once_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
