@@ -219,9 +219,13 @@ fn an_import_killed_mid_job_finishes_exactly_once_after_restart() {
         },
     );
     assert_eq!(finished["status"], "completed", "{finished}");
-    assert_eq!(
-        finished["attempts"], 2,
-        "one crashed run and one resumed run"
+    // One crashed run and at least one resumed run: with the tests' 2-second lease a
+    // heartbeat that waits behind a long import step on a loaded machine can lose the
+    // lease to the server's other worker, which resumes again; the counts below prove
+    // every row still landed exactly once.
+    assert!(
+        finished["attempts"].as_u64().unwrap() >= 2,
+        "one crashed run and a resumed run: {finished}"
     );
     assert_eq!(finished["progress"]["done"], rows);
     let counts = &finished["counts"];
