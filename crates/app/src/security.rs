@@ -192,6 +192,24 @@ impl Principal {
     }
 }
 
+/// The principal acting in `org`, as a use case's caller. An org the principal has no
+/// place in is not found, exactly like one that does not exist.
+pub fn caller_in(
+    app: &App,
+    principal: &Principal,
+    org: OrgId,
+    request_id: Option<String>,
+    ip: Option<String>,
+) -> AppResult<Caller> {
+    let actor = principal.actor_in(app, org)?;
+    let audit = AuditContext {
+        actor: principal.audit_name(),
+        request_id,
+        ip,
+    };
+    Ok(Caller::new(org, actor, audit))
+}
+
 /// argon2id with OWASP's minimum: 19 MiB of memory, 2 iterations, 1 lane.
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("constant argon2 parameters are valid");

@@ -8,11 +8,12 @@ use serde::Deserialize;
 use steward_app::audit::{self, AuditFilter};
 use steward_app::{App, tokens};
 
+use crate::ApiError;
 use crate::auth::Caller;
+use crate::auth::call;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
 use crate::wire::{ApiTokenJson, AuditEventJson, CreatedTokenJson, OrgPath, Page, TokenPath};
-use crate::{ApiError, call};
 
 /// The routes of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]

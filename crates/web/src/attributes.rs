@@ -7,11 +7,12 @@ use serde::Deserialize;
 use steward_app::{App, directory};
 use steward_domain::AttributeDef;
 
+use crate::ApiError;
 use crate::auth::Caller;
+use crate::auth::call;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
 use crate::wire::{AttributeDefJson, AttributesJson, OrgPath};
-use crate::{ApiError, call};
 
 /// The routes of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]

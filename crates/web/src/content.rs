@@ -11,7 +11,9 @@ use steward_app::content;
 use steward_domain::content::Question;
 use steward_store::PublishableKind as ItemKind;
 
+use crate::ApiError;
 use crate::auth::Caller;
+use crate::auth::call;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
 use crate::wire::{
@@ -19,7 +21,6 @@ use crate::wire::{
     ConnectorPath, GroupPath, GroupReportItem, Items, MessageJson, MessagePath, MessagesJson,
     OrgPath, OrgTotalsJson, QuestionJson, ReportsJson,
 };
-use crate::{ApiError, call};
 
 /// The routes of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]

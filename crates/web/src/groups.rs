@@ -10,14 +10,15 @@ use steward_app::App;
 use steward_app::groups::{self, GroupChanges};
 use steward_domain::{GroupId, GroupRole};
 
+use crate::ApiError;
 use crate::auth::Caller;
+use crate::auth::call;
 use crate::extract::JsonBody;
 use crate::state::WebState;
-use crate::users::UserJson;
+use crate::wire::UserJson;
 use crate::wire::{
     GroupDetailJson, GroupJson, GroupPath, Items, MemberJson, OrgPath, Page, PhonePath,
 };
-use crate::{ApiError, call};
 
 /// The routes of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]

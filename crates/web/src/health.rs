@@ -31,7 +31,7 @@ async fn healthz() -> &'static str {
     responses((status = 200, description = "`ready`", content_type = "text/plain", body = String),
         (status = 503, description = "The store does not answer", content_type = "application/problem+json", body = crate::error::Problem)))]
 async fn readyz(State(app): State<App>) -> Result<&'static str, ApiError> {
-    crate::blocking(move || {
+    crate::run::blocking(move || {
         app.ping().map_err(|e| {
             tracing::warn!(error = %e, "store not ready");
             ApiError::new(

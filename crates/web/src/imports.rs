@@ -19,11 +19,12 @@ use steward_app::import::{ColumnMapping, ImportOptions};
 use steward_app::imports::{self, Upload};
 use steward_app::{App, AppError, FieldError};
 
+use crate::ApiError;
 use crate::auth::Caller;
+use crate::auth::call;
 use crate::extract::QueryParams;
 use crate::state::WebState;
 use crate::wire::{ImportPath, JobJson, OrgPath, Page};
-use crate::{ApiError, call};
 
 /// The largest form field other than the file (`dry_run`, `mapping`).
 const MAX_FORM_FIELD_BYTES: usize = 64 * 1024;

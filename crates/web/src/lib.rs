@@ -20,6 +20,7 @@ mod headers;
 mod health;
 mod imports;
 mod openapi;
+mod run;
 mod sessions;
 mod state;
 mod upload;
@@ -29,7 +30,6 @@ pub mod wire;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::HeaderName;
 use steward_app::App;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -39,8 +39,7 @@ pub use error::ApiError;
 pub use openapi::document as openapi;
 pub use state::{Security, WebState};
 
-/// The header that carries a request's id, set here unless the caller sent one.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub use auth::REQUEST_ID;
 
 /// The whole HTTP surface.
 pub fn router(app: App, security: Arc<Security>) -> Router {
@@ -100,24 +99,4 @@ async fn drop_unusable_request_id(mut request: axum::extract::Request) -> axum::
         headers.remove(REQUEST_ID);
     }
     request
-}
-
-/// Runs a use case for the caller off the async executor.
-async fn call<T: Send + 'static>(
-    app: App,
-    caller: &auth::Caller,
-    work: impl FnOnce(&App, &steward_app::Caller) -> steward_app::AppResult<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    let caller = caller.caller.clone();
-    blocking(move || Ok(work(&app, &caller)?)).await
-}
-
-/// Runs blocking store work off the async executor.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
-        tracing::error!(error = %e, "blocking task failed");
-        ApiError::internal()
-    })?
 }

@@ -13,13 +13,14 @@ use serde::Deserialize;
 use steward_app::App;
 use steward_app::security::{self, Principal};
 
+use crate::ApiError;
 use crate::auth::{Credential, Origin, SESSION_COOKIE, Signed};
 use crate::extract::JsonBody;
+use crate::run::blocking;
 use crate::state::{Security, WebState};
 use crate::wire::{
     AccountJson, LoginJson, MeJson, MemberOrgJson, MemberSessionJson, OtpStartedJson,
 };
-use crate::{ApiError, blocking};
 
 /// The routes of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]

@@ -9,7 +9,8 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::{ApiError, blocking};
+use crate::ApiError;
+use crate::run::blocking;
 
 /// Feeds `body` to `store`, which reads it as a `Read` on a blocking thread. A body
 /// over `max` bytes fails the read (so nothing partial is kept) and answers 413.

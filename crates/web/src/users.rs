@@ -4,16 +4,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use steward_app::{App, directory};
-use steward_domain::User;
 
+use serde::Deserialize;
+use steward_app::{App, directory};
+
+use crate::ApiError;
 use crate::auth::Caller;
+use crate::auth::call;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
-use crate::wire::{OrgPath, Page, PhonePath};
-use crate::{ApiError, call};
+use crate::wire::{OrgPath, Page, PhonePath, UserJson};
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -25,45 +25,6 @@ pub fn router() -> Router<WebState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(list, create, show, update))]
 pub(crate) struct Api;
-
-/// A user as the API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UserJson {
-    #[schema(example = "+14155550123")]
-    phone: String,
-    name: String,
-    #[schema(schema_with = crate::wire::user_status_schema)]
-    status: &'static str,
-    #[schema(schema_with = crate::wire::user_source_schema)]
-    source: &'static str,
-    /// By attribute key: string, number, yes/no as a boolean, or an RFC 3339 time.
-    #[schema(value_type = Object)]
-    attributes: serde_json::Map<String, serde_json::Value>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(required = false)]
-    deleted_at: Option<DateTime<Utc>>,
-}
-
-impl From<User> for UserJson {
-    fn from(u: User) -> UserJson {
-        UserJson {
-            phone: u.phone.as_str().to_owned(),
-            name: u.name.as_str().to_owned(),
-            status: u.status.as_str(),
-            source: u.source.as_str(),
-            attributes: u
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.as_str().to_owned(), v.to_json()))
-                .collect(),
-            created_at: u.created_at,
-            updated_at: u.updated_at,
-            deleted_at: u.deleted_at,
-        }
-    }
-}
 
 /// `GET .../users?limit=&cursor=&q=&sort=&columns=&filter.<key>=<value>`
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/users", tag = "users",

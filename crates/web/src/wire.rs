@@ -16,7 +16,7 @@ use steward_domain::group::Group;
 use steward_domain::{
     AccountId, ActionId, ApiToken, AttachmentId, AttributeDef, AttributeType, AuditId, ConnectorId,
     Counts, GroupId, GroupRole, Job, JobId, JobKind, JobStatus, MessageId, OrgId, ResponseId, Role,
-    TokenId, UserId,
+    TokenId, User, UserId,
 };
 use utoipa::openapi::Required;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
@@ -263,7 +263,7 @@ pub struct GroupDetailJson {
 /// A member of a group, with their role in it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberJson {
-    pub user: crate::users::UserJson,
+    pub user: UserJson,
     #[schema(schema_with = group_role_schema)]
     pub role: GroupRole,
 }
@@ -670,4 +670,43 @@ path_params! {
     ConnectorPath = "id", true, "The connector's id.";
     MessagePath = "message", true, "The message's id.";
     AttachmentPath = "attachment", true, "The attachment's id.";
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserJson {
+    #[schema(example = "+14155550123")]
+    phone: String,
+    name: String,
+    #[schema(schema_with = user_status_schema)]
+    status: &'static str,
+    #[schema(schema_with = user_source_schema)]
+    source: &'static str,
+    /// By attribute key: string, number, yes/no as a boolean, or an RFC 3339 time.
+    #[schema(value_type = Object)]
+    attributes: serde_json::Map<String, serde_json::Value>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+impl From<User> for UserJson {
+    fn from(u: User) -> UserJson {
+        UserJson {
+            phone: u.phone.as_str().to_owned(),
+            name: u.name.as_str().to_owned(),
+            status: u.status.as_str(),
+            source: u.source.as_str(),
+            attributes: u
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.to_json()))
+                .collect(),
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            deleted_at: u.deleted_at,
+        }
+    }
 }
