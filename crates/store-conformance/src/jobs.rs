@@ -525,6 +525,16 @@ pub fn queued_and_running_jobs_are_counted_per_org_and_kind(store: &dyn Store) {
     assert_eq!(count(org.id, JobKind::ExportUsers), 0);
 }
 
+pub fn a_job_is_found_by_its_id_alone_whatever_its_org(store: &dyn Store) {
+    let a = new_org(store, "Contoso");
+    let b = new_org(store, "Fabrikam");
+    let in_a = new_job(store, a.id, t0());
+    let in_b = new_job(store, b.id, t0());
+    assert_eq!(store.find_job(in_a.id).unwrap().unwrap().org_id, a.id);
+    assert_eq!(store.find_job(in_b.id).unwrap().unwrap().org_id, b.id);
+    assert_eq!(store.find_job(JobId::new()).unwrap(), None);
+}
+
 pub fn jobs_of_another_org_are_invisible(store: &dyn Store) {
     let a = new_org(store, "Contoso");
     let b = new_org(store, "Fabrikam");

@@ -66,6 +66,7 @@ macro_rules! conformance_tests {
             an_idempotency_key_gives_back_the_job_that_holds_it,
             canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop,
             jobs_of_another_org_are_invisible,
+            a_job_is_found_by_its_id_alone_whatever_its_org,
             queued_and_running_jobs_are_counted_per_org_and_kind,
             content_cannot_point_across_orgs,
             messages_list_newest_first_with_a_cursor_and_are_read_within_their_org,
