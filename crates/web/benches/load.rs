@@ -99,13 +99,14 @@ async fn client_loop(
     while !stop.load(Ordering::Relaxed) {
         i += 1;
         let started = Instant::now();
-        let (samples, ok) = if i % 5 == 0 {
+        let (samples, ok) = if i.is_multiple_of(5) {
             let phone = format!(
                 "+14152{:06}",
                 next_phone.fetch_add(1, Ordering::Relaxed) % 1_000_000
             );
-            let response = if mine.len() < 20 || i % 2 == 0 {
-                let body = json!({"phone": phone, "name": "Load Test"});
+            let response = if mine.len() < 20 || i.is_multiple_of(2) {
+                let body = json!({"phone": phone, "name": "Load Test",
+                    "attributes": {"employee_id": format!("L-{i}")}});
                 mine.push(phone);
                 target
                     .client
@@ -291,7 +292,10 @@ fn main() {
         );
         println!("  {}", busy.reads.report("reads"));
         println!("  {}", busy.writes.report("writes"));
-        println!("Peak RSS of the process (server and clients): {} MiB", peak_rss_mib());
+        println!(
+            "Peak RSS of the process (server and clients): {} MiB",
+            peak_rss_mib()
+        );
         let _ = stop_server.send(());
         let _ = serving.await;
     });
