@@ -28,8 +28,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::synthetic::{self, People};
-use steward_app::worker::{Worker, WorkerConfig};
 use steward_app::{App, SystemClock, import, orgs};
 use steward_domain::{Job, OrgId, PhoneNumber};
 use steward_store::prelude::*;
@@ -253,10 +253,15 @@ impl Bench {
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(10),
         };
-        let job = Worker::new(self.app.clone(), config, Arc::new(AtomicBool::new(false)))
-            .run_next(Some(job.id))
-            .expect("the store answers")
-            .expect("the job was claimed");
+        let job = Worker::new(
+            self.app.clone(),
+            Arc::new(jobs::registry()),
+            config,
+            Arc::new(AtomicBool::new(false)),
+        )
+        .run_next(Some(job.id))
+        .expect("the store answers")
+        .expect("the job was claimed");
         let secs = start.elapsed().as_secs_f64();
         let peak_mib = proc_status_mib("VmHWM:");
         let run = Run {
@@ -286,11 +291,13 @@ impl Bench {
             reads.idle_list_ms.push(list);
             reads.idle_get_ms.push(get);
         }
-        let c = job.counts;
-        if c.failed != 0 || c.created != rows {
+        let c = &job.counts;
+        if c.get("failed") != 0 || c.get("created") != rows {
             println!(
                 "first import: {:?}, {} created, {} failed of {rows} (expected all created)",
-                job.status, c.created, c.failed
+                job.status,
+                c.get("created"),
+                c.get("failed")
             );
             print_error_summary(&*self.store, self.org, &job);
         }
@@ -299,11 +306,15 @@ impl Bench {
 
     fn reimport(&self, csv: &Path, rows: u64) -> Run {
         let (job, run) = self.import(csv);
-        let c = job.counts;
-        if c.unchanged != rows {
+        let c = &job.counts;
+        if c.get("unchanged") != rows {
             println!(
                 "re-import: {:?}, {} unchanged, {} updated, {} created, {} failed of {rows} (expected all unchanged)",
-                job.status, c.unchanged, c.updated, c.created, c.failed
+                job.status,
+                c.get("unchanged"),
+                c.get("updated"),
+                c.get("created"),
+                c.get("failed")
             );
             print_error_summary(&*self.store, self.org, &job);
         }

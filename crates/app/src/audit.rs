@@ -6,27 +6,8 @@ use steward_domain::content::AuditEvent;
 use steward_domain::{AuditId, OrgId};
 use steward_store::{AuditQuery, Page};
 
+pub use crate::caller::AuditContext;
 use crate::{App, AppError, AppResult, Caller, FieldError};
-
-/// Who acts and from where, as the audit log records it.
-#[derive(Clone, Debug)]
-pub struct AuditContext {
-    /// `token:<id>`, `account:<email>`, `user:<phone>` or `cli`.
-    pub actor: String,
-    pub request_id: Option<String>,
-    pub ip: Option<String>,
-}
-
-impl AuditContext {
-    /// An operator at the command line.
-    pub fn cli() -> AuditContext {
-        AuditContext {
-            actor: "cli".into(),
-            request_id: None,
-            ip: None,
-        }
-    }
-}
 
 /// Appends one entry. `outcome` is `ok`, or a short reason when the action failed.
 pub fn record(

@@ -9,9 +9,27 @@ use steward_domain::OrgId;
 use steward_domain::Role;
 use steward_domain::access::{Action, Actor, authorize};
 
-use crate::audit::AuditContext;
-use crate::security::Principal;
 use crate::{App, AppError, AppResult};
+
+/// Who acts and from where, as the audit log records it.
+#[derive(Clone, Debug)]
+pub struct AuditContext {
+    /// `token:<id>`, `account:<email>`, `user:<phone>` or `cli`.
+    pub actor: String,
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl AuditContext {
+    /// An operator at the command line.
+    pub fn cli() -> AuditContext {
+        AuditContext {
+            actor: "cli".into(),
+            request_id: None,
+            ip: None,
+        }
+    }
+}
 
 /// Someone acting in one org: what they are there, and how the audit log names them.
 #[derive(Clone, Debug)]
@@ -22,22 +40,9 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The principal acting in `org`. An org the principal has no place in is not
-    /// found, exactly like one that does not exist.
-    pub fn resolve(
-        app: &App,
-        principal: &Principal,
-        org: OrgId,
-        request_id: Option<String>,
-        ip: Option<String>,
-    ) -> AppResult<Caller> {
-        let actor = principal.actor_in(app, org)?;
-        let audit = AuditContext {
-            actor: principal.audit_name(),
-            request_id,
-            ip,
-        };
-        Ok(Caller { org, actor, audit })
+    /// Someone already known to be `actor` in `org` (see `security::caller_in`).
+    pub(crate) fn new(org: OrgId, actor: Actor, audit: AuditContext) -> Caller {
+        Caller { org, actor, audit }
     }
 
     /// An operator at the command line: an org admin of `org`, once the org exists.

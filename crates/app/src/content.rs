@@ -50,6 +50,13 @@ pub const MAX_MESSAGE_CHARS: usize = 4000;
 pub const DEFAULT_MESSAGES: u32 = 50;
 pub const MAX_MESSAGES: u32 = 500;
 
+/// The most questions an action holds, options a question offers, and characters in
+/// a question or an option: what a person answers on a phone, with room to spare.
+pub const MAX_QUESTIONS: usize = 50;
+pub const MAX_OPTIONS: usize = 50;
+pub const MAX_QUESTION_CHARS: usize = 1000;
+pub const MAX_OPTION_CHARS: usize = 200;
+
 /// A group's messages, newest first, with the cursor of the next page. `before` is
 /// the cursor (a message id).
 pub fn messages(
@@ -187,11 +194,39 @@ pub fn create_action(
             "an action needs at least one question",
         ));
     }
+    if questions.len() > MAX_QUESTIONS {
+        errors.push(FieldError::new(
+            "questions",
+            format!("an action has at most {MAX_QUESTIONS} questions"),
+        ));
+    }
     for (i, q) in questions.iter().enumerate() {
         if q.text.trim().is_empty() {
             errors.push(FieldError::new(
                 format!("questions[{i}].text"),
                 "the question is empty",
+            ));
+        }
+        if q.text.chars().count() > MAX_QUESTION_CHARS {
+            errors.push(FieldError::new(
+                format!("questions[{i}].text"),
+                format!("a question has at most {MAX_QUESTION_CHARS} characters"),
+            ));
+        }
+        if q.options.len() > MAX_OPTIONS {
+            errors.push(FieldError::new(
+                format!("questions[{i}].options"),
+                format!("a question has at most {MAX_OPTIONS} options"),
+            ));
+        }
+        if let Some(j) = q
+            .options
+            .iter()
+            .position(|o| o.chars().count() > MAX_OPTION_CHARS)
+        {
+            errors.push(FieldError::new(
+                format!("questions[{i}].options[{j}]"),
+                format!("an option has at most {MAX_OPTION_CHARS} characters"),
             ));
         }
     }
@@ -334,6 +369,12 @@ pub fn respond(
         ));
     }
     for (i, (answer, q)) in answers.iter().zip(&action.questions).enumerate() {
+        if answer.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(AppError::invalid(
+                format!("answers[{i}]"),
+                format!("an answer has at most {MAX_MESSAGE_CHARS} characters"),
+            ));
+        }
         if !q.options.is_empty() && !q.options.contains(answer) {
             return Err(AppError::invalid(
                 format!("answers[{i}]"),
@@ -491,7 +532,7 @@ pub fn attach(
     }
     let id = steward_domain::AttachmentId::new();
     let key = steward_store::BlobKey::parse(&format!("orgs/{}/attachments/{id}", group.org_id))?;
-    let size = app.blobs.put(&key, data)?;
+    let size = app.blobs.put(&key, data)?.size;
     let attachment = steward_domain::content::Attachment {
         id,
         org_id: group.org_id,
@@ -512,7 +553,10 @@ pub fn open_attachment(
     caller: &Caller,
     raw_group: &str,
     raw_id: &str,
-) -> AppResult<(steward_domain::content::Attachment, std::fs::File)> {
+) -> AppResult<(
+    steward_domain::content::Attachment,
+    steward_store::BlobReader,
+)> {
     let group = &find_group(app, caller, raw_group)?;
     caller.authorize(&Do::ViewGroup(group_ref(group)))?;
     let id: steward_domain::AttachmentId = raw_id

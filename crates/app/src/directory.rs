@@ -7,7 +7,7 @@ use steward_domain::{
     AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, GroupId, OrgId,
     PersonName, PhoneNumber, User, UserSource, UserUpsert,
 };
-use steward_store::{AttributeRewrite, Page, UserQuery, UserSort};
+use steward_store::{AttributeRewrite, Conflict, Page, StoreError, UserQuery, UserSort};
 
 use crate::audit;
 use crate::{App, AppError, AppResult, Caller, FieldError};
@@ -202,7 +202,61 @@ fn read_attributes(
 /// The suggested attribute that names another user: the manager, by phone.
 pub const MANAGER: &str = "manager";
 
-/// A manager must be a user of the org; the value is stored as their E.164 phone.
+/// Why a `manager` value was refused.
+#[derive(Debug)]
+pub enum ManagerProblem {
+    /// The value is not a phone number.
+    NotAPhone(steward_domain::PhoneError),
+    /// The phone is nobody the user may name; the caller says where it looked.
+    Unknown {
+        key: steward_domain::AttributeKey,
+        phone: PhoneNumber,
+    },
+}
+
+impl std::fmt::Display for ManagerProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ManagerProblem::NotAPhone(e) => write!(f, "the manager is given by phone number: {e}"),
+            ManagerProblem::Unknown { phone, .. } => {
+                write!(
+                    f,
+                    "{phone} is not a user of this org; add the manager first"
+                )
+            }
+        }
+    }
+}
+
+/// The manager rule, for every way a user is written (one user through the API, many
+/// through an import): a `manager` value names another person by phone, and is stored
+/// as their E.164 phone. `read` reads the value as a phone; `known` says whether that
+/// phone is someone the user may name. Changes without a manager pass.
+pub fn resolve_manager<E>(
+    changes: &mut AttributeChanges,
+    read: impl FnOnce(&str) -> Result<PhoneNumber, steward_domain::PhoneError>,
+    known: impl FnOnce(&PhoneNumber) -> Result<bool, E>,
+) -> Result<Result<(), ManagerProblem>, E> {
+    let Some((key, Some(AttributeValue::String(raw)))) =
+        changes.iter_mut().find(|(k, _)| k.as_str() == MANAGER)
+    else {
+        return Ok(Ok(()));
+    };
+    let phone = match read(raw) {
+        Ok(phone) => phone,
+        Err(e) => return Ok(Err(ManagerProblem::NotAPhone(e))),
+    };
+    if !known(&phone)? {
+        return Ok(Err(ManagerProblem::Unknown {
+            key: key.clone(),
+            phone,
+        }));
+    }
+    *raw = phone.as_str().to_owned();
+    Ok(Ok(()))
+}
+
+/// A manager must be a user of the org (see [`resolve_manager`]).
 fn check_manager(
     app: &App,
     org: OrgId,
@@ -210,22 +264,20 @@ fn check_manager(
     changes: &mut AttributeChanges,
     errors: &mut Vec<FieldError>,
 ) -> AppResult<()> {
-    let Some((key, Some(AttributeValue::String(raw)))) =
-        changes.iter_mut().find(|(k, _)| k.as_str() == MANAGER)
-    else {
-        return Ok(());
-    };
-    let field = format!("attributes.{key}");
-    match PhoneNumber::parse(raw, region) {
-        Ok(phone) if app.store.get_user(org, &phone)?.is_some() => *raw = phone.as_str().to_owned(),
-        Ok(phone) => errors.push(FieldError::new(
-            field,
-            format!("{phone} is not a user of this org; add the manager first"),
-        )),
-        Err(e) => errors.push(FieldError::new(
-            field,
-            format!("the manager is given by phone number: {e}"),
-        )),
+    let resolved = resolve_manager(
+        changes,
+        |raw| PhoneNumber::parse(raw, region),
+        |phone| Ok::<_, AppError>(app.store.get_user(org, phone)?.is_some()),
+    )?;
+    if let Err(problem) = resolved {
+        let key = match &problem {
+            ManagerProblem::Unknown { key, .. } => key.as_str(),
+            ManagerProblem::NotAPhone(_) => MANAGER,
+        };
+        errors.push(FieldError::new(
+            format!("attributes.{key}"),
+            problem.to_string(),
+        ));
     }
     Ok(())
 }
@@ -263,7 +315,10 @@ pub fn create_user(
         .store
         .create_user(org, &upsert, app.clock.now())
         .map_err(|e| match e {
-            steward_store::StoreError::Conflict(message) => AppError::Conflict(message),
+            StoreError::Conflict(Conflict::Duplicate) => AppError::Conflict(format!(
+                "a user with the phone {} already exists",
+                upsert.phone
+            )),
             other => other.into(),
         })?;
     audit::record(
@@ -378,6 +433,18 @@ pub fn save_schema(
         return Err(AppError::Invalid(errors));
     }
     let old = app.store.attribute_defs(org)?;
+    // Each attribute is an index on the users table all orgs share. A schema already
+    // over the limit (from before it existed) may still shrink or change.
+    let max = app.limits().attributes_per_org;
+    if defs.len() > max && defs.len() > old.len() {
+        return Err(AppError::invalid(
+            "attributes",
+            format!(
+                "an org may define at most {max} attributes; this schema has {}",
+                defs.len()
+            ),
+        ));
+    }
     let removed: Vec<AttributeKey> = old
         .iter()
         .filter(|o| !defs.iter().any(|d| d.key == o.key))

@@ -1,7 +1,7 @@
 //! The use-case layer's one error type. Only the web layer and the CLI turn it into
 //! responses and messages.
 
-use steward_store::{BlobError, StoreError};
+use steward_store::{BlobError, Conflict, StoreError};
 
 /// One problem with one field of the input, for a person to fix.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -37,10 +37,38 @@ pub enum AppError {
     TooManyAttempts(String),
     #[error("{0}")]
     Forbidden(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Blob(#[from] BlobError),
+    /// A file over its size limit; the message names the limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Something failed on our side (the store, the disk). The message is for the
+    /// log and the operator; a caller of the API sees a generic 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::NotFound => AppError::NotFound("record"),
+            StoreError::Conflict(Conflict::Duplicate) => {
+                AppError::Conflict("it already exists".into())
+            }
+            StoreError::Conflict(Conflict::MissingReference) => {
+                AppError::Conflict("it refers to something that does not exist".into())
+            }
+            StoreError::Conflict(Conflict::Rule(rule)) => AppError::Conflict(rule),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<BlobError> for AppError {
+    fn from(e: BlobError) -> AppError {
+        match e {
+            BlobError::NotFound(_) => AppError::NotFound("file"),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
 }
 
 fn summary(errors: &[FieldError]) -> String {

@@ -103,6 +103,12 @@ pub fn create_group(
         created_at: app.clock.now(),
     };
     check_parent(app, org, group.id, parent)?;
+    let max = app.limits().groups_per_org;
+    if app.store.list_groups(org)?.len() >= max {
+        return Err(AppError::Conflict(format!(
+            "the org already has {max} groups, the most an org may have"
+        )));
+    }
     app.store.insert_groups(org, std::slice::from_ref(&group))?;
     audit::record(
         app,

@@ -15,11 +15,12 @@ pub mod groups;
 pub mod history;
 pub mod import;
 pub mod imports;
+pub mod jobs;
+pub mod limits;
 pub mod orgs;
 pub mod security;
 pub mod synthetic;
 pub mod tokens;
-pub mod worker;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use steward_store::{BlobStore, Store};
 pub use caller::Caller;
 pub use clock::{Clock, SystemClock};
 pub use error::{AppError, AppResult, FieldError};
+pub use limits::Limits;
 
 /// Everything a use case needs: the store, the blob store and the clock. Its parts
 /// are private to this crate: the web layer and the CLI reach them only through use
@@ -37,6 +39,7 @@ pub struct App {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) limits: Arc<Limits>,
 }
 
 impl std::fmt::Debug for App {
@@ -61,6 +64,20 @@ impl App {
             store,
             blobs,
             clock,
+            limits: Arc::new(Limits::default()),
         }
+    }
+
+    /// The same app with other per-org limits (tests use small ones).
+    pub fn with_limits(self, limits: Limits) -> App {
+        App {
+            limits: Arc::new(limits),
+            ..self
+        }
+    }
+
+    /// The per-org limits the use cases enforce.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 }

@@ -1,13 +1,10 @@
 //! Sign-in: admin accounts with passwords, sessions, one-time codes for members, API
 //! token principals, and the throttles that slow down guessing.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 use steward_domain::access::{Action, Actor, AdminTask};
@@ -15,6 +12,7 @@ use steward_domain::{
     Account, AccountId, ApiToken, Email, OrgId, OtpCode, PhoneNumber, Region, Session,
     SessionOwner, SmsMessage, User, UserStatus,
 };
+use steward_store::{Conflict, StoreError};
 
 use crate::audit::{self, AuditContext};
 use crate::tokens::hash_secret;
@@ -38,47 +36,68 @@ impl Default for SessionPolicy {
     }
 }
 
-/// Failed attempts allowed per key in one window before the key is refused.
-#[derive(Debug)]
+/// Attempts allowed per key in one window before the key is refused. The counts live
+/// in the store, checked and counted in one transaction: every process on the same
+/// store shares them, concurrent attempts cannot slip past the limit, and a restart
+/// lifts no lockout.
+#[derive(Clone, Copy, Debug)]
 pub struct Throttle {
+    /// Names the throttle in the store; throttles with the same name share counts.
+    name: &'static str,
     limit: u32,
     window: Duration,
-    hits: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
 }
 
 impl Throttle {
-    pub fn new(limit: u32, window: Duration) -> Throttle {
+    pub const fn new(name: &'static str, limit: u32, window: Duration) -> Throttle {
         Throttle {
+            name,
             limit,
             window,
-            hits: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Whether `key` may try now.
-    pub fn allows(&self, key: &str, now: DateTime<Utc>) -> bool {
-        let hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
-        hits.get(key)
-            .is_none_or(|(start, count)| now - *start >= self.window || *count < self.limit)
+    /// The store's key: the throttle's name and a hash of the key, so the table holds
+    /// no email, phone or IP and every key has the same short length.
+    fn store_key(&self, key: &str) -> String {
+        let digest = Sha256::digest(key.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}:{hex}", self.name)
     }
 
-    /// Counts one attempt against `key`.
-    pub fn hit(&self, key: &str, now: DateTime<Utc>) {
-        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
-        // Forget finished windows now and then, so the map stays small.
-        if hits.len() > 100_000 {
-            hits.retain(|_, (start, _)| now - *start < self.window);
-        }
-        let entry = hits.entry(key.to_owned()).or_insert((now, 0));
-        if now - entry.0 >= self.window {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
+    /// Counts an attempt against `key`, unless the key is at its limit; true if the
+    /// attempt may go ahead.
+    pub fn try_hit(&self, app: &App, key: &str) -> AppResult<bool> {
+        let now = app.clock.now();
+        Ok(app
+            .store
+            .throttle_hit(&self.store_key(key), now - self.window, self.limit, now)?)
+    }
+
+    /// Gives back an attempt that turned out not to count (it succeeded).
+    pub fn release(&self, app: &App, key: &str) -> AppResult<()> {
+        Ok(app
+            .store
+            .throttle_release(&self.store_key(key), app.clock.now())?)
     }
 }
 
-/// The throttles of one server process.
-#[derive(Debug)]
+/// Counts an attempt against each `(throttle, key)`; if any is at its limit, gives
+/// back the ones counted and answers false.
+fn try_hit_all(app: &App, checks: &[(&Throttle, &str)]) -> AppResult<bool> {
+    for (i, (throttle, key)) in checks.iter().enumerate() {
+        if !throttle.try_hit(app, key)? {
+            for (counted, key) in &checks[..i] {
+                counted.release(app, key)?;
+            }
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The sign-in throttles' limits and windows (their counts are in the store).
+#[derive(Clone, Copy, Debug)]
 pub struct Throttles {
     pub login_per_account: Throttle,
     pub login_per_ip: Throttle,
@@ -89,10 +108,11 @@ pub struct Throttles {
 impl Default for Throttles {
     fn default() -> Self {
         Throttles {
-            login_per_account: Throttle::new(5, Duration::minutes(15)),
-            login_per_ip: Throttle::new(50, Duration::minutes(15)),
-            otp_per_phone: Throttle::new(5, Duration::hours(1)),
-            otp_per_ip: Throttle::new(50, Duration::hours(1)),
+            login_per_account: Throttle::new("login-account", 5, Duration::minutes(15)),
+            login_per_ip: Throttle::new("login-ip", 50, Duration::minutes(15)),
+            otp_per_phone: Throttle::new("otp-phone", 5, Duration::hours(1)),
+            // Code requests and wrong codes from one IP share one budget.
+            otp_per_ip: Throttle::new("otp-ip", 50, Duration::hours(1)),
         }
     }
 }
@@ -172,6 +192,24 @@ impl Principal {
     }
 }
 
+/// The principal acting in `org`, as a use case's caller. An org the principal has no
+/// place in is not found, exactly like one that does not exist.
+pub fn caller_in(
+    app: &App,
+    principal: &Principal,
+    org: OrgId,
+    request_id: Option<String>,
+    ip: Option<String>,
+) -> AppResult<Caller> {
+    let actor = principal.actor_in(app, org)?;
+    let audit = AuditContext {
+        actor: principal.audit_name(),
+        request_id,
+        ip,
+    };
+    Ok(Caller::new(org, actor, audit))
+}
+
 /// argon2id with OWASP's minimum: 19 MiB of memory, 2 iterations, 1 lane.
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("constant argon2 parameters are valid");
@@ -213,7 +251,7 @@ pub fn add_admin(
     let salt = SaltString::generate(&mut OsRng);
     let hash = argon2()
         .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| AppError::Conflict(format!("cannot hash the password: {e}")))?
+        .map_err(|e| AppError::Internal(format!("cannot hash the password: {e}")))?
         .to_string();
     let account = Account {
         id: AccountId::new(),
@@ -225,7 +263,7 @@ pub fn add_admin(
     app.store
         .create_account(&account, &hash)
         .map_err(|e| match e {
-            steward_store::StoreError::Conflict(_) => AppError::Conflict(format!(
+            StoreError::Conflict(Conflict::Duplicate) => AppError::Conflict(format!(
                 "an account with the email {} already exists",
                 account.email
             )),
@@ -298,11 +336,14 @@ pub fn login(
     ip: &str,
     request_id: Option<String>,
 ) -> AppResult<(Account, NewSession)> {
-    let now = app.clock.now();
     let account_key = email.trim().to_lowercase();
-    if !throttles.login_per_account.allows(&account_key, now)
-        || !throttles.login_per_ip.allows(ip, now)
-    {
+    // Every attempt is counted before the password is checked, so concurrent guesses
+    // cannot all pass the check; a successful one is given back below.
+    let checks = [
+        (&throttles.login_per_account, account_key.as_str()),
+        (&throttles.login_per_ip, ip),
+    ];
+    if !try_hit_all(app, &checks)? {
         return Err(AppError::TooManyAttempts(
             "too many failed sign-ins; wait 15 minutes".into(),
         ));
@@ -329,6 +370,9 @@ pub fn login(
         .unwrap_or(false);
     match found {
         Some((account, _)) if matches && account.disabled_at.is_none() => {
+            for (throttle, key) in checks {
+                throttle.release(app, key)?;
+            }
             let session = start_session(app, SessionOwner::Account(account.id), policy)?;
             let properties = serde_json::json!({"method": "password"});
             crate::content::record_telemetry(app, account.org_id, None, "sign_in", properties);
@@ -341,11 +385,8 @@ pub fn login(
             audit::record(app, &ctx, account.org_id, "auth.login", email, "ok")?;
             Ok((account, session))
         }
-        _ => {
-            throttles.login_per_account.hit(&account_key, now);
-            throttles.login_per_ip.hit(ip, now);
-            Err(AppError::BadCredentials(BAD_LOGIN.into()))
-        }
+        // The failed attempt stays counted.
+        _ => Err(AppError::BadCredentials(BAD_LOGIN.into())),
     }
 }
 
@@ -423,14 +464,15 @@ pub fn start_otp(
     let now = app.clock.now();
     // Members type numbers with their country code; E.164 without '+' is fine too.
     let phone = parse_international(raw_phone).map_err(|e| AppError::invalid("phone", e))?;
-    if !throttles.otp_per_phone.allows(phone.as_str(), now) || !throttles.otp_per_ip.allows(ip, now)
-    {
+    let checks = [
+        (&throttles.otp_per_phone, phone.as_str()),
+        (&throttles.otp_per_ip, ip),
+    ];
+    if !try_hit_all(app, &checks)? {
         return Err(AppError::TooManyAttempts(
             "too many codes requested; wait an hour".into(),
         ));
     }
-    throttles.otp_per_phone.hit(phone.as_str(), now);
-    throttles.otp_per_ip.hit(ip, now);
     if app
         .store
         .find_users_by_phone(&phone)?
@@ -476,14 +518,15 @@ pub fn verify_otp(
     let now = app.clock.now();
     let wrong =
         || AppError::BadCredentials("the code is wrong or has expired; ask for a new one".into());
-    if !throttles.otp_per_ip.allows(ip, now) {
+    // Counted before the code is checked, so concurrent guesses from one IP cannot
+    // all pass; given back only when the code was right.
+    if !throttles.otp_per_ip.try_hit(app, ip)? {
         return Err(AppError::TooManyAttempts(
             "too many attempts; wait an hour".into(),
         ));
     }
     let phone = parse_international(raw_phone).map_err(|_| wrong())?;
     let Some(otp) = app.store.latest_otp(&phone)? else {
-        throttles.otp_per_ip.hit(ip, now);
         return Err(wrong());
     };
     let given = otp_hash(&otp.salt, code.trim());
@@ -495,9 +538,10 @@ pub fn verify_otp(
             == 0;
     if !equal {
         app.store.fail_otp(otp.id)?;
-        throttles.otp_per_ip.hit(ip, now);
         return Err(wrong());
     }
+    // The right code: not a guess, whether or not it is still usable.
+    throttles.otp_per_ip.release(app, ip)?;
     if !app.store.use_otp(otp.id, OTP_MAX_ATTEMPTS, now)? {
         return Err(wrong());
     }

@@ -68,7 +68,15 @@ pub fn issue_token(
     let (Some(role), true) = (parsed_role, errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
     };
-    let expires_at = expires_in_days.map(|d| app.clock.now() + Duration::days(d.into()));
+    let now = app.clock.now();
+    let max = app.limits().tokens_per_org;
+    let usable = app.store.list_api_tokens(org)?;
+    if usable.iter().filter(|t| t.is_usable_at(now)).count() >= max {
+        return Err(AppError::Conflict(format!(
+            "the org already has {max} active API tokens, the most an org may have; revoke one first"
+        )));
+    }
+    let expires_at = expires_in_days.map(|d| now + Duration::days(d.into()));
     let (token, secret) = create_token(app, org, role, label, expires_at)?;
     audit::record(
         app,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use steward_app::audit::AuditContext;
 use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
-use steward_app::worker::{Worker, WorkerConfig};
+use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::{App, SystemClock, import, orgs, synthetic};
 use steward_domain::{AttributeValue, Job, JobStatus, OrgId, PhoneNumber};
 use steward_store::LocalBlobStore;
@@ -48,7 +48,20 @@ impl TestImport {
             lease,
             poll: Duration::from_millis(10),
         };
-        Worker::new(self.app.clone(), config, Arc::new(AtomicBool::new(false)))
+        Worker::new(
+            self.app.clone(),
+            Arc::new(jobs::registry()),
+            config,
+            Arc::new(AtomicBool::new(false)),
+        )
+    }
+
+    /// Runs a job that was already enqueued (or handed back) to its end.
+    fn import_again(&self, id: steward_domain::JobId) -> Job {
+        self.worker(Duration::from_secs(30))
+            .run_next(Some(id))
+            .unwrap()
+            .unwrap()
     }
 
     fn import(&self, bytes: &[u8]) -> Job {
@@ -99,7 +112,7 @@ fn an_excel_file_with_bom_crlf_and_semicolons_imports() {
     let file = "\u{feff}phone_number; NAME ;employee id\r\n+91 98765 43210;\"Rao; Asha\";E-1\r\n098765 43211;Ravi;E-2\r\n";
     let job = t.import(file.as_bytes());
     assert_eq!(
-        (job.status, job.counts.created),
+        (job.status, job.counts.get("created")),
         (JobStatus::Completed, 2),
         "{:?}",
         job.error
@@ -118,7 +131,10 @@ fn quoted_cells_may_hold_commas_quotes_and_line_breaks_in_names_are_refused_by_r
         "{HEADER}\n+919876543210,\"Rao, \"\"Asha\"\"\",E-1\n+919876543211,\"Two\nLines\",E-2\n+919876543212,Ok,E-3\n"
     );
     let job = t.import(file.as_bytes());
-    assert_eq!((job.counts.created, job.counts.failed), (2, 1));
+    assert_eq!(
+        (job.counts.get("created"), job.counts.get("failed")),
+        (2, 1)
+    );
     assert_eq!(
         t.user("+919876543210").unwrap().name.as_str(),
         "Rao, \"Asha\""
@@ -217,7 +233,11 @@ fn bad_rows_are_skipped_with_reasons_and_the_rest_imports() {
     let job = t.import(file.as_bytes());
     assert_eq!(job.status, JobStatus::CompletedWithErrors);
     assert_eq!(
-        (job.counts.created, job.counts.failed, job.progress.done),
+        (
+            job.counts.get("created"),
+            job.counts.get("failed"),
+            job.progress.done
+        ),
         (2, 2, 5)
     );
     let errors = t.errors(&job);
@@ -241,13 +261,16 @@ fn bad_rows_are_skipped_with_reasons_and_the_rest_imports() {
 fn reimporting_counts_unchanged_rows_and_updates_changed_ones() {
     let t = setup();
     let first = format!("{HEADER},Level\n+919876543210,Asha,E-1,3\n+919876543211,Ravi,E-2,4\n");
-    assert_eq!(t.import(first.as_bytes()).counts.created, 2);
+    assert_eq!(t.import(first.as_bytes()).counts.get("created"), 2);
     let again = t.import(first.as_bytes());
-    assert_eq!((again.counts.unchanged, again.counts.updated), (2, 0));
+    assert_eq!(
+        (again.counts.get("unchanged"), again.counts.get("updated")),
+        (2, 0)
+    );
     // An empty cell clears the value; a file without the column keeps it.
     let second = format!("{HEADER},Level\n+919876543210,Asha,E-1,\n+919876543211,Ravi K,E-2,4\n");
     let changed = t.import(second.as_bytes());
-    assert_eq!(changed.counts.updated, 2);
+    assert_eq!(changed.counts.get("updated"), 2);
     let level = steward_domain::AttributeKey::parse("level").unwrap();
     assert!(
         !t.user("+919876543210")
@@ -256,7 +279,7 @@ fn reimporting_counts_unchanged_rows_and_updates_changed_ones() {
             .contains_key(&level)
     );
     let without_level = t.import(format!("{HEADER}\n+919876543211,Ravi K,E-2\n").as_bytes());
-    assert_eq!(without_level.counts.unchanged, 1);
+    assert_eq!(without_level.counts.get("unchanged"), 1);
     assert_eq!(
         t.user("+919876543211").unwrap().attributes[&level],
         AttributeValue::Number(4.0)
@@ -286,12 +309,57 @@ fn canceling_a_running_import_stops_it_with_true_counts() {
     let ended = running.join().unwrap();
     assert_eq!(ended.status, JobStatus::Canceled);
     assert!(ended.progress.done < 150_000, "stopped early");
-    assert_eq!(ended.counts.created, ended.progress.done);
+    assert_eq!(ended.counts.get("created"), ended.progress.done);
     assert_eq!(
         t.store.count_users(t.org).unwrap(),
-        ended.counts.created,
+        ended.counts.get("created"),
         "counts are true"
     );
+}
+
+#[test]
+fn an_import_stopped_by_shutdown_resumes_from_its_checkpoint_and_applies_every_row_once() {
+    let t = setup();
+    let mut file = Vec::new();
+    synthetic::write_users_csv(150_000, 5, &mut file).unwrap();
+    let job = import::enqueue(
+        &t.app,
+        t.org,
+        upload(ImportOptions::default()),
+        &mut &file[..],
+    )
+    .unwrap();
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let config = WorkerConfig {
+        lease: Duration::from_millis(300),
+        poll: Duration::from_millis(10),
+    };
+    let worker = Worker::new(
+        t.app.clone(),
+        Arc::new(jobs::registry()),
+        config,
+        shutdown.clone(),
+    );
+    let running = std::thread::spawn(move || worker.run_next(Some(job.id)).unwrap().unwrap());
+    while t.store.find_job(job.id).unwrap().unwrap().progress.done == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    shutdown.store(true, std::sync::atomic::Ordering::SeqCst);
+    let stopped = running.join().unwrap();
+    assert_eq!(stopped.status, JobStatus::Running, "handed back, not ended");
+    assert!(stopped.progress.done < 150_000, "stopped early");
+    assert!(stopped.checkpoint.is_some());
+
+    // The next worker reopens the upload at the checkpoint's byte offset.
+    std::thread::sleep(Duration::from_millis(5));
+    let ended = t.import_again(job.id);
+    assert_eq!(ended.status, JobStatus::Completed, "{:?}", ended.error);
+    assert_eq!(ended.attempts, 2);
+    assert_eq!(
+        (ended.progress.done, ended.counts.get("created")),
+        (150_000, 150_000)
+    );
+    assert_eq!(t.store.count_users(t.org).unwrap(), 150_000);
 }
 
 #[test]
@@ -308,7 +376,7 @@ fn the_template_holds_the_schema_and_imports_as_is() {
     assert_eq!((job.status, job.progress.total), (JobStatus::Completed, 0));
     let mut filled = template;
     filled.extend(b"+919876543210,Asha,E-1,Sales,Driver,Pune,2024-01-31,yes,2\n");
-    assert_eq!(t.import(&filled).counts.created, 1);
+    assert_eq!(t.import(&filled).counts.get("created"), 1);
 }
 
 #[test]
@@ -318,7 +386,10 @@ fn a_phone_on_two_rows_is_refused_on_both_and_never_merged() {
         "{HEADER}\n+919876543210,Asha,E-1\n+919876543211,Ravi,E-2\n098765 43210,Asha Two,E-3\n"
     );
     let job = t.import(file.as_bytes());
-    assert_eq!((job.counts.created, job.counts.failed), (1, 2));
+    assert_eq!(
+        (job.counts.get("created"), job.counts.get("failed")),
+        (1, 2)
+    );
     assert!(t.user("+919876543210").is_none(), "neither row was applied");
     let errors = t.errors(&job);
     assert!(
@@ -351,7 +422,7 @@ fn a_manager_must_be_a_user_of_the_org_or_a_person_in_the_file() {
     );
     let job = t.import(file.as_bytes());
     assert_eq!(
-        (job.counts.created, job.counts.failed),
+        (job.counts.get("created"), job.counts.get("failed")),
         (3, 1),
         "{}",
         t.errors(&job)
@@ -390,8 +461,16 @@ fn a_dry_run_counts_what_would_change_and_writes_nothing() {
             ..ImportOptions::default()
         },
     );
-    let c = dry.counts;
-    assert_eq!((c.created, c.updated, c.unchanged, c.failed), (1, 1, 1, 1));
+    let c = &dry.counts;
+    assert_eq!(
+        (
+            c.get("created"),
+            c.get("updated"),
+            c.get("unchanged"),
+            c.get("failed")
+        ),
+        (1, 1, 1, 1)
+    );
     assert_eq!(t.store.count_users(t.org).unwrap(), 2);
     assert_eq!(t.user("+919876543211").unwrap().name.as_str(), "Ravi");
     let result = t.result(&dry);
@@ -427,9 +506,9 @@ fn the_result_file_marks_every_row_and_imports_again_once_fixed() {
     // The admin fixes the failed row and uploads the result file as it is.
     let fixed = result.replace("12,Bad", "+919876543212,Bad");
     let again = t.import(fixed.as_bytes());
-    let c = again.counts;
+    let c = &again.counts;
     assert_eq!(
-        (c.created, c.unchanged, c.failed),
+        (c.get("created"), c.get("unchanged"), c.get("failed")),
         (1, 2, 0),
         "{:?}",
         again.error
@@ -456,7 +535,7 @@ fn a_column_mapping_renames_and_ignores_columns() {
             ..ImportOptions::default()
         },
     );
-    assert_eq!(job.counts.created, 1, "{:?}", job.error);
+    assert_eq!(job.counts.get("created"), 1, "{:?}", job.error);
     let bad =
         ColumnMapping::from_json(r#"{"columns": {"Cell": "phone", "Full name": "nmae"}}"#).unwrap();
     let failed = t.import_with(
@@ -487,7 +566,7 @@ fn the_m365_preset_reads_the_microsoft_365_template() {
         },
     );
     assert_eq!(
-        (job.status, job.counts.created),
+        (job.status, job.counts.get("created")),
         (JobStatus::Completed, 2),
         "{:?}",
         job.error
@@ -518,7 +597,7 @@ fn phones_a_spreadsheet_damaged_are_repaired_and_listed_or_refused_when_digits_w
     );
     let job = t.import(file.as_bytes());
     assert_eq!(
-        (job.counts.created, job.counts.failed),
+        (job.counts.get("created"), job.counts.get("failed")),
         (3, 1),
         "{}",
         t.errors(&job)

@@ -14,13 +14,15 @@ use serde::Serialize;
 use steward_app::audit::{self, AuditContext, AuditFilter};
 use steward_app::import::{ColumnMapping, ImportOptions};
 use steward_app::imports::{self, Upload};
-use steward_app::worker::{Worker, WorkerConfig};
+use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::{
     App, AppError, Caller, SystemClock, demo, directory, history, import, orgs, security,
     synthetic, tokens,
 };
-use steward_domain::{AttributeDef, Job, JobId, JobStatus, JobView, OrgId};
+use steward_domain::text::display_safe;
+use steward_domain::{AttributeDef, Job, JobId, JobStatus, OrgId};
 use steward_store::Page;
+use steward_web::wire::JobJson;
 use steward_web::{Application, ServerConfig, StorageConfig};
 
 #[derive(Parser)]
@@ -48,7 +50,7 @@ struct Cli {
     database_url: Option<String>,
     /// Seconds a job stays claimed without a heartbeat before another worker resumes
     /// it (after a crash).
-    #[arg(long, global = true, default_value_t = 30, env = "STEWARD_JOB_LEASE_SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, default_value_t = 30, env = "STEWARD_JOB_LEASE_SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     job_lease_secs: u64,
     #[command(subcommand)]
     command: Command,
@@ -83,7 +85,8 @@ enum Command {
         actor: Option<String>,
         #[arg(long)]
         action: Option<String>,
-        #[arg(long, default_value_t = 100)]
+        /// Events to print, 1 to 1000.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=i64::from(audit::MAX_LIMIT)))]
         limit: u32,
         #[arg(long)]
         json: bool,
@@ -113,9 +116,9 @@ struct ServeArgs {
     /// Mark the session cookie Secure (set this when users reach the server over HTTPS).
     #[arg(long, env = "STEWARD_SECURE_COOKIES")]
     secure_cookies: bool,
-    /// Number of job workers.
-    #[arg(long, default_value_t = 2, env = "STEWARD_WORKERS")]
-    workers: usize,
+    /// Number of job workers (0 to 64).
+    #[arg(long, default_value_t = 2, env = "STEWARD_WORKERS", value_parser = clap::value_parser!(u16).range(0..=64))]
+    workers: u16,
 }
 
 #[derive(Subcommand)]
@@ -142,8 +145,8 @@ enum TokenCommand {
         role: String,
         #[arg(long, default_value = "cli")]
         label: String,
-        /// Days until the token expires (never, if not given).
-        #[arg(long)]
+        /// Days until the token expires, 1 to 3650 (never, if not given).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(tokens::MAX_TOKEN_DAYS)))]
         expires_days: Option<u32>,
         #[arg(long)]
         json: bool,
@@ -175,7 +178,8 @@ enum AdminCommand {
 enum OtpCommand {
     /// The text messages the built-in sender kept instead of sending, newest first.
     Outbox {
-        #[arg(long, default_value_t = 20)]
+        /// Messages to print, 1 to 1000.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=i64::from(security::MAX_OUTBOX)))]
         limit: u32,
         #[arg(long)]
         json: bool,
@@ -246,7 +250,8 @@ enum JobsCommand {
 enum GenCommand {
     /// Deterministic synthetic users as an import CSV on stdout.
     Users {
-        #[arg(long)]
+        /// Rows to write, up to 100 million.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
         rows: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -381,7 +386,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs(JobsCommand::Show { id, json }) => {
             let job = find_job(&app, &id)?;
             if json {
-                print_json(&JobView::from(job))
+                print_json(&JobJson::from(&job))
             } else {
                 say(describe(&job))
             }
@@ -486,7 +491,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let operator = Caller::operator(&app, job.org_id)?;
             let job = history::cancel_job(&app, &operator, job.id)?;
             if json {
-                print_json(&JobView::from(job))
+                print_json(&JobJson::from(&job))
             } else {
                 say(describe(&job))
             }
@@ -499,7 +504,7 @@ fn serve(storage: StorageConfig, args: ServeArgs, worker: WorkerConfig) -> anyho
     let runtime = tokio::runtime::Runtime::new().context("while starting the async runtime")?;
     let config = ServerConfig {
         listen: args.listen,
-        workers: args.workers,
+        workers: args.workers.into(),
         worker,
         security: steward_web::Security {
             secure_cookies: args.secure_cookies,
@@ -569,40 +574,61 @@ fn import_file(
     json: bool,
 ) -> anyhow::Result<()> {
     let operator = operator(&app, org)?;
-    let mut input =
-        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let file_name = file
-        .file_name()
-        .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
-    let upload = Upload {
-        file_name,
-        options,
-        idempotency_key: None,
+    let open =
+        || std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()));
+    // The same file with the same options, still unfinished (a run that was killed):
+    // resume it rather than import the file a second time.
+    let job = match imports::unfinished_for_file(&app, &operator, &mut open()?, &options)? {
+        Some(job) => {
+            eprintln!(
+                "Resuming import {} of this file, stopped at row {} of {} ({}).",
+                job.id,
+                job.progress.done,
+                job.progress.total,
+                job.status.as_str()
+            );
+            job
+        }
+        None => {
+            let file_name = file
+                .file_name()
+                .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
+            let upload = Upload {
+                file_name,
+                options,
+                idempotency_key: None,
+            };
+            imports::upload(&app, &operator, upload, &mut open()?)?
+        }
     };
-    let job = imports::upload(&app, &operator, upload, &mut input)?;
     let shutdown = Arc::new(AtomicBool::new(false));
-    let worker = Worker::new(app.clone(), config, shutdown);
+    let worker = Worker::new(app.clone(), Arc::new(jobs::registry()), config, shutdown);
     let progress = Progress::start(&app, job.id);
+    // Run the job here; if another process holds it (a server's worker, or a killed
+    // run whose lease has not ended yet), follow it and take it over once it is free.
     let mut finished = worker.run_next(Some(job.id))?;
     while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
         std::thread::sleep(Duration::from_millis(200));
-        finished = Some(history::find_job(&app, job.id)?);
+        finished = match worker.run_next(Some(job.id))? {
+            Some(ran) => Some(ran),
+            None => Some(history::find_job(&app, job.id)?),
+        };
     }
     progress.stop();
     let job = finished.context("the job disappeared")?;
     match job.status {
         JobStatus::Failed => bail!(
             "the import failed: {}",
-            job.error.as_deref().unwrap_or("unknown reason")
+            display_safe(job.error.as_deref().unwrap_or("unknown reason"))
         ),
         JobStatus::Canceled => bail!("the import was canceled"),
         _ => {}
     }
     if json {
-        print_json(&JobView::from(job))?;
+        print_json(&JobJson::from(&job))?;
     } else {
         say(describe(&job))?;
-        if job.counts.failed > 0 {
+        if job.counts.get(import::FAILED) > 0 {
             say(format!(
                 "The rows that failed, and why: steward jobs errors {}",
                 job.id
@@ -701,7 +727,7 @@ fn find_job(app: &App, raw: &str) -> anyhow::Result<Job> {
 }
 
 fn describe(job: &Job) -> String {
-    let c = job.counts;
+    let c = &job.counts;
     let mut text = format!(
         "{} {} {}: {} of {} rows; created {}, updated {}, unchanged {}, failed {}",
         job.kind.as_str(),
@@ -709,13 +735,18 @@ fn describe(job: &Job) -> String {
         job.status.as_str(),
         job.progress.done,
         job.progress.total,
-        c.created,
-        c.updated,
-        c.unchanged,
-        c.failed
+        c.get(import::CREATED),
+        c.get(import::UPDATED),
+        c.get(import::UNCHANGED),
+        c.get(import::FAILED)
     );
+    // The file name and the error (which can quote the file's headers) are the
+    // uploader's text: shown safely, so no escape sequence reaches the terminal.
+    if let Some(name) = &job.file_name {
+        text.push_str(&format!("\nfile: {}", display_safe(name)));
+    }
     if let Some(error) = &job.error {
-        text.push_str(&format!("\nerror: {error}"));
+        text.push_str(&format!("\nerror: {}", display_safe(error)));
     }
     text
 }
@@ -735,7 +766,7 @@ fn print_jobs(page: &Page<Job>) -> anyhow::Result<()> {
             job.kind.as_str(),
             job.status.as_str(),
             job.created_at.format("%Y-%m-%d %H:%M:%S"),
-            job.file_name.as_deref().unwrap_or("")
+            display_safe(job.file_name.as_deref().unwrap_or(""))
         )?;
     }
     Ok(())

@@ -99,20 +99,81 @@ pub struct Progress {
     pub total: u64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub failed: u64,
-}
+/// What a job counted, by name, in the order the job first named them (an import
+/// counts `created`, `updated`, `unchanged` and `failed`). Shown as a JSON object, so
+/// every kind of job keeps its own words without a column per word in the store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts(Vec<(String, u64)>);
 
 impl Counts {
-    pub fn add(&mut self, other: Counts) {
-        self.created += other.created;
-        self.updated += other.updated;
-        self.unchanged += other.unchanged;
-        self.failed += other.failed;
+    /// Every name at zero, so a job that has not started yet shows what it will count.
+    pub fn zero(names: &[&str]) -> Counts {
+        Counts(names.iter().map(|n| ((*n).to_owned(), 0)).collect())
+    }
+
+    /// The count under `name`; zero when the job never counted it.
+    pub fn get(&self, name: &str) -> u64 {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0, |(_, count)| *count)
+    }
+
+    /// Adds `n` under `name`, naming it at the end if it is new.
+    pub fn add(&mut self, name: &str, n: u64) {
+        match self.0.iter_mut().find(|(existing, _)| existing == name) {
+            Some((_, count)) => *count += n,
+            None => self.0.push((name.to_owned(), n)),
+        }
+    }
+
+    /// Adds every count of `other`.
+    pub fn add_all(&mut self, other: &Counts) {
+        for (name, n) in other.iter() {
+            self.add(name, n);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.0.iter().map(|(name, n)| (name.as_str(), *n))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, n) in &self.0 {
+            map.serialize_entry(name, n)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Counts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Counts, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Counts;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of counts")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Counts, A::Error> {
+                let mut counts = Counts::default();
+                while let Some((name, n)) = map.next_entry::<String, u64>()? {
+                    counts.add(&name, n);
+                }
+                Ok(counts)
+            }
+        }
+        deserializer.deserialize_map(Visit)
     }
 }
 
@@ -147,23 +208,6 @@ impl Job {
     }
 }
 
-/// A job as the API and the CLI show it: the stored fields and how long it ran.
-#[derive(Clone, Debug, Serialize)]
-pub struct JobView {
-    #[serde(flatten)]
-    pub job: Job,
-    pub duration_ms: Option<i64>,
-}
-
-impl From<Job> for JobView {
-    fn from(job: Job) -> JobView {
-        JobView {
-            duration_ms: job.duration_ms(),
-            job,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +235,21 @@ mod tests {
             assert_eq!(JobStatus::parse(status.as_str()), Some(status));
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
+    }
+
+    #[test]
+    fn counts_keep_their_order_and_read_back_from_a_json_object() {
+        let mut counts = Counts::zero(&["created", "updated", "unchanged", "failed"]);
+        counts.add("failed", 2);
+        counts.add("skipped", 1);
+        let json = serde_json::to_string(&counts).unwrap();
+        assert_eq!(
+            json,
+            r#"{"created":0,"updated":0,"unchanged":0,"failed":2,"skipped":1}"#
+        );
+        let back: Counts = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, counts);
+        assert_eq!((back.get("failed"), back.get("nothing")), (2, 0));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod user;
 pub use account::{Account, Email, OtpCode, Session, SessionOwner, SmsMessage};
 pub use attribute::{AttributeDef, AttributeKey, AttributeType, AttributeValue, ValueError};
 pub use ids::*;
-pub use job::{Counts, Job, JobKind, JobStatus, JobView, Progress};
+pub use job::{Counts, Job, JobKind, JobStatus, Progress};
 pub use org::{ApiToken, Org, Plan};
 pub use phone::{PhoneError, PhoneNumber, Region};
 pub use phone_repair::PhoneRepair;

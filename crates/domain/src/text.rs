@@ -41,6 +41,36 @@ pub fn clean_line(field: &'static str, raw: &str, max: usize) -> Result<String, 
     Ok(trimmed.to_owned())
 }
 
+/// Whether `c` changes how the text around it is shown rather than being shown
+/// itself: control characters (line breaks, tab, NUL, ESC and the rest of C0/C1) and
+/// the bidirectional marks, embeddings, overrides and isolates that can make
+/// `report\u{202e}txt.exe` look like `reportexe.txt`.
+pub fn is_display_hazard(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+        // Line and paragraph separators break lines like CR/LF.
+        || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Text a user sent (such as an uploaded file's name), made safe to show: every
+/// [`is_display_hazard`] character becomes U+FFFD (the replacement character), so a
+/// terminal, a header, a CSV cell or a page shows that something was there without
+/// obeying it. The stored value stays as sent; only what is shown changes. This is the
+/// one function every output (CLI, CSV, HTTP headers, HTML) uses for such text.
+pub fn display_safe(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.chars().any(is_display_hazard) {
+        raw.chars()
+            .map(|c| if is_display_hazard(c) { '\u{fffd}' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        raw.into()
+    }
+}
+
 /// Characters that make a spreadsheet read a cell as a formula.
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
@@ -106,6 +136,22 @@ line_type!(/// A group's name.
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_with_control_and_bidi_characters_are_shown_with_replacement_characters() {
+        for (raw, shown) in [
+            ("people.csv", "people.csv"),
+            ("a\r\nb.csv", "a\u{fffd}\u{fffd}b.csv"),
+            ("nul\0.csv", "nul\u{fffd}.csv"),
+            ("\u{1b}[31mred.csv", "\u{fffd}[31mred.csv"),
+            ("report\u{202e}vsc.exe", "report\u{fffd}vsc.exe"),
+            ("\u{2067}x\u{2069}", "\u{fffd}x\u{fffd}"),
+            ("\u{9b}csi", "\u{fffd}csi"),
+            ("Zoë's 名簿.csv", "Zoë's 名簿.csv"),
+        ] {
+            assert_eq!(display_safe(raw), shown, "{raw:?}");
+        }
+    }
 
     #[test]
     fn formula_cells_are_neutralized_and_read_back_unchanged() {

@@ -6,15 +6,23 @@ use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{self, Row};
 use steward_domain::group::Group;
 use steward_domain::{ApiToken, GroupName, Org, OrgName, Plan, Region, Role};
-use steward_store::StoreError;
+use steward_store::{Conflict, StoreError};
 
-/// Maps a SQLite error: constraint violations are conflicts, the rest backend errors.
+/// Maps a SQLite error: constraint violations are conflicts (which kind, from the
+/// extended code), the rest backend errors.
 pub fn db(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ffi;
     match &e {
         rusqlite::Error::SqliteFailure(code, msg)
             if code.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            StoreError::Conflict(msg.clone().unwrap_or_else(|| e.to_string()))
+            StoreError::Conflict(match code.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    Conflict::Duplicate
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Conflict::MissingReference,
+                _ => Conflict::Rule(msg.clone().unwrap_or_else(|| e.to_string())),
+            })
         }
         _ => StoreError::Backend(e.to_string()),
     }
@@ -28,6 +36,10 @@ pub fn ts(at: DateTime<Utc>) -> String {
 pub fn parse_ts(raw: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(raw)
         .map(|dt| dt.with_timezone(&Utc))
+        // [`ts`] writes a year past 9999 with a sign (`+10240-...`), which RFC 3339
+        // cannot hold; rows written so (a token stored before expiries were bounded)
+        // must still read back, or one row would fail every list of its org.
+        .or_else(|_| raw.parse::<DateTime<Utc>>())
         .map_err(|_| StoreError::Corrupt(format!("bad timestamp {raw:?}")))
 }
 

@@ -1,4 +1,5 @@
-//! The jobs table: queue, leases, checkpoints and row errors.
+//! The jobs table: queue, leases, checkpoints, counts, outputs and row notes, and
+//! `impl JobStore for SqliteStore`.
 //!
 //! A running job belongs to the worker named in `worker_id` until `lease_until`. Every
 //! write a job makes checks that it still holds the lease, in the same transaction, so
@@ -7,17 +8,20 @@
 
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
-use steward_domain::{Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress, UpsertOutcome};
+use steward_domain::{
+    Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress, UpsertOutcome, UserUpsert,
+};
 use steward_store::{
-    Heartbeat, ImportStep, JobCheckpoint, JobEnd, JobLease, JobQuery, OutcomeRun, Page, RowError,
-    RowOutcome, StoreError, StoreResult,
+    BlobKey, Conflict, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore,
+    JobTx, NoteKind, OutcomeRun, Page, RowError, RowOutcome, StepWork, StoreError, StoreResult,
 };
 
+use crate::SqliteStore;
 use crate::convert::{corrupt, db, json_text, parse_id, parse_opt_ts, parse_ts, ts};
 
 const JOB_COLUMNS: &str = "id, org_id, kind, status, file_name, created_by, created_at, started_at,
-    finished_at, progress_done, progress_total, created_count, updated_count, unchanged_count,
-    failed_count, payload, checkpoint, attempts, cancel_requested, error";
+    finished_at, progress_done, progress_total, counts, payload, checkpoint, attempts,
+    cancel_requested, error";
 
 struct JobRow {
     id: String,
@@ -30,7 +34,7 @@ struct JobRow {
     started_at: Option<String>,
     finished_at: Option<String>,
     progress: Progress,
-    counts: Counts,
+    counts: String,
     payload: String,
     checkpoint: Option<String>,
     attempts: u32,
@@ -53,17 +57,12 @@ fn read(r: &Row<'_>) -> rusqlite::Result<JobRow> {
             done: r.get(9)?,
             total: r.get(10)?,
         },
-        counts: Counts {
-            created: r.get(11)?,
-            updated: r.get(12)?,
-            unchanged: r.get(13)?,
-            failed: r.get(14)?,
-        },
-        payload: r.get(15)?,
-        checkpoint: r.get(16)?,
-        attempts: r.get(17)?,
-        cancel_requested: r.get(18)?,
-        error: r.get(19)?,
+        counts: r.get(11)?,
+        payload: r.get(12)?,
+        checkpoint: r.get(13)?,
+        attempts: r.get(14)?,
+        cancel_requested: r.get(15)?,
+        error: r.get(16)?,
     })
 }
 
@@ -82,7 +81,8 @@ impl JobRow {
             started_at: parse_opt_ts(self.started_at)?,
             finished_at: parse_opt_ts(self.finished_at)?,
             progress: self.progress,
-            counts: self.counts,
+            counts: serde_json::from_str(&self.counts)
+                .map_err(|_| corrupt("job counts", &self.counts))?,
             payload: json(&self.payload)?,
             checkpoint: self.checkpoint.as_deref().map(json).transpose()?,
             attempts: self.attempts,
@@ -92,11 +92,12 @@ impl JobRow {
     }
 }
 
-pub fn insert(tx: &Transaction<'_>, job: &Job) -> StoreResult<()> {
+fn insert(tx: &Transaction<'_>, job: &Job) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO jobs (id, org_id, kind, status, file_name, created_by, created_at,
-                           progress_done, progress_total, payload, attempts, cancel_requested)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, 0)",
+                           progress_done, progress_total, counts, payload, attempts,
+                           cancel_requested)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0)",
         params![
             job.id.to_string(),
             job.org_id.to_string(),
@@ -107,6 +108,7 @@ pub fn insert(tx: &Transaction<'_>, job: &Job) -> StoreResult<()> {
             ts(job.created_at),
             job.progress.done,
             job.progress.total,
+            counts_text(&job.counts)?,
             json_text(&job.payload)?,
         ],
     )
@@ -116,7 +118,7 @@ pub fn insert(tx: &Transaction<'_>, job: &Job) -> StoreResult<()> {
 
 /// Inserts `job` holding an idempotency key of its org, or returns the job that
 /// already holds it.
-pub fn insert_once(tx: &Transaction<'_>, job: &Job, key: &str) -> StoreResult<Job> {
+fn insert_once(tx: &Transaction<'_>, job: &Job, key: &str) -> StoreResult<Job> {
     let existing: Option<String> = tx
         .query_row(
             "SELECT id FROM jobs WHERE org_id = ?1 AND idempotency_key = ?2",
@@ -137,7 +139,7 @@ pub fn insert_once(tx: &Transaction<'_>, job: &Job, key: &str) -> StoreResult<Jo
     Ok(job.clone())
 }
 
-pub fn get(conn: &Connection, id: JobId) -> StoreResult<Option<Job>> {
+fn get(conn: &Connection, id: JobId) -> StoreResult<Option<Job>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
     let row = conn
         .query_row(&sql, [id.to_string()], read)
@@ -146,7 +148,7 @@ pub fn get(conn: &Connection, id: JobId) -> StoreResult<Option<Job>> {
     row.map(JobRow::into_job).transpose()
 }
 
-pub fn list(conn: &Connection, org: OrgId, query: &JobQuery) -> StoreResult<Page<Job>> {
+fn list(conn: &Connection, org: OrgId, query: &JobQuery) -> StoreResult<Page<Job>> {
     let limit = query.limit.clamp(1, 500);
     let kind = query.kind.map(JobKind::as_str);
     let total: u64 = conn
@@ -185,7 +187,7 @@ pub fn list(conn: &Connection, org: OrgId, query: &JobQuery) -> StoreResult<Page
     })
 }
 
-pub fn claim(
+fn claim(
     tx: &Transaction<'_>,
     only: Option<JobId>,
     worker_id: &str,
@@ -232,7 +234,7 @@ fn lease_held(tx: &Transaction<'_>, lease: &JobLease) -> StoreResult<bool> {
     Ok(cancel.is_some())
 }
 
-pub fn heartbeat(
+fn heartbeat(
     tx: &Transaction<'_>,
     lease: &JobLease,
     lease_until: DateTime<Utc>,
@@ -258,16 +260,15 @@ pub fn heartbeat(
     })
 }
 
-pub fn save_checkpoint(
+fn save_checkpoint(
     tx: &Transaction<'_>,
     lease: &JobLease,
     checkpoint: &JobCheckpoint,
 ) -> StoreResult<()> {
     let changed = tx
         .execute(
-            "UPDATE jobs SET progress_done = ?4, progress_total = ?5, created_count = ?6,
-                             updated_count = ?7, unchanged_count = ?8, failed_count = ?9,
-                             checkpoint = ?10
+            "UPDATE jobs SET progress_done = ?4, progress_total = ?5, counts = ?6,
+                             checkpoint = ?7
              WHERE id = ?1 AND org_id = ?2 AND worker_id = ?3 AND status = 'running'",
             params![
                 lease.job_id.to_string(),
@@ -275,10 +276,7 @@ pub fn save_checkpoint(
                 lease.worker_id,
                 checkpoint.progress.done,
                 checkpoint.progress.total,
-                checkpoint.counts.created,
-                checkpoint.counts.updated,
-                checkpoint.counts.unchanged,
-                checkpoint.counts.failed,
+                counts_text(&checkpoint.counts)?,
                 checkpoint.state.as_ref().map(json_text).transpose()?,
             ],
         )
@@ -290,17 +288,17 @@ pub fn save_checkpoint(
     }
 }
 
-pub fn finish(
+fn finish(
     tx: &Transaction<'_>,
     lease: &JobLease,
     end: &JobEnd,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     if !end.status.is_finished() {
-        return Err(StoreError::Conflict(format!(
+        return Err(StoreError::Conflict(Conflict::Rule(format!(
             "a job cannot finish as {}",
             end.status.as_str()
-        )));
+        ))));
     }
     save_checkpoint(tx, lease, &end.checkpoint)?;
     tx.execute(
@@ -318,7 +316,7 @@ pub fn finish(
     Ok(())
 }
 
-pub fn request_cancel(
+fn request_cancel(
     tx: &Transaction<'_>,
     org: OrgId,
     id: JobId,
@@ -339,17 +337,24 @@ pub fn request_cancel(
     Ok(get(tx, id)?.filter(|job| job.org_id == org))
 }
 
-/// Records row notes of one kind (`error` or `repair`); returns how many distinct rows
-/// they name.
-pub fn insert_row_notes(
+fn counts_text(counts: &Counts) -> StoreResult<String> {
+    serde_json::to_string(counts).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn note_kind(kind: NoteKind) -> &'static str {
+    match kind {
+        NoteKind::Error => "error",
+        NoteKind::Repair => "repair",
+    }
+}
+
+/// Records row notes of one kind.
+fn insert_row_notes(
     tx: &Transaction<'_>,
     lease: &JobLease,
     notes: &[RowError],
-    kind: &str,
-) -> StoreResult<u64> {
-    if !notes.is_empty() && !lease_held(tx, lease)? {
-        return Err(StoreError::LeaseLost);
-    }
+    kind: NoteKind,
+) -> StoreResult<()> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO job_row_errors (org_id, job_id, row, seq, col, value, reason, kind)
@@ -358,13 +363,7 @@ pub fn insert_row_notes(
                      ?4, ?5, ?6, ?7)",
         )
         .map_err(db)?;
-    let mut rows = 0;
-    let mut previous_row = None;
     for note in notes {
-        if previous_row != Some(note.row) {
-            rows += 1;
-            previous_row = Some(note.row);
-        }
         stmt.execute(params![
             lease.org_id.to_string(),
             lease.job_id.to_string(),
@@ -372,18 +371,18 @@ pub fn insert_row_notes(
             note.column,
             note.value,
             note.reason,
-            kind
+            note_kind(kind)
         ])
         .map_err(db)?;
     }
-    Ok(rows)
+    Ok(())
 }
 
-pub fn row_notes(
+fn row_notes(
     conn: &Connection,
     org: OrgId,
     job: JobId,
-    kind: &str,
+    kind: NoteKind,
     after_row: u64,
     limit: u32,
 ) -> StoreResult<Vec<RowError>> {
@@ -395,7 +394,13 @@ pub fn row_notes(
         )
         .map_err(db)?;
     stmt.query_map(
-        params![org.to_string(), job.to_string(), kind, after_row, limit],
+        params![
+            org.to_string(),
+            job.to_string(),
+            note_kind(kind),
+            after_row,
+            limit
+        ],
         |r| {
             Ok(RowError {
                 row: r.get(0)?,
@@ -411,16 +416,12 @@ pub fn row_notes(
 }
 
 /// Records what became of each row of one step.
-pub fn insert_outcomes(
-    tx: &Transaction<'_>,
-    lease: &JobLease,
-    first_row: u64,
-    outcomes: &[RowOutcome],
-) -> StoreResult<()> {
-    if outcomes.is_empty() {
+fn insert_outcomes(tx: &Transaction<'_>, lease: &JobLease, run: &OutcomeRun) -> StoreResult<()> {
+    if run.outcomes.is_empty() {
         return Ok(());
     }
-    let codes: String = outcomes.iter().map(|o| o.code()).collect();
+    let first_row = run.first_row;
+    let codes: String = run.outcomes.iter().map(|o| o.code()).collect();
     tx.prepare_cached(
         "INSERT INTO job_row_outcomes (org_id, job_id, first_row, outcomes) VALUES (?1, ?2, ?3, ?4)",
     )
@@ -435,7 +436,7 @@ pub fn insert_outcomes(
     Ok(())
 }
 
-pub fn outcomes(
+fn outcomes(
     conn: &Connection,
     org: OrgId,
     job: JobId,
@@ -471,57 +472,247 @@ pub fn outcomes(
         .collect()
 }
 
-/// One import step in the caller's transaction (see `Store::import_users_step`).
-pub fn import_step(
-    tx: &Transaction<'_>,
-    lease: &JobLease,
-    step: &ImportStep,
-    checkpoint: &JobCheckpoint,
-    now: DateTime<Utc>,
-) -> StoreResult<Counts> {
-    let mut counts = checkpoint.counts;
-    let mut outcomes = vec![RowOutcome::Blank; step.row_count as usize];
-    // Written in phone order: the phone-keyed indexes then take the rows in one
-    // sweep instead of at random pages, which makes a step several times
-    // cheaper. (Stable, so rows of one phone keep their file order.)
-    let mut order: Vec<usize> = (0..step.users.len()).collect();
-    order.sort_by(|a, b| step.users[*a].1.phone.cmp(&step.users[*b].1.phone));
-    let rows = order.iter().map(|i| &step.users[*i].1);
-    // A dry run does the same work inside a savepoint and rolls it back, so what
-    // it reports is exactly what the import would do.
-    if step.dry_run {
-        tx.execute_batch("SAVEPOINT dry_run").map_err(db)?;
+fn insert_output(tx: &Transaction<'_>, lease: &JobLease, output: &JobOutput) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO job_outputs (org_id, job_id, seq, blob_key, name, size, sha256)
+         VALUES (?1, ?2, (SELECT count(*) FROM job_outputs WHERE job_id = ?2), ?3, ?4, ?5, ?6)",
+        params![
+            lease.org_id.to_string(),
+            lease.job_id.to_string(),
+            output.key.as_str(),
+            output.name,
+            output.size,
+            output.sha256
+        ],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+fn outputs(conn: &Connection, org: OrgId, job: JobId) -> StoreResult<Vec<JobOutput>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT blob_key, name, size, sha256 FROM job_outputs
+             WHERE org_id = ?1 AND job_id = ?2 ORDER BY seq",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map(params![org.to_string(), job.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    rows.into_iter()
+        .map(|(key, name, size, sha256)| {
+            Ok(JobOutput {
+                key: BlobKey::parse(&key).map_err(|_| corrupt("blob key", &key))?,
+                name,
+                size,
+                sha256,
+            })
+        })
+        .collect()
+}
+
+/// The writes of one job step, in the step's transaction.
+struct StepTx<'t, 'c> {
+    tx: &'t Transaction<'c>,
+    lease: &'t JobLease,
+}
+
+impl JobTx for StepTx<'_, '_> {
+    fn classify_users(&mut self, rows: &[&UserUpsert]) -> StoreResult<Vec<UpsertOutcome>> {
+        crate::users::classify(self.tx, self.lease.org_id, rows.iter().copied())
     }
-    let upserted = crate::users::upsert(tx, lease.org_id, rows, now)?;
-    if step.dry_run {
-        tx.execute_batch("ROLLBACK TO dry_run; RELEASE dry_run")
+
+    fn upsert_users(
+        &mut self,
+        rows: &[&UserUpsert],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<UpsertOutcome>> {
+        crate::users::upsert(self.tx, self.lease.org_id, rows.iter().copied(), now)
+    }
+
+    fn add_notes(&mut self, kind: NoteKind, notes: &[RowError]) -> StoreResult<()> {
+        insert_row_notes(self.tx, self.lease, notes, kind)
+    }
+
+    fn add_outcomes(&mut self, run: &OutcomeRun) -> StoreResult<()> {
+        insert_outcomes(self.tx, self.lease, run)
+    }
+
+    fn add_output(&mut self, output: &JobOutput) -> StoreResult<()> {
+        insert_output(self.tx, self.lease, output)
+    }
+}
+
+impl JobStore for SqliteStore {
+    fn enqueue_job(&self, job: &Job) -> StoreResult<()> {
+        self.write(|tx| insert(tx, job))
+    }
+
+    fn enqueue_job_once(&self, job: &Job, idempotency_key: &str) -> StoreResult<Job> {
+        self.write(|tx| insert_once(tx, job, idempotency_key))
+    }
+
+    fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
+        Ok(get(&*self.conn()?, id)?.filter(|job| job.org_id == org))
+    }
+
+    fn find_job(&self, id: JobId) -> StoreResult<Option<Job>> {
+        get(&*self.conn()?, id)
+    }
+
+    fn list_jobs(&self, org: OrgId, query: &JobQuery) -> StoreResult<Page<Job>> {
+        list(&*self.conn()?, org, query)
+    }
+
+    fn count_active_jobs(&self, org: OrgId, kind: JobKind) -> StoreResult<u64> {
+        // `jobs_claimable` (status, created_at) finds the few unfinished jobs of all orgs.
+        self.conn()?
+            .query_row(
+                "SELECT COUNT(*) FROM jobs
+                 WHERE status IN ('queued', 'running') AND org_id = ?1 AND kind = ?2",
+                params![org.to_string(), kind.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn claim_job(
+        &self,
+        only: Option<JobId>,
+        worker_id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>> {
+        self.write(|tx| claim(tx, only, worker_id, now, lease_until))
+    }
+
+    fn heartbeat_job(
+        &self,
+        lease: &JobLease,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Heartbeat> {
+        self.write(|tx| heartbeat(tx, lease, lease_until))
+    }
+
+    fn checkpoint_job(&self, lease: &JobLease, checkpoint: &JobCheckpoint) -> StoreResult<()> {
+        self.write(|tx| save_checkpoint(tx, lease, checkpoint))
+    }
+
+    fn finish_job(&self, lease: &JobLease, end: &JobEnd, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| finish(tx, lease, end, now))
+    }
+
+    fn request_job_cancel(
+        &self,
+        org: OrgId,
+        id: JobId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>> {
+        self.write(|tx| request_cancel(tx, org, id, now))
+    }
+
+    fn job_step(&self, lease: &JobLease, work: &mut StepWork<'_>) -> StoreResult<JobCheckpoint> {
+        let saved = self.write(|tx| {
+            // First, so a worker that lost its job does no work for nothing; the
+            // checkpoint below checks again as the last write of the step.
+            if !lease_held(tx, lease)? {
+                return Err(StoreError::LeaseLost);
+            }
+            let checkpoint = work(&mut StepTx { tx, lease })?;
+            save_checkpoint(tx, lease, &checkpoint)?;
+            Ok(checkpoint)
+        })?;
+        // A step rewrites every index page it touches, up to gigabytes of WAL in a
+        // large org: copy it into the database now, so the WAL on disk never holds
+        // more than one step. (A reader on an older snapshot makes this a no-op; the
+        // next step tries again.)
+        self.conn()?
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(db)?;
+        Ok(saved)
     }
-    for (i, outcome) in order.into_iter().zip(upserted) {
-        let row = step.users[i].0;
-        let (count, outcome) = match outcome {
-            UpsertOutcome::Created => (&mut counts.created, RowOutcome::Created),
-            UpsertOutcome::Updated => (&mut counts.updated, RowOutcome::Updated),
-            UpsertOutcome::Unchanged => (&mut counts.unchanged, RowOutcome::Unchanged),
-        };
-        *count += 1;
-        if let Some(slot) = outcomes.get_mut(row.wrapping_sub(step.first_row) as usize) {
-            *slot = outcome;
+
+    fn job_errors(
+        &self,
+        org: OrgId,
+        job: JobId,
+        after_row: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<RowError>> {
+        row_notes(&*self.conn()?, org, job, NoteKind::Error, after_row, limit)
+    }
+
+    fn job_repairs(
+        &self,
+        org: OrgId,
+        job: JobId,
+        after_row: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<RowError>> {
+        row_notes(&*self.conn()?, org, job, NoteKind::Repair, after_row, limit)
+    }
+
+    fn job_outcomes(
+        &self,
+        org: OrgId,
+        job: JobId,
+        after_row: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<OutcomeRun>> {
+        outcomes(&*self.conn()?, org, job, after_row, limit)
+    }
+
+    fn job_outputs(&self, org: OrgId, job: JobId) -> StoreResult<Vec<JobOutput>> {
+        outputs(&*self.conn()?, org, job)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn an_import_job_from_before_generic_counts_keeps_its_counts_in_order() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in [
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_access.sql"),
+            include_str!("../migrations/0003_user_lists.sql"),
+            include_str!("../migrations/0004_imports.sql"),
+        ] {
+            conn.execute_batch(sql).unwrap();
         }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        let id = JobId::new();
+        conn.execute(
+            "INSERT INTO jobs (id, org_id, kind, status, created_by, created_at, payload,
+                               created_count, updated_count, unchanged_count, failed_count)
+             VALUES (?1, ?2, 'import_users', 'completed', 'cli', '2026-01-01T09:00:00Z', '{}',
+                     5, 4, 3, 2)",
+            params![id.to_string(), OrgId::new().to_string()],
+        )
+        .unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        let job = get(&conn, id).unwrap().unwrap();
+        assert_eq!(
+            job.counts.iter().collect::<Vec<_>>(),
+            vec![
+                ("created", 5),
+                ("updated", 4),
+                ("unchanged", 3),
+                ("failed", 2)
+            ]
+        );
     }
-    for e in &step.errors {
-        if let Some(slot) = outcomes.get_mut(e.row.wrapping_sub(step.first_row) as usize) {
-            *slot = RowOutcome::Failed;
-        }
-    }
-    counts.failed += insert_row_notes(tx, lease, &step.errors, "error")?;
-    insert_row_notes(tx, lease, &step.repairs, "repair")?;
-    insert_outcomes(tx, lease, step.first_row, &outcomes)?;
-    let saved = JobCheckpoint {
-        counts,
-        ..checkpoint.clone()
-    };
-    // Last: if the lease was lost this fails and the whole step rolls back.
-    save_checkpoint(tx, lease, &saved)?;
-    Ok(counts)
 }

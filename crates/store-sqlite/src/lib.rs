@@ -22,15 +22,10 @@ mod users;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use r2d2::PooledConnection;
 use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::{self, TransactionBehavior};
-use steward_domain::{Counts, Job, JobId, OrgId};
-use steward_store::{
-    Heartbeat, ImportStep, JobCheckpoint, JobEnd, JobLease, JobQuery, OutcomeRun, Page, RowError,
-    Store, StoreError, StoreResult,
-};
+use steward_store::{Store, StoreError, StoreResult};
 
 use crate::convert::db;
 
@@ -145,108 +140,5 @@ impl Store for SqliteStore {
         self.conn()?
             .query_row("SELECT 1", [], |_| Ok(()))
             .map_err(db)
-    }
-
-    fn enqueue_job(&self, job: &Job) -> StoreResult<()> {
-        self.write(|tx| jobs::insert(tx, job))
-    }
-
-    fn enqueue_job_once(&self, job: &Job, idempotency_key: &str) -> StoreResult<Job> {
-        self.write(|tx| jobs::insert_once(tx, job, idempotency_key))
-    }
-
-    fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
-        Ok(jobs::get(&*self.conn()?, id)?.filter(|job| job.org_id == org))
-    }
-
-    fn find_job(&self, id: JobId) -> StoreResult<Option<Job>> {
-        jobs::get(&*self.conn()?, id)
-    }
-
-    fn list_jobs(&self, org: OrgId, query: &JobQuery) -> StoreResult<Page<Job>> {
-        jobs::list(&*self.conn()?, org, query)
-    }
-
-    fn claim_job(
-        &self,
-        only: Option<JobId>,
-        worker_id: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<Option<Job>> {
-        self.write(|tx| jobs::claim(tx, only, worker_id, now, lease_until))
-    }
-
-    fn heartbeat_job(
-        &self,
-        lease: &JobLease,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<Heartbeat> {
-        self.write(|tx| jobs::heartbeat(tx, lease, lease_until))
-    }
-
-    fn checkpoint_job(&self, lease: &JobLease, checkpoint: &JobCheckpoint) -> StoreResult<()> {
-        self.write(|tx| jobs::save_checkpoint(tx, lease, checkpoint))
-    }
-
-    fn finish_job(&self, lease: &JobLease, end: &JobEnd, now: DateTime<Utc>) -> StoreResult<()> {
-        self.write(|tx| jobs::finish(tx, lease, end, now))
-    }
-
-    fn request_job_cancel(
-        &self,
-        org: OrgId,
-        id: JobId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<Job>> {
-        self.write(|tx| jobs::request_cancel(tx, org, id, now))
-    }
-
-    fn import_users_step(
-        &self,
-        lease: &JobLease,
-        step: &ImportStep,
-        checkpoint: &JobCheckpoint,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Counts> {
-        let counts = self.write(|tx| jobs::import_step(tx, lease, step, checkpoint, now))?;
-        // A step rewrites every index page it touches, up to gigabytes of WAL in a
-        // large org: copy it into the database now, so the WAL on disk never holds
-        // more than one step. (A reader on an older snapshot makes this a no-op; the
-        // next step tries again.)
-        self.conn()?
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .map_err(db)?;
-        Ok(counts)
-    }
-
-    fn job_errors(
-        &self,
-        org: OrgId,
-        job: JobId,
-        after_row: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<RowError>> {
-        jobs::row_notes(&*self.conn()?, org, job, "error", after_row, limit)
-    }
-
-    fn job_repairs(
-        &self,
-        org: OrgId,
-        job: JobId,
-        after_row: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<RowError>> {
-        jobs::row_notes(&*self.conn()?, org, job, "repair", after_row, limit)
-    }
-
-    fn job_outcomes(
-        &self,
-        org: OrgId,
-        job: JobId,
-        after_row: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<OutcomeRun>> {
-        jobs::outcomes(&*self.conn()?, org, job, after_row, limit)
     }
 }

@@ -10,6 +10,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_access.sql"),
     include_str!("../migrations/0003_user_lists.sql"),
     include_str!("../migrations/0004_imports.sql"),
+    include_str!("../migrations/0005_job_outputs.sql"),
+    include_str!("../migrations/0006_throttles.sql"),
 ];
 
 /// The tables that hold each kind of an org's data, each with an `org_id` column.
@@ -30,6 +32,7 @@ pub fn tables_of(kind: DataKind) -> &'static [&'static str] {
         DataKind::Jobs => &["jobs"],
         DataKind::JobRowNotes => &["job_row_errors"],
         DataKind::JobRowOutcomes => &["job_row_outcomes"],
+        DataKind::JobOutputs => &["job_outputs"],
         DataKind::ApiTokens => &["api_tokens"],
         DataKind::Accounts => &["accounts"],
     }

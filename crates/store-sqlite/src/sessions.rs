@@ -87,6 +87,73 @@ impl SessionStore for SqliteStore {
     fn sms_outbox(&self, limit: u32) -> StoreResult<Vec<SmsMessage>> {
         sms_outbox(&*self.conn()?, limit)
     }
+
+    fn throttle_hit(
+        &self,
+        key: &str,
+        window_start: DateTime<Utc>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.write(|tx| throttle_hit(tx, key, window_start, limit, now))
+    }
+
+    fn throttle_release(&self, key: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE throttles SET count = count - 1
+                 WHERE key = ?1 AND count > 0 AND expires_at > ?2",
+                params![key, ts(now)],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+}
+
+/// The check and the count of [`SessionStore::throttle_hit`], inside the caller's
+/// write transaction (which holds the database's write lock throughout).
+fn throttle_hit(
+    tx: &Transaction<'_>,
+    key: &str,
+    window_start: DateTime<Utc>,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    // Ended windows go, this key's included: the table holds only live windows.
+    tx.execute("DELETE FROM throttles WHERE expires_at <= ?1", [ts(now)])
+        .map_err(db)?;
+    let count: Option<u32> = tx
+        .query_row(
+            "SELECT count FROM throttles WHERE key = ?1 AND started_at > ?2",
+            params![key, ts(window_start)],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    match count {
+        Some(count) if count >= limit => Ok(false),
+        Some(_) => {
+            tx.execute(
+                "UPDATE throttles SET count = count + 1 WHERE key = ?1",
+                [key],
+            )
+            .map_err(db)?;
+            Ok(true)
+        }
+        None if limit == 0 => Ok(false),
+        None => {
+            // The window lasts as long as the caller's: from now, `now - window_start`.
+            let expires_at = now + (now - window_start);
+            tx.execute(
+                "INSERT INTO throttles (key, started_at, expires_at, count) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (key) DO UPDATE SET started_at = ?2, expires_at = ?3, count = 1",
+                params![key, ts(now), ts(expires_at)],
+            )
+            .map_err(db)?;
+            Ok(true)
+        }
+    }
 }
 
 fn create_session(tx: &Transaction<'_>, s: &Session, hash: &TokenHash) -> StoreResult<()> {

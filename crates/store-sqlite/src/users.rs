@@ -464,15 +464,10 @@ pub fn upsert<'a>(
         .map_err(db)?;
     let mut outcomes = Vec::with_capacity(rows.len());
     for row in rows {
-        let existing: Option<(String, String, String, String)> = find
-            .query_row(params![org_text, row.phone.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()
-            .map_err(db)?;
-        let attributes = apply_changes(existing.as_ref().map(|e| e.3.as_str()), &row.attributes)?;
-        let outcome = match existing {
-            None => {
+        let existing = find_stored(&mut find, &org_text, row)?;
+        let (outcome, attributes) = compare(existing.as_ref(), row)?;
+        let outcome = match (outcome, existing) {
+            (UpsertOutcome::Created, _) => {
                 insert
                     .execute(params![
                         UserId::new().to_string(),
@@ -486,21 +481,67 @@ pub fn upsert<'a>(
                     .map_err(db)?;
                 UpsertOutcome::Created
             }
-            Some((_, name, status, stored))
-                if name == row.name.as_str() && status == "active" && stored == attributes =>
-            {
-                UpsertOutcome::Unchanged
-            }
-            Some((id, ..)) => {
+            (UpsertOutcome::Updated, Some(stored)) => {
                 update
-                    .execute(params![id, row.name.as_str(), attributes, now_text])
+                    .execute(params![stored.0, row.name.as_str(), attributes, now_text])
                     .map_err(db)?;
                 UpsertOutcome::Updated
             }
+            (outcome, _) => outcome,
         };
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// A stored user as an upsert compares it: id, name, status and attributes text.
+type Stored = (String, String, String, String);
+
+fn find_stored(
+    find: &mut rusqlite::CachedStatement<'_>,
+    org_text: &str,
+    row: &UserUpsert,
+) -> StoreResult<Option<Stored>> {
+    find.query_row(params![org_text, row.phone.as_str()], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
+    .optional()
+    .map_err(db)
+}
+
+/// What upserting `row` over `stored` does, and the attributes text it would store.
+fn compare(stored: Option<&Stored>, row: &UserUpsert) -> StoreResult<(UpsertOutcome, String)> {
+    let attributes = apply_changes(stored.map(|e| e.3.as_str()), &row.attributes)?;
+    let outcome = match stored {
+        None => UpsertOutcome::Created,
+        Some((_, name, status, text))
+            if name == row.name.as_str() && status == "active" && *text == attributes =>
+        {
+            UpsertOutcome::Unchanged
+        }
+        Some(_) => UpsertOutcome::Updated,
+    };
+    Ok((outcome, attributes))
+}
+
+/// What [`upsert`] would answer for each row, writing nothing (a dry run). The rows
+/// hold distinct phones, so no row's outcome depends on another's write.
+pub fn classify<'a>(
+    conn: &Connection,
+    org: OrgId,
+    rows: impl Iterator<Item = &'a UserUpsert>,
+) -> StoreResult<Vec<UpsertOutcome>> {
+    let org_text = org.to_string();
+    let mut find = conn
+        .prepare_cached(
+            "SELECT id, name, status, attributes FROM users WHERE org_id = ?1 AND phone = ?2",
+        )
+        .map_err(db)?;
+    rows.map(|row| {
+        let existing = find_stored(&mut find, &org_text, row)?;
+        Ok(compare(existing.as_ref(), row)?.0)
+    })
+    .collect()
 }
 
 pub fn create_user(
@@ -524,13 +565,7 @@ pub fn create_user(
             ts(now)
         ],
     )
-    .map_err(|e| match db(e) {
-        StoreError::Conflict(_) => StoreError::Conflict(format!(
-            "a user with the phone {} already exists",
-            user.phone
-        )),
-        other => other,
-    })?;
+    .map_err(db)?;
     get_user(tx, org, &user.phone)?.ok_or(StoreError::NotFound)
 }
 

@@ -1,13 +1,18 @@
 //! The blob store: large files (uploads, error logs, export archives, attachments)
-//! kept outside the database, behind a small interface.
+//! kept outside the database, behind a small interface of streams, so an object-store
+//! backend can implement it as well as a local directory.
 //!
-//! The local implementation writes atomically: to a temporary file in the same
-//! directory, fsync, rename, fsync the directory. A reader sees the whole old file, the
-//! whole new file, or none, never a partial one, even across a crash.
+//! Every blob is written whole or not at all: the local implementation writes to a
+//! temporary file in the same directory, fsyncs, renames, and fsyncs the directory. A
+//! reader sees the whole old blob, the whole new one, or none, never a partial one,
+//! even across a crash. A large output (an export) is written in numbered parts that
+//! survive a restart, then composed into its blob in one step.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 /// A blob's name: slash-separated segments of letters, digits, `.`, `_` and `-`, so a
 /// key can never leave the store's directory.
@@ -43,13 +48,39 @@ pub enum BlobError {
     Io { key: String, source: io::Error },
 }
 
-/// Large files by key.
+/// What a stored blob is: its length and its SHA-256 (lowercase hex).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A blob being read, from its start or from an offset.
+pub type BlobReader = Box<dyn Read + Send>;
+
+/// Large files by key, read and written as streams.
 pub trait BlobStore: Send + Sync + 'static {
     /// Stores everything `data` yields under `key`, replacing any old blob atomically.
-    /// Returns the number of bytes written.
-    fn put(&self, key: &BlobKey, data: &mut dyn Read) -> Result<u64, BlobError>;
-    fn open(&self, key: &BlobKey) -> Result<File, BlobError>;
+    fn put(&self, key: &BlobKey, data: &mut dyn Read) -> Result<BlobInfo, BlobError>;
+    /// Reads a blob from its start.
+    fn open(&self, key: &BlobKey) -> Result<BlobReader, BlobError> {
+        self.open_at(key, 0)
+    }
+    /// Reads a blob from byte `offset` (a job resuming part-way through its input).
+    fn open_at(&self, key: &BlobKey, offset: u64) -> Result<BlobReader, BlobError>;
+    /// A blob's length in bytes.
+    fn size(&self, key: &BlobKey) -> Result<u64, BlobError>;
+    /// Removes a blob, and any parts written for it; removing a missing blob is fine.
     fn delete(&self, key: &BlobKey) -> Result<(), BlobError>;
+    /// Stores part `n` (from 0) of a blob written in parts. Parts outlive a restart and a
+    /// part written again replaces the old one, so a resumed job rewrites only the part
+    /// it had not checkpointed. Nothing is visible under `key` until [`compose`].
+    ///
+    /// [`compose`]: BlobStore::compose
+    fn put_part(&self, key: &BlobKey, n: u32, data: &mut dyn Read) -> Result<BlobInfo, BlobError>;
+    /// Joins parts `0..parts` into the blob under `key`, atomically, and removes the
+    /// parts. A missing part is `NotFound`; the blob is not written then.
+    fn compose(&self, key: &BlobKey, parts: u32) -> Result<BlobInfo, BlobError>;
 }
 
 /// Blobs as files under one directory.
@@ -68,48 +99,158 @@ impl LocalBlobStore {
     fn path(&self, key: &BlobKey) -> PathBuf {
         self.root.join(key.as_str())
     }
+
+    /// Where the parts of `key` wait: under a directory no key can name (a key segment
+    /// never starts with a dot).
+    fn parts_dir(&self, key: &BlobKey) -> PathBuf {
+        self.root.join(".parts").join(key.as_str())
+    }
+
+    fn part_path(&self, key: &BlobKey, n: u32) -> PathBuf {
+        self.parts_dir(key).join(format!("{n:08}"))
+    }
+
+    fn open_file(&self, key: &BlobKey, path: &Path) -> Result<File, BlobError> {
+        File::open(path).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound => BlobError::NotFound(key.as_str().to_owned()),
+            _ => io_error(key, source),
+        })
+    }
+}
+
+fn io_error(key: &BlobKey, source: io::Error) -> BlobError {
+    BlobError::Io {
+        key: key.as_str().to_owned(),
+        source,
+    }
+}
+
+/// Hashes what passes through it.
+struct Hashing<'a> {
+    inner: &'a mut dyn Read,
+    hash: Sha256,
+}
+
+impl Read for Hashing<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Lowercase hex of a digest.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes everything `data` yields to `path` atomically: temporary file beside it,
+/// fsync, rename, fsync of the directory.
+fn write_atomically(path: &Path, data: &mut dyn Read) -> io::Result<BlobInfo> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("a blob path has a directory"))?;
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    let mut hashing = Hashing {
+        inner: data,
+        hash: Sha256::new(),
+    };
+    let size = io::copy(&mut hashing, &mut tmp)?;
+    tmp.flush()?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)?;
+    Ok(BlobInfo {
+        size,
+        sha256: hex(&hashing.hash.finalize()),
+    })
+}
+
+/// Reads the parts of a blob one after another.
+struct Parts<'a> {
+    store: &'a LocalBlobStore,
+    key: &'a BlobKey,
+    next: u32,
+    count: u32,
+    current: Option<File>,
+}
+
+impl Read for Parts<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(file) = &mut self.current {
+                let n = file.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                self.current = None;
+            }
+            if self.next == self.count {
+                return Ok(0);
+            }
+            self.current = Some(File::open(self.store.part_path(self.key, self.next))?);
+            self.next += 1;
+        }
+    }
 }
 
 impl BlobStore for LocalBlobStore {
-    fn put(&self, key: &BlobKey, data: &mut dyn Read) -> Result<u64, BlobError> {
-        let io_err = |source| BlobError::Io {
-            key: key.as_str().to_owned(),
-            source,
-        };
-        let path = self.path(key);
-        let dir = path.parent().unwrap_or(&self.root);
-        fs::create_dir_all(dir).map_err(io_err)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(dir)
-            .map_err(io_err)?;
-        let written = io::copy(data, &mut tmp).map_err(io_err)?;
-        tmp.flush().map_err(io_err)?;
-        tmp.as_file().sync_all().map_err(io_err)?;
-        tmp.persist(&path).map_err(|e| io_err(e.error))?;
-        sync_dir(dir).map_err(io_err)?;
-        Ok(written)
+    fn put(&self, key: &BlobKey, data: &mut dyn Read) -> Result<BlobInfo, BlobError> {
+        write_atomically(&self.path(key), data).map_err(|e| io_error(key, e))
     }
 
-    fn open(&self, key: &BlobKey) -> Result<File, BlobError> {
-        File::open(self.path(key)).map_err(|source| match source.kind() {
-            io::ErrorKind::NotFound => BlobError::NotFound(key.as_str().to_owned()),
-            _ => BlobError::Io {
-                key: key.as_str().to_owned(),
-                source,
-            },
-        })
+    fn open_at(&self, key: &BlobKey, offset: u64) -> Result<BlobReader, BlobError> {
+        let mut file = self.open_file(key, &self.path(key))?;
+        if offset > 0 {
+            file.seek(SeekFrom::Start(offset))
+                .map_err(|e| io_error(key, e))?;
+        }
+        Ok(Box::new(file))
+    }
+
+    fn size(&self, key: &BlobKey) -> Result<u64, BlobError> {
+        let file = self.open_file(key, &self.path(key))?;
+        Ok(file.metadata().map_err(|e| io_error(key, e))?.len())
     }
 
     fn delete(&self, key: &BlobKey) -> Result<(), BlobError> {
         match fs::remove_file(self.path(key)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(io_error(key, source)),
+        }
+        match fs::remove_dir_all(self.parts_dir(key)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(BlobError::Io {
-                key: key.as_str().to_owned(),
-                source,
-            }),
+            Err(source) => Err(io_error(key, source)),
         }
+    }
+
+    fn put_part(&self, key: &BlobKey, n: u32, data: &mut dyn Read) -> Result<BlobInfo, BlobError> {
+        write_atomically(&self.part_path(key, n), data).map_err(|e| io_error(key, e))
+    }
+
+    fn compose(&self, key: &BlobKey, parts: u32) -> Result<BlobInfo, BlobError> {
+        for n in 0..parts {
+            if !self.part_path(key, n).is_file() {
+                return Err(BlobError::NotFound(format!("{} (part {n})", key.as_str())));
+            }
+        }
+        let mut reader = Parts {
+            store: self,
+            key,
+            next: 0,
+            count: parts,
+            current: None,
+        };
+        let info = write_atomically(&self.path(key), &mut reader).map_err(|e| io_error(key, e))?;
+        match fs::remove_dir_all(self.parts_dir(key)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(io_error(key, source)),
+        }
+        Ok(info)
     }
 }
 
@@ -143,14 +284,58 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalBlobStore::open(dir.path()).unwrap();
         let key = BlobKey::parse("a/b/file.csv").unwrap();
-        assert_eq!(store.put(&key, &mut &b"first"[..]).unwrap(), 5);
-        store.put(&key, &mut &b"second version"[..]).unwrap();
+        assert_eq!(store.put(&key, &mut &b"first"[..]).unwrap().size, 5);
+        let info = store.put(&key, &mut &b"second version"[..]).unwrap();
+        assert_eq!(
+            info.sha256,
+            hex(&Sha256::digest(b"second version")),
+            "the hash is of the bytes stored"
+        );
         let mut text = String::new();
         store.open(&key).unwrap().read_to_string(&mut text).unwrap();
         assert_eq!(text, "second version");
+        assert_eq!(store.size(&key).unwrap(), 14);
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("a/b")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
         store.delete(&key).unwrap();
         assert!(matches!(store.open(&key), Err(BlobError::NotFound(_))));
+    }
+
+    #[test]
+    fn a_blob_reads_from_an_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let key = BlobKey::parse("f.csv").unwrap();
+        store.put(&key, &mut &b"header\nrow"[..]).unwrap();
+        let mut rest = String::new();
+        store
+            .open_at(&key, 7)
+            .unwrap()
+            .read_to_string(&mut rest)
+            .unwrap();
+        assert_eq!(rest, "row");
+    }
+
+    #[test]
+    fn parts_compose_into_one_blob_and_a_part_written_again_replaces_the_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let key = BlobKey::parse("exports/x.zip").unwrap();
+        store.put_part(&key, 0, &mut &b"one,"[..]).unwrap();
+        store.put_part(&key, 1, &mut &b"half"[..]).unwrap();
+        // A resumed job writes its unfinished part again.
+        store.put_part(&key, 1, &mut &b"two,"[..]).unwrap();
+        assert!(matches!(store.open(&key), Err(BlobError::NotFound(_))));
+        assert!(matches!(
+            store.compose(&key, 3),
+            Err(BlobError::NotFound(_))
+        ));
+        store.put_part(&key, 2, &mut &b"three"[..]).unwrap();
+        let info = store.compose(&key, 3).unwrap();
+        assert_eq!(info.size, 13);
+        let mut text = String::new();
+        store.open(&key).unwrap().read_to_string(&mut text).unwrap();
+        assert_eq!(text, "one,two,three");
+        assert!(!dir.path().join(".parts/exports/x.zip").exists());
     }
 }

@@ -140,13 +140,15 @@ pub enum DataKind {
     JobRowNotes,
     /// What became of each of a job's input rows.
     JobRowOutcomes,
+    /// The files a job produced.
+    JobOutputs,
     ApiTokens,
     Accounts,
 }
 
 impl DataKind {
     /// Every kind, in a stable order.
-    pub const ALL: [DataKind; 17] = [
+    pub const ALL: [DataKind; 18] = [
         DataKind::Users,
         DataKind::AttributeDefs,
         DataKind::Groups,
@@ -162,6 +164,7 @@ impl DataKind {
         DataKind::Jobs,
         DataKind::JobRowNotes,
         DataKind::JobRowOutcomes,
+        DataKind::JobOutputs,
         DataKind::ApiTokens,
         DataKind::Accounts,
     ];
@@ -184,6 +187,7 @@ impl DataKind {
             DataKind::Jobs => "jobs",
             DataKind::JobRowNotes => "job_row_notes",
             DataKind::JobRowOutcomes => "job_row_outcomes",
+            DataKind::JobOutputs => "job_outputs",
             DataKind::ApiTokens => "api_tokens",
             DataKind::Accounts => "accounts",
         }

@@ -22,6 +22,22 @@ pub trait SessionStore {
     /// Counts a wrong guess against the code.
     fn fail_otp(&self, id: uuid::Uuid) -> StoreResult<()>;
     fn push_sms(&self, message: &SmsMessage) -> StoreResult<()>;
+
+    /// Counts one attempt against `key`, unless the key already has `limit` attempts
+    /// in its current window; true if the attempt was counted (and may go ahead).
+    /// Checked and counted in one transaction, so concurrent attempts, from any
+    /// process, never get more than `limit` through. A window opened before
+    /// `window_start` has ended: the key starts a new one at `now`.
+    fn throttle_hit(
+        &self,
+        key: &str,
+        window_start: DateTime<Utc>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Gives back one attempt counted against `key` in its current window (for an
+    /// attempt that turned out not to count, such as a successful sign-in).
+    fn throttle_release(&self, key: &str, now: DateTime<Utc>) -> StoreResult<()>;
     /// The newest messages first.
     fn sms_outbox(&self, limit: u32) -> StoreResult<Vec<SmsMessage>>;
 }

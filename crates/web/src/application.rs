@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
-use steward_app::worker::{Worker, WorkerConfig};
-use steward_app::{App, Clock, SystemClock};
+use steward_app::jobs::{self, Worker, WorkerConfig};
+use steward_app::{App, Clock, Limits, SystemClock};
 use steward_store::{BlobStore, LocalBlobStore, Store};
 use steward_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -78,6 +78,8 @@ pub struct ServerConfig {
     pub security: Security,
     /// The time every use case reads; tests pass a manual clock.
     pub clock: Arc<dyn Clock>,
+    /// Per-org limits (attributes, groups, tokens, imports in flight, upload size).
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -88,6 +90,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("workers", &self.workers)
             .field("worker", &self.worker)
             .field("security", &self.security)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +105,7 @@ impl ServerConfig {
             worker: WorkerConfig::default(),
             security: Security::default(),
             clock: Arc::new(SystemClock),
+            limits: Limits::default(),
         }
     }
 }
@@ -127,7 +131,7 @@ impl Application {
         let (store, blobs) = tokio::task::spawn_blocking(move || open_backend(&storage))
             .await
             .context("while opening the store")??;
-        let app = App::new(store, blobs, config.clock);
+        let app = App::new(store, blobs, config.clock).with_limits(config.limits);
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("while binding {}", config.listen))?;
@@ -135,9 +139,15 @@ impl Application {
             .local_addr()
             .context("while reading the bound address")?;
         let stop = StopWorkers(Arc::new(AtomicBool::new(false)));
+        let registry = Arc::new(jobs::registry());
         let workers = (0..config.workers)
             .map(|_| {
-                let worker = Worker::new(app.clone(), config.worker.clone(), stop.0.clone());
+                let worker = Worker::new(
+                    app.clone(),
+                    registry.clone(),
+                    config.worker.clone(),
+                    stop.0.clone(),
+                );
                 std::thread::spawn(move || worker.run())
             })
             .collect();

@@ -13,13 +13,18 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Path};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, HeaderName, Method};
 use steward_app::security::{self, Principal};
 use steward_app::{self as app, App, AppError, tokens};
 use steward_domain::OrgId;
 
+use crate::ApiError;
+use crate::run::blocking;
 use crate::state::Security;
-use crate::{ApiError, REQUEST_ID, blocking};
+
+/// The header that carries a request's id, set by the server unless the caller sent a
+/// usable one.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The admin session cookie.
 pub const SESSION_COOKIE: &str = "steward_session";
@@ -181,7 +186,7 @@ where
         let principal = signed.principal.clone();
         let origin = signed.origin.clone();
         let caller = blocking(move || {
-            Ok(app::Caller::resolve(
+            Ok(security::caller_in(
                 &app,
                 &principal,
                 org,
@@ -192,4 +197,14 @@ where
         .await?;
         Ok(Caller { caller })
     }
+}
+
+/// Runs a use case for the caller off the async executor.
+pub async fn call<T: Send + 'static>(
+    app: App,
+    caller: &Caller,
+    work: impl FnOnce(&App, &steward_app::Caller) -> steward_app::AppResult<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let caller = caller.caller.clone();
+    blocking(move || Ok(work(&app, &caller)?)).await
 }

@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use steward_app::{AppError, FieldError};
-use steward_store::{BlobError, StoreError};
+use utoipa::ToSchema;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -16,15 +16,39 @@ pub struct ApiError {
     errors: Vec<FieldError>,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem: every 4xx and 5xx body, as `application/problem+json`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status and title say what happened.
     #[serde(rename = "type")]
-    kind: &'a str,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    errors: &'a [FieldError],
+    #[schema(example = "about:blank")]
+    pub kind: &'static str,
+    #[schema(example = "Invalid request")]
+    pub title: &'static str,
+    pub status: u16,
+    /// What went wrong, for a person to act on.
+    pub detail: String,
+    /// Each bad field of the input, when the request was refused for its content.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub errors: Vec<ProblemField>,
+}
+
+/// One problem with one field of the input.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    /// The field, query parameter or header at fault.
+    pub field: String,
+    pub reason: String,
+}
+
+impl From<FieldError> for ProblemField {
+    fn from(e: FieldError) -> ProblemField {
+        ProblemField {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
 }
 
 impl ApiError {
@@ -80,20 +104,14 @@ impl From<AppError> for ApiError {
             AppError::BadCredentials(detail) => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", detail)
             }
+            AppError::TooLarge(detail) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "File too large", detail)
+            }
             AppError::TooManyAttempts(detail) => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", detail)
             }
-            AppError::Store(StoreError::NotFound) => {
-                ApiError::new(StatusCode::NOT_FOUND, "Not found", "not found")
-            }
-            AppError::Store(StoreError::Conflict(detail)) => {
-                ApiError::new(StatusCode::CONFLICT, "Conflict", detail)
-            }
-            AppError::Blob(BlobError::NotFound(_)) => {
-                ApiError::new(StatusCode::NOT_FOUND, "Not found", "file not found")
-            }
-            other => {
-                tracing::error!(error = %other, "request failed");
+            AppError::Internal(error) => {
+                tracing::error!(%error, "request failed");
                 ApiError::internal()
             }
         }
@@ -106,10 +124,10 @@ impl IntoResponse for ApiError {
             kind: "about:blank",
             title: self.title,
             status: self.status.as_u16(),
-            detail: &self.detail,
-            errors: &self.errors,
+            detail: self.detail,
+            errors: self.errors.into_iter().map(ProblemField::from).collect(),
         };
-        let mut response = (self.status, Json(&problem)).into_response();
+        let mut response = (self.status, Json(problem)).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),

@@ -5,17 +5,25 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use steward_app::App;
 use steward_app::groups::{self, GroupChanges};
-use steward_domain::group::Group;
 use steward_domain::{GroupId, GroupRole};
 
+use crate::ApiError;
 use crate::auth::Caller;
+use crate::auth::call;
 use crate::extract::JsonBody;
 use crate::state::WebState;
-use crate::users::UserJson;
-use crate::{ApiError, call};
+use crate::wire::UserJson;
+use crate::wire::{
+    GroupDetailJson, GroupJson, GroupPath, Items, MemberJson, OrgPath, Page, PhonePath,
+};
+
+/// The routes of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(tree, create, detail, update, members, add_member, remove_member))]
+pub(crate) struct Api;
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -33,16 +41,21 @@ pub fn router() -> Router<WebState> {
 
 /// `GET .../groups`: the hierarchy of org groups, open to everyone in the org; consumer
 /// groups appear only to their members and org admins.
-async fn tree(caller: Caller, State(app): State<App>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/groups", tag = "groups", summary = "The group hierarchy",
+    params(OrgPath), responses((status = 200, description = "Every group the caller may see", body = Items<GroupJson>)))]
+async fn tree(caller: Caller, State(app): State<App>) -> Result<Json<Items<GroupJson>>, ApiError> {
     let items = call(app, &caller, groups::tree).await?;
-    Ok(Json(json!({"items": items, "total": items.len()})))
+    Ok(Json(Items::of(items)))
 }
 
-#[derive(Deserialize)]
+/// A group to create; `org_mapped` defaults to true.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewGroup {
     name: String,
+    #[schema(value_type = Option<uuid::Uuid>)]
     parent_id: Option<GroupId>,
     #[serde(default = "yes")]
+    #[schema(required = false)]
     org_mapped: bool,
 }
 
@@ -50,23 +63,29 @@ fn yes() -> bool {
     true
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/groups", tag = "groups", summary = "Create a group",
+    params(OrgPath), request_body = NewGroup,
+    responses((status = 201, description = "The new group", body = GroupJson)))]
 async fn create(
     caller: Caller,
     State(app): State<App>,
     JsonBody(body): JsonBody<NewGroup>,
-) -> Result<(StatusCode, Json<Group>), ApiError> {
+) -> Result<(StatusCode, Json<GroupJson>), ApiError> {
     let group = call(app, &caller, move |app, c| {
         groups::create_group(app, c, &body.name, body.parent_id, body.org_mapped)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(group)))
+    Ok((StatusCode::CREATED, Json(group.into())))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/groups/{id}", tag = "groups", summary = "Show a group",
+    params(OrgPath, GroupPath),
+    responses((status = 200, description = "The group and how many members and admins it has", body = GroupDetailJson)))]
 async fn detail(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<GroupDetailJson>, ApiError> {
     let (group, members) = call(app, &caller, move |app, c| {
         groups::group_with_members(app, c, &id)
     })
@@ -75,19 +94,36 @@ async fn detail(
         .iter()
         .filter(|(_, r)| *r == GroupRole::Admin)
         .count();
-    Ok(Json(
-        json!({"group": group, "members": members.len(), "admins": admins}),
-    ))
+    Ok(Json(GroupDetailJson {
+        group: group.into(),
+        members: members.len() as u64,
+        admins: admins as u64,
+    }))
+}
+
+/// What a `PATCH .../groups/{id}` may change; the handler reads the body as a map so
+/// that `"parent_id": null` (move to the top) differs from leaving it out.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the body in the OpenAPI document only.
+struct GroupPatch {
+    name: Option<String>,
+    /// The new parent, or null for the top of the hierarchy.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    parent_id: Option<GroupId>,
+    org_mapped: Option<bool>,
 }
 
 /// `PATCH .../groups/{id}`: `name` (group admins of it), `parent_id` (org admins),
 /// `org_mapped` (mapping, per the matrix).
+#[utoipa::path(patch, path = "/api/v1/orgs/{org}/groups/{id}", tag = "groups", summary = "Change a group",
+    params(OrgPath, GroupPath), request_body = GroupPatch,
+    responses((status = 200, description = "The group as changed", body = GroupJson)))]
 async fn update(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<serde_json::Map<String, Value>>,
-) -> Result<Json<Group>, ApiError> {
+) -> Result<Json<GroupJson>, ApiError> {
     let name = match body.get("name") {
         Some(Value::String(name)) => Some(name.clone()),
         Some(_) => return Err(ApiError::invalid("name", "must be a string")),
@@ -117,32 +153,42 @@ async fn update(
         groups::update_group(app, c, &id, changes)
     })
     .await?;
-    Ok(Json(updated))
+    Ok(Json(updated.into()))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/groups/{id}/members", tag = "groups", summary = "A group's members",
+    params(OrgPath, GroupPath),
+    responses((status = 200, description = "Every member, in one page", body = Page<MemberJson>)))]
 async fn members(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<MemberJson>>, ApiError> {
     let (_, list) = call(app, &caller, move |app, c| {
         groups::group_with_members(app, c, &id)
     })
     .await?;
-    let items: Vec<Value> = list
+    let items: Vec<MemberJson> = list
         .into_iter()
-        .map(|(user, role)| json!({"user": UserJson::from(user), "role": role}))
+        .map(|(user, role)| MemberJson {
+            user: UserJson::from(user),
+            role,
+        })
         .collect();
-    Ok(Json(
-        json!({"items": items, "total": items.len(), "next_cursor": null}),
-    ))
+    Ok(Json(Page {
+        total: items.len() as u64,
+        items,
+        next_cursor: None,
+    }))
 }
 
-#[derive(Deserialize)]
+/// A member to add; a phone not yet in the org creates the user (then `name` is needed).
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewMember {
     phone: String,
     name: Option<String>,
     #[serde(default = "member")]
+    #[schema(schema_with = crate::wire::group_role_schema, required = false)]
     role: String,
 }
 
@@ -150,12 +196,15 @@ fn member() -> String {
     "member".into()
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/groups/{id}/members", tag = "groups", summary = "Add a member",
+    params(OrgPath, GroupPath), request_body = NewMember,
+    responses((status = 201, description = "The member", body = MemberJson)))]
 async fn add_member(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<NewMember>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<MemberJson>), ApiError> {
     let role = GroupRole::parse(&body.role)
         .ok_or_else(|| ApiError::invalid("role", "use member or admin"))?;
     let user = call(app, &caller, move |app, c| {
@@ -164,10 +213,16 @@ async fn add_member(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"user": UserJson::from(user), "role": role})),
+        Json(MemberJson {
+            user: UserJson::from(user),
+            role,
+        }),
     ))
 }
 
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/groups/{id}/members/{phone}", tag = "groups",
+    summary = "Remove a member", params(OrgPath, GroupPath, PhonePath),
+    responses((status = 204, description = "Removed")))]
 async fn remove_member(
     caller: Caller,
     State(app): State<App>,

@@ -8,7 +8,8 @@
 //! before the file.
 
 use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::multipart::Field;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,20 +18,31 @@ use serde::Deserialize;
 use steward_app::import::{ColumnMapping, ImportOptions};
 use steward_app::imports::{self, Upload};
 use steward_app::{App, AppError, FieldError};
-use steward_domain::JobView;
-use steward_store::Page;
 
+use crate::ApiError;
 use crate::auth::Caller;
+use crate::auth::call;
 use crate::extract::QueryParams;
 use crate::state::WebState;
-use crate::{ApiError, call};
+use crate::wire::{ImportPath, JobJson, OrgPath, Page};
 
-/// The largest upload accepted.
-pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
+/// The largest form field other than the file (`dry_run`, `mapping`).
+const MAX_FORM_FIELD_BYTES: usize = 64 * 1024;
+
+/// The routes of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(history, upload, template, detail, original, errors_csv, result_csv))]
+pub(crate) struct Api;
 
 pub fn router() -> Router<WebState> {
     Router::new()
-        .route("/api/v1/orgs/{org}/imports", get(history).post(upload))
+        .route(
+            "/api/v1/orgs/{org}/imports",
+            // axum's default 2 MB body limit would cut every form upload short: the
+            // file part streams under the org's upload limit, and the other form
+            // fields have their own small cap.
+            get(history).post(upload).layer(DefaultBodyLimit::disable()),
+        )
         .route("/api/v1/orgs/{org}/imports/template.csv", get(template))
         .route("/api/v1/orgs/{org}/imports/{id}", get(detail))
         .route("/api/v1/orgs/{org}/imports/{id}/original", get(original))
@@ -44,9 +56,13 @@ pub fn router() -> Router<WebState> {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UploadParams {
+    /// The file's name, for the history (default `upload.csv`; a form's file part
+    /// carries its own).
     file_name: Option<String>,
+    /// Validate and count only; write no user.
     dry_run: Option<bool>,
     /// A built-in mapping's name (`m365`) or a mapping as JSON.
     mapping: Option<String>,
@@ -63,13 +79,32 @@ fn invalid(field: &str, reason: impl ToString) -> ApiError {
     AppError::Invalid(vec![FieldError::new(field, reason)]).into()
 }
 
+/// The form of an upload: options first, then the file.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the multipart body in the OpenAPI document only.
+struct UploadForm {
+    dry_run: Option<bool>,
+    /// A built-in mapping's name (`m365`) or a mapping as JSON.
+    mapping: Option<String>,
+    /// The CSV file.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/imports", tag = "imports", summary = "Upload users to import",
+    description = "Queues an import job. The same `Idempotency-Key` with the same file gives back the first upload's job.",
+    params(OrgPath, UploadParams,
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    request_body(description = "The CSV itself, or a form with the options and then the file",
+        content((String = "text/csv"), (UploadForm = "multipart/form-data"))),
+    responses((status = 202, description = "The queued job", body = JobJson)))]
 async fn upload(
     caller: Caller,
     State(app): State<App>,
     QueryParams(params): QueryParams<UploadParams>,
     headers: HeaderMap,
     request: Request,
-) -> Result<(StatusCode, Json<JobView>), ApiError> {
+) -> Result<(StatusCode, Json<JobJson>), ApiError> {
     // A header that is not text is refused by the use case like any bad key.
     let idempotency_key = headers
         .get("idempotency-key")
@@ -86,6 +121,7 @@ async fn upload(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let max_upload = app.limits().upload_bytes;
     let caller = caller.caller;
     let enqueue = move |new: Upload| {
         move |reader: &mut dyn std::io::Read| Ok(imports::upload(&app, &caller, new, reader)?)
@@ -107,24 +143,18 @@ async fn upload(
                     }
                     break crate::upload::receive_stream(
                         field,
-                        MAX_UPLOAD_BYTES,
+                        max_upload,
                         "uploads",
                         enqueue(new),
                     )
                     .await?;
                 }
                 Some("dry_run") => {
-                    let text = field
-                        .text()
-                        .await
-                        .map_err(|e| invalid("dry_run", e.body_text()))?;
+                    let text = form_text(field, "dry_run").await?;
                     new.options.dry_run = matches!(text.trim(), "true" | "1" | "on" | "yes");
                 }
                 Some("mapping") => {
-                    let text = field
-                        .text()
-                        .await
-                        .map_err(|e| invalid("mapping", e.body_text()))?;
+                    let text = form_text(field, "mapping").await?;
                     new.options.mapping = mapping(Some(&text))?;
                 }
                 other => {
@@ -140,38 +170,61 @@ async fn upload(
         }
     } else {
         let body = Body::new(request.into_body());
-        crate::upload::receive(body, MAX_UPLOAD_BYTES, "uploads", enqueue(new)).await?
+        crate::upload::receive(body, max_upload, "uploads", enqueue(new)).await?
     };
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
-#[derive(Deserialize)]
+/// A small text field of the upload form, refused past [`MAX_FORM_FIELD_BYTES`].
+async fn form_text(mut field: Field<'_>, name: &str) -> Result<String, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| invalid(name, e.body_text()))?
+    {
+        if bytes.len() + chunk.len() > MAX_FORM_FIELD_BYTES {
+            return Err(invalid(
+                name,
+                format!("is longer than {} KiB", MAX_FORM_FIELD_BYTES >> 10),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| invalid(name, "must be UTF-8 text"))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryParams {
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Page size (default 50).
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports", tag = "imports", summary = "The import history",
+    params(OrgPath, HistoryParams),
+    responses((status = 200, description = "One page of import jobs, newest first", body = Page<JobJson>)))]
 async fn history(
     caller: Caller,
     State(app): State<App>,
     QueryParams(params): QueryParams<HistoryParams>,
-) -> Result<Json<Page<JobView>>, ApiError> {
+) -> Result<Json<Page<JobJson>>, ApiError> {
     let page = call(app, &caller, move |app, c| {
         imports::history(app, c, params.cursor, params.limit)
     })
     .await?;
-    Ok(Json(Page {
-        items: page.items.into_iter().map(JobView::from).collect(),
-        next_cursor: page.next_cursor,
-        total: page.total,
-    }))
+    Ok(Json(page.into()))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/{id}", tag = "imports", summary = "Show an import",
+    params(OrgPath, ImportPath), responses((status = 200, description = "The import job", body = JobJson)))]
 async fn detail(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<JobView>, ApiError> {
+) -> Result<Json<JobJson>, ApiError> {
     let job = call(app, &caller, move |app, c| imports::find(app, c, &id)).await?;
     Ok(Json(job.into()))
 }
@@ -192,6 +245,8 @@ fn csv_file(name: String, body: impl Into<Body>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/template.csv", tag = "imports", summary = "The CSV template",
+    params(OrgPath), responses((status = 200, description = "A CSV header row of the org's columns", content_type = "text/csv", body = String)))]
 async fn template(caller: Caller, State(app): State<App>) -> Result<Response, ApiError> {
     let body = call(app, &caller, move |app, c| {
         let mut out = Vec::new();
@@ -202,15 +257,16 @@ async fn template(caller: Caller, State(app): State<App>) -> Result<Response, Ap
     Ok(csv_file("users-template.csv".into(), body))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/{id}/original", tag = "imports", summary = "The uploaded file",
+    params(OrgPath, ImportPath), responses((status = 200, description = "The file as uploaded", content_type = "text/csv", body = String)))]
 async fn original(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (job, file) = call(app, &caller, move |app, c| imports::original(app, c, &id)).await?;
-    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
     let name = job.file_name.unwrap_or_else(|| "upload.csv".into());
-    Ok(csv_file(name, Body::from_stream(stream)))
+    Ok(csv_file(name, crate::upload::send(file)))
 }
 
 /// One of a job's generated CSV files, written in memory on a blocking thread.
@@ -237,6 +293,8 @@ async fn generated(
     Ok(csv_file(format!("import-{}-{suffix}.csv", job.id), body))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/{id}/errors.csv", tag = "imports", summary = "The error log",
+    params(OrgPath, ImportPath), responses((status = 200, description = "Each rejected row with why", content_type = "text/csv", body = String)))]
 async fn errors_csv(
     caller: Caller,
     State(app): State<App>,
@@ -245,6 +303,8 @@ async fn errors_csv(
     generated(app, &caller, id, "errors", imports::errors_csv).await
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/{id}/result.csv", tag = "imports", summary = "The result file",
+    params(OrgPath, ImportPath), responses((status = 200, description = "Each row with what became of it", content_type = "text/csv", body = String)))]
 async fn result_csv(
     caller: Caller,
     State(app): State<App>,

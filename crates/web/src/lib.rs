@@ -4,7 +4,9 @@
 //! authenticates the caller and finds what they are in that org; an org the caller has
 //! no place in answers 404, exactly like one that does not exist. Handlers reach the
 //! org only through `Caller::authorize`, the permission matrix. Errors leave as
-//! `application/problem+json` (RFC 9457).
+//! `application/problem+json` (RFC 9457). Responses are the typed structs of [`wire`];
+//! the OpenAPI document built from them and the handlers' annotations is served at
+//! `GET /api/openapi.json`, and as a page at `GET /api/docs`.
 
 mod admin;
 mod application;
@@ -14,31 +16,35 @@ mod content;
 mod error;
 mod extract;
 mod groups;
+mod headers;
 mod health;
 mod imports;
+mod openapi;
 mod portal;
+mod run;
 mod sessions;
 mod state;
 mod upload;
 mod users;
+pub mod wire;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::HeaderName;
 use steward_app::App;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub use application::{Application, ServerConfig, StorageConfig, open_backend};
 pub use error::ApiError;
+pub use openapi::document as openapi;
 pub use state::{Security, WebState};
 
-/// The header that carries a request's id, set here unless the caller sent one.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub use auth::REQUEST_ID;
 
 /// The whole HTTP surface.
 pub fn router(app: App, security: Arc<Security>) -> Router {
+    let hsts = security.secure_cookies;
     Router::new()
         .merge(health::router())
         .merge(sessions::router())
@@ -48,9 +54,14 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(content::router())
         .merge(imports::router())
         .merge(admin::router())
+        .merge(openapi::router())
         .merge(portal::router())
         .fallback(error::not_found)
         .with_state(WebState { app, security })
+        .layer(axum::middleware::from_fn_with_state(
+            hsts,
+            headers::security_headers,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request
@@ -61,24 +72,33 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // Outermost: a caller's id that is not a short printable token is dropped
+        // before the layer above keeps it, so a fresh one is made instead.
+        .layer(axum::middleware::map_request(drop_unusable_request_id))
 }
 
-/// Runs a use case for the caller off the async executor.
-async fn call<T: Send + 'static>(
-    app: App,
-    caller: &auth::Caller,
-    work: impl FnOnce(&App, &steward_app::Caller) -> steward_app::AppResult<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    let caller = caller.caller.clone();
-    blocking(move || Ok(work(&app, &caller)?)).await
+/// The longest request id accepted from a caller.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// Whether a caller's `x-request-id` may be echoed, logged and stored in the audit log:
+/// 1 to [`MAX_REQUEST_ID`] visible ASCII characters (no spaces or control characters).
+fn is_usable_request_id(value: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&value.len()) && value.iter().all(u8::is_ascii_graphic)
 }
 
-/// Runs blocking store work off the async executor.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
-        tracing::error!(error = %e, "blocking task failed");
-        ApiError::internal()
-    })?
+async fn drop_unusable_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let headers = request.headers_mut();
+    let usable = {
+        let mut values = headers.get_all(REQUEST_ID).iter();
+        // Exactly one value: with several, which one the log shows would be a guess.
+        match (values.next(), values.next()) {
+            (Some(value), None) => is_usable_request_id(value.as_bytes()),
+            (None, _) => true,
+            _ => false,
+        }
+    };
+    if !usable {
+        headers.remove(REQUEST_ID);
+    }
+    request
 }

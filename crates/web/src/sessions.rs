@@ -10,14 +10,22 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cookie::{Cookie, SameSite};
 use serde::Deserialize;
-use serde_json::json;
 use steward_app::App;
 use steward_app::security::{self, Principal};
 
+use crate::ApiError;
 use crate::auth::{Credential, Origin, SESSION_COOKIE, Signed};
 use crate::extract::JsonBody;
+use crate::run::blocking;
 use crate::state::{Security, WebState};
-use crate::{ApiError, blocking};
+use crate::wire::{
+    AccountJson, LoginJson, MeJson, MemberOrgJson, MemberSessionJson, OtpStartedJson,
+};
+
+/// The routes of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(login, logout, otp_start, otp_verify, me))]
+pub(crate) struct Api;
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -28,7 +36,7 @@ pub fn router() -> Router<WebState> {
         .route("/api/v1/me", get(me))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginBody {
     email: String,
     password: String,
@@ -46,6 +54,9 @@ fn session_cookie(security: &Security, value: String, max_age: chrono::Duration)
 }
 
 /// `POST /api/v1/auth/login`: a fresh session for an org admin, in a cookie.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "sessions", summary = "Sign in as an org admin",
+    request_body = LoginBody, security(()),
+    responses((status = 200, description = "Signed in; the session is in the `steward_session` cookie", body = LoginJson)))]
 async fn login(
     State(app): State<App>,
     State(security): State<Arc<Security>>,
@@ -67,15 +78,21 @@ async fn login(
     })
     .await?;
     let cookie = session_cookie(&security, session.secret, security.policy.absolute);
-    let body = json!({
-        "account": {"id": account.id, "email": account.email, "org_id": account.org_id},
-        "csrf_token": session.session.csrf_token,
-        "expires_at": session.session.expires_at,
-    });
+    let body = LoginJson {
+        account: AccountJson {
+            id: account.id,
+            email: account.email.to_string(),
+            org_id: account.org_id,
+        },
+        csrf_token: session.session.csrf_token,
+        expires_at: session.session.expires_at,
+    };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
 /// `POST /api/v1/auth/logout`: ends the session (cookie or member bearer).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "sessions", summary = "Sign out",
+    responses((status = 204, description = "The session is over")))]
 async fn logout(
     State(app): State<App>,
     State(security): State<Arc<Security>>,
@@ -97,19 +114,22 @@ async fn logout(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct OtpStart {
     phone: String,
 }
 
 /// `POST /api/v1/auth/otp/start`: always the same answer, so it tells nothing about
 /// who is a member.
+#[utoipa::path(post, path = "/api/v1/auth/otp/start", tag = "sessions", summary = "Send a member a sign-in code",
+    request_body = OtpStart, security(()),
+    responses((status = 202, description = "The same answer for every number", body = OtpStartedJson)))]
 async fn otp_start(
     State(app): State<App>,
     State(security): State<Arc<Security>>,
     origin: Origin,
     JsonBody(body): JsonBody<OtpStart>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<OtpStartedJson>), ApiError> {
     blocking(move || {
         Ok(security::start_otp(
             &app,
@@ -123,23 +143,29 @@ async fn otp_start(
     let message = "if this number belongs to a member, a sign-in code is on its way";
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"status": "sent", "detail": message})),
+        Json(OtpStartedJson {
+            status: "sent",
+            detail: message,
+        }),
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct OtpVerify {
     phone: String,
     code: String,
 }
 
 /// `POST /api/v1/auth/otp/verify`: a member session as a bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/otp/verify", tag = "sessions", summary = "Sign in as a member with a code",
+    request_body = OtpVerify, security(()),
+    responses((status = 200, description = "A member session", body = MemberSessionJson)))]
 async fn otp_verify(
     State(app): State<App>,
     State(security): State<Arc<Security>>,
     origin: Origin,
     JsonBody(body): JsonBody<OtpVerify>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<MemberSessionJson>, ApiError> {
     let session = blocking(move || {
         Ok(security::verify_otp(
             &app,
@@ -151,28 +177,43 @@ async fn otp_verify(
         )?)
     })
     .await?;
-    Ok(Json(
-        json!({"token": session.secret, "expires_at": session.session.expires_at}),
-    ))
+    Ok(Json(MemberSessionJson {
+        token: session.secret,
+        expires_at: session.session.expires_at,
+    }))
 }
 
 /// `GET /api/v1/me`: who the caller is, and for a member, the orgs they belong to.
-async fn me(State(app): State<App>, signed: Signed) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/me", tag = "sessions", summary = "Who the caller is",
+    responses((status = 200, description = "A token, an admin or a member", body = MeJson)))]
+async fn me(State(app): State<App>, signed: Signed) -> Result<Json<MeJson>, ApiError> {
     let body = match signed.principal {
-        Principal::Token(t) => json!({
-            "kind": "token", "token_id": t.id, "org_id": t.org_id, "role": t.role, "label": t.label,
-        }),
-        Principal::Admin(a) => json!({
-            "kind": "admin", "account_id": a.id, "email": a.email, "org_id": a.org_id, "role": "org-admin",
-        }),
+        Principal::Token(t) => MeJson::Token {
+            token_id: t.id,
+            org_id: t.org_id,
+            role: t.role,
+            label: t.label,
+        },
+        Principal::Admin(a) => MeJson::Admin {
+            account_id: a.id,
+            email: a.email.to_string(),
+            org_id: a.org_id,
+            role: steward_domain::Role::OrgAdmin,
+        },
         Principal::Member(phone) => {
             let lookup = phone.clone();
             let users = blocking(move || Ok(security::member_orgs(&app, &lookup)?)).await?;
             let orgs: Vec<_> = users
                 .into_iter()
-                .map(|u| json!({"org_id": u.org_id, "name": u.name}))
+                .map(|u| MemberOrgJson {
+                    org_id: u.org_id,
+                    name: u.name.as_str().to_owned(),
+                })
                 .collect();
-            json!({"kind": "member", "phone": phone, "orgs": orgs})
+            MeJson::Member {
+                phone: phone.as_str().to_owned(),
+                orgs,
+            }
         }
     };
     Ok(Json(body))

@@ -1,5 +1,5 @@
 //! Request bodies streamed to blocking storage code (the blob store), never held whole
-//! in memory, with a size cap.
+//! in memory, with a size cap; and blobs streamed back out as response bodies.
 
 use std::io::Read;
 
@@ -9,7 +9,8 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::{ApiError, blocking};
+use crate::ApiError;
+use crate::run::blocking;
 
 /// Feeds `body` to `store`, which reads it as a `Read` on a blocking thread. A body
 /// over `max` bytes fails the read (so nothing partial is kept) and answers 413.
@@ -59,10 +60,37 @@ pub async fn receive_stream<T: Send + 'static, E: std::fmt::Display>(
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "File too large",
-            format!("{what} are limited to {} MiB", max >> 20),
+            format!(
+                "{what} are limited to {}",
+                steward_app::limits::describe_bytes(max)
+            ),
         ));
     }
     stored
+}
+
+/// Streams a blob into a response body: a blocking thread reads it in chunks as the
+/// client takes them, so a large file is never held whole in memory.
+pub fn send(mut reader: steward_store::BlobReader) -> Body {
+    let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(8);
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let chunk = match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => Ok(Bytes::copy_from_slice(&buf[..n])),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(e),
+            };
+            let failed = chunk.is_err();
+            if tx.blocking_send(chunk).is_err() || failed {
+                return;
+            }
+        }
+    });
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }))
 }
 
 /// Reads a body's chunks as they arrive, for blocking code.

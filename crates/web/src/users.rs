@@ -4,16 +4,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use steward_app::{App, directory};
-use steward_domain::User;
-use steward_store::Page;
 
+use serde::Deserialize;
+use steward_app::{App, directory};
+
+use crate::ApiError;
 use crate::auth::Caller;
+use crate::auth::call;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::WebState;
-use crate::{ApiError, call};
+use crate::wire::{OrgPath, Page, PhonePath, UserJson};
 
 pub fn router() -> Router<WebState> {
     Router::new()
@@ -21,40 +21,24 @@ pub fn router() -> Router<WebState> {
         .route("/api/v1/orgs/{org}/users/{phone}", get(show).patch(update))
 }
 
-/// A user as the API shows it.
-#[derive(Serialize)]
-pub struct UserJson {
-    phone: String,
-    name: String,
-    status: &'static str,
-    source: &'static str,
-    attributes: serde_json::Map<String, serde_json::Value>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    deleted_at: Option<DateTime<Utc>>,
-}
-
-impl From<User> for UserJson {
-    fn from(u: User) -> UserJson {
-        UserJson {
-            phone: u.phone.as_str().to_owned(),
-            name: u.name.as_str().to_owned(),
-            status: u.status.as_str(),
-            source: u.source.as_str(),
-            attributes: u
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.as_str().to_owned(), v.to_json()))
-                .collect(),
-            created_at: u.created_at,
-            updated_at: u.updated_at,
-            deleted_at: u.deleted_at,
-        }
-    }
-}
+/// The routes of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, show, update))]
+pub(crate) struct Api;
 
 /// `GET .../users?limit=&cursor=&q=&sort=&columns=&filter.<key>=<value>`
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/users", tag = "users",
+    summary = "List users",
+    description = "Group admins see the users of the groups they administer. \
+        `filter.<attribute key>=<value>` (repeatable) keeps users whose attribute has that value.",
+    params(OrgPath,
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 50)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("q" = Option<String>, Query, description = "Search by name or phone"),
+        ("sort" = Option<String>, Query, description = "phone, -phone, name or -name"),
+        ("columns" = Option<String>, Query, description = "Up to 4 attribute keys, comma-separated: the attributes shown"),
+    ),
+    responses((status = 200, description = "One page of users", body = Page<UserJson>)))]
 async fn list(
     caller: Caller,
     State(app): State<App>,
@@ -71,14 +55,20 @@ async fn list(
     }))
 }
 
-#[derive(Deserialize)]
+/// A user to create.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewUser {
+    /// In E.164, or national for the org's region.
     phone: String,
     name: String,
     #[serde(default)]
+    #[schema(value_type = Object)]
     attributes: serde_json::Map<String, serde_json::Value>,
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/users", tag = "users", summary = "Create a user",
+    params(OrgPath), request_body = NewUser,
+    responses((status = 201, description = "The new user", body = UserJson)))]
 async fn create(
     caller: Caller,
     State(app): State<App>,
@@ -91,6 +81,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/users/{phone}", tag = "users", summary = "Show a user",
+    params(OrgPath, PhonePath), responses((status = 200, description = "The user", body = UserJson)))]
 async fn show(
     caller: Caller,
     State(app): State<App>,
@@ -103,13 +95,18 @@ async fn show(
     Ok(Json(user.into()))
 }
 
-#[derive(Deserialize)]
+/// What to change; attributes not named are kept, and `null` removes one.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct UserPatch {
     name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     attributes: serde_json::Map<String, serde_json::Value>,
 }
 
+#[utoipa::path(patch, path = "/api/v1/orgs/{org}/users/{phone}", tag = "users", summary = "Change a user",
+    params(OrgPath, PhonePath), request_body = UserPatch,
+    responses((status = 200, description = "The user as changed", body = UserJson)))]
 async fn update(
     caller: Caller,
     State(app): State<App>,

@@ -18,21 +18,19 @@ use steward_domain::{Job, JobStatus};
 
 use super::session::see_other;
 use super::{Frame, OrgPage, PageError, Section, render};
-use crate::imports::MAX_UPLOAD_BYTES;
 use crate::state::WebState;
 
-/// The largest import form: the file under the upload cap, and its few small fields.
-const FORM_LIMIT: usize = MAX_UPLOAD_BYTES as usize + 64 * 1024;
+/// The largest form field other than the file (`csrf`, `mapping`, `dry_run`).
+const MAX_FORM_FIELD_BYTES: usize = 64 * 1024;
 
 pub(super) fn router() -> Router<WebState> {
     Router::new()
-        // The form streams the file to the blob store under the upload cap, so lift
-        // axum's 2 MB default for this one route (the cap answers beyond it).
+        // The form streams the file to the blob store under the org's upload limit,
+        // and its other fields have their own small cap: axum's 2 MB default for a
+        // whole body would cut every real upload short.
         .route(
             "/orgs/{org}/imports",
-            get(history)
-                .post(upload)
-                .layer(DefaultBodyLimit::max(FORM_LIMIT)),
+            get(history).post(upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/orgs/{org}/imports/new", get(import_form))
 }
@@ -95,18 +93,12 @@ async fn upload(page: OrgPage, request: Request) -> Result<Response, PageError> 
         }
         match name.as_str() {
             "csrf" => {
-                let token = field
-                    .text()
-                    .await
-                    .map_err(|e| invalid("csrf", e.body_text()))?;
+                let token = form_text(field, "csrf").await?;
                 page.session.check_csrf(Some(&token))?;
                 csrf_ok = true;
             }
             "mapping" => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| invalid("mapping", e.body_text()))?;
+                let text = form_text(field, "mapping").await?;
                 if !text.trim().is_empty() {
                     match ColumnMapping::named_or_json(&text) {
                         Ok(mapping) => new.options.mapping = Some(mapping),
@@ -122,9 +114,10 @@ async fn upload(page: OrgPage, request: Request) -> Result<Response, PageError> 
                 }
                 let caller = page.caller.clone();
                 let app = page.app();
+                let max_upload = app.limits().upload_bytes;
                 let stored = crate::upload::receive_stream(
                     field,
-                    MAX_UPLOAD_BYTES,
+                    max_upload,
                     "uploads",
                     move |reader: &mut dyn std::io::Read| {
                         Ok(imports::upload(&app, &caller, new, reader)?)
@@ -136,8 +129,8 @@ async fn upload(page: OrgPage, request: Request) -> Result<Response, PageError> 
                     Err(e) => {
                         let message = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                             format!(
-                                "The file is larger than {} MiB.",
-                                MAX_UPLOAD_BYTES / 1024 / 1024
+                                "The file is larger than this organization's limit of {} MiB.",
+                                max_upload / 1024 / 1024
                             )
                         } else {
                             "The file could not be uploaded; please try again.".to_owned()
@@ -155,6 +148,25 @@ async fn upload(page: OrgPage, request: Request) -> Result<Response, PageError> 
         "uploaded"
     };
     Ok(see_other(&page.path(&format!("/imports?done={done}"))))
+}
+
+/// A small text field of the form, refused past [`MAX_FORM_FIELD_BYTES`].
+async fn form_text(
+    mut field: axum::extract::multipart::Field<'_>,
+    name: &str,
+) -> Result<String, PageError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| invalid(name, e.body_text()))?
+    {
+        if bytes.len() + chunk.len() > MAX_FORM_FIELD_BYTES {
+            return Err(invalid(name, "is too long"));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| invalid(name, "must be UTF-8 text"))
 }
 
 fn reason(e: AppError) -> String {
@@ -222,13 +234,14 @@ fn row(org: &str, job: &Job) -> Row {
         } else {
             job.progress.done.to_string()
         },
-        created: job.counts.created,
-        updated: job.counts.updated,
-        unchanged: job.counts.unchanged,
-        failed: job.counts.failed,
+        created: job.counts.get("created"),
+        updated: job.counts.get("updated"),
+        unchanged: job.counts.get("unchanged"),
+        failed: job.counts.get("failed"),
         error: job.error.clone(),
         original_href: format!("{api}/original"),
-        errors_href: (finished && (job.counts.failed > 0 || job.status == JobStatus::Failed))
+        errors_href: (finished
+            && (job.counts.get("failed") > 0 || job.status == JobStatus::Failed))
             .then(|| format!("{api}/errors.csv")),
         result_href: (finished && job.status != JobStatus::Failed)
             .then(|| format!("{api}/result.csv")),

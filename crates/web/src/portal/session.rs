@@ -150,7 +150,7 @@ where
         let lookup = app.clone();
         let (caller, org_name) = blocking(move || {
             let caller =
-                app::Caller::resolve(&lookup, &principal, org, origin.request_id, Some(origin.ip))?;
+                security::caller_in(&lookup, &principal, org, origin.request_id, Some(origin.ip))?;
             Ok((caller, orgs::get_org(&lookup, org)?.name.to_string()))
         })
         .await?;
@@ -312,11 +312,7 @@ impl From<AppError> for PageError {
                 PageError::Invalid(vec![FieldError::new("", reason)])
             }
             AppError::TooManyAttempts(reason) => PageError::TooManyAttempts(reason),
-            AppError::Store(steward_store::StoreError::NotFound)
-            | AppError::Blob(steward_store::BlobError::NotFound(_)) => PageError::NotFound,
-            AppError::Store(steward_store::StoreError::Conflict(reason)) => {
-                PageError::Conflict(reason)
-            }
+            AppError::TooLarge(reason) => PageError::Invalid(vec![FieldError::new("", reason)]),
             other => {
                 tracing::error!(error = %other, "portal request failed");
                 PageError::Internal

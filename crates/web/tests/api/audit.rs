@@ -60,3 +60,59 @@ async fn state_changes_are_audited_with_actor_request_id_and_ip() {
         .unwrap();
     problem(by_member, StatusCode::FORBIDDEN).await;
 }
+
+#[tokio::test]
+async fn an_overlong_or_unprintable_request_id_is_replaced_before_it_is_echoed_or_audited() {
+    let t = spawn_app().await;
+    let url = t.url(&format!("/api/v1/orgs/{}/tokens", t.org));
+    let long = "x".repeat(20_000);
+    for bad in [long.as_str(), "has space", "tab\there", "é"] {
+        let Ok(value) = reqwest::header::HeaderValue::from_bytes(bad.as_bytes()) else {
+            continue;
+        };
+        let created = t
+            .client
+            .post(&url)
+            .bearer_auth(&t.admin)
+            .header("x-request-id", value)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let echoed = created.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_ne!(echoed, bad);
+        assert!((1..=128).contains(&echoed.len()), "{echoed}");
+    }
+    let audit: Value = t
+        .get(
+            &format!("/api/v1/orgs/{}/audit?action=token.create", t.org),
+            &t.admin,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for entry in audit["items"].as_array().unwrap() {
+        let id = entry["request_id"].as_str().unwrap();
+        assert!(
+            id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()),
+            "{id}"
+        );
+    }
+    // A good id of the longest length is kept.
+    let kept = "a".repeat(128);
+    let response = t
+        .client
+        .get(t.url("/healthz"))
+        .header("x-request-id", &kept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], kept.as_str());
+}

@@ -368,3 +368,24 @@ async fn attachments_upload_and_download_safely_within_the_size_cap() {
     let too_big = upload(vec![0u8; 25 * 1024 * 1024 + 1]).await.unwrap();
     problem(too_big, StatusCode::PAYLOAD_TOO_LARGE).await;
 }
+
+#[tokio::test]
+async fn an_action_with_too_many_or_too_long_questions_is_refused_naming_the_field() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876543211"]);
+    let member = t.member_session("+919876543211").await;
+    let url = format!("/api/v1/orgs/{}/actions", t.org);
+    let question = serde_json::json!({"text": "Where", "options": ["Canteen"]});
+    let many =
+        serde_json::json!({"kind": "poll", "title": "Lunch?", "questions": vec![question; 51]});
+    let long_option = serde_json::json!({"kind": "poll", "title": "Lunch?",
+        "questions": [{"text": "Where", "options": ["x".repeat(201)]}]});
+    for (body, field) in [
+        (many, "questions"),
+        (long_option, "questions[0].options[0]"),
+    ] {
+        let response = t.send("POST", &url, &member, body).await;
+        let problem = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+}

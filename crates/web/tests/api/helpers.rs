@@ -9,7 +9,7 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::Value;
 use steward_app::clock::ManualClock;
-use steward_app::worker::WorkerConfig;
+use steward_app::jobs::WorkerConfig;
 use steward_app::{App, orgs, security, tokens};
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
@@ -43,11 +43,28 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// Builds and runs a server; returns its base URL, its app and what stops it.
+async fn start(config: ServerConfig) -> (String, App, tokio::sync::oneshot::Sender<()>) {
+    let application = Application::build(config).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", application.port());
+    let app = application.app().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(application.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    (base, app, stop)
+}
+
 /// Starts the server on port 0 in a fresh data directory.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with a configuration changed by `configure` (limits, workers, ...).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         listen: "127.0.0.1:0".into(),
         workers: 1,
         worker: WorkerConfig {
@@ -57,13 +74,8 @@ pub async fn spawn_app() -> TestApp {
         clock: clock.clone(),
         ..ServerConfig::new(StorageConfig::embedded(dir.path()))
     };
-    let application = Application::build(config).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", application.port());
-    let app = application.app().clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(application.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
+    configure(&mut config);
+    let (base, app, stop) = start(config).await;
     let store = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
 
     let cli = steward_app::audit::AuditContext::cli();
@@ -96,6 +108,27 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// The server's data directory (the store and `blobs/`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// Stops the server and starts a new one on the same data directory and clock,
+    /// as a process restart would (on a new port).
+    pub async fn restart(&mut self) {
+        let config = ServerConfig {
+            listen: "127.0.0.1:0".into(),
+            workers: 0,
+            clock: self.clock.clone(),
+            ..ServerConfig::new(StorageConfig::embedded(self._dir.path()))
+        };
+        let (base, app, stop) = start(config).await;
+        // Dropping the old sender stops the old server.
+        self._stop = stop;
+        self.base = base;
+        self.app = app;
+    }
+
     pub fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
         self.client
             .get(format!("{}{path}", self.base))

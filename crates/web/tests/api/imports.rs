@@ -5,6 +5,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use steward_store::JobStore;
+
 use crate::helpers::{problem, spawn_app};
 
 #[tokio::test]
@@ -109,7 +111,7 @@ async fn a_form_upload_with_a_mapping_dry_runs_and_offers_its_files() {
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let job: Value = response.json().await.unwrap();
     assert_eq!(job["file_name"], "m365 users.csv");
-    assert_eq!(job["payload"]["dry_run"], true);
+    assert_eq!(job["options"]["dry_run"], true);
     let id = job["id"].as_str().unwrap().to_owned();
     let done = t.finished_import(&id).await;
     assert_eq!(
@@ -205,4 +207,93 @@ async fn an_unknown_mapping_name_is_refused_naming_the_presets() {
             .contains("m365"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn a_failure_on_our_side_answers_500_with_nothing_internal_in_the_body() {
+    let t = spawn_app().await;
+    let response = t
+        .client
+        .post(format!("{}/api/v1/orgs/{}/imports", t.base, t.org))
+        .bearer_auth(&t.admin)
+        .body("Phone Number,Name\r\n+919876543210,Asha Rao\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let job: Value = response.json().await.unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    t.finished_import(&id).await;
+    // The stored upload turns unreadable under the server (a disk fault, say).
+    let stored = t
+        .store
+        .get_job(t.org, id.parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let blob = t
+        .data_dir()
+        .join("blobs")
+        .join(stored.payload["blob"].as_str().unwrap());
+    std::fs::remove_file(&blob).unwrap();
+    std::fs::create_dir(&blob).unwrap();
+
+    let response = t
+        .get(
+            &format!("/api/v1/orgs/{}/imports/{id}/result.csv", t.org),
+            &t.admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, StatusCode::INTERNAL_SERVER_ERROR).await;
+    let text = body.to_string();
+    assert_eq!(body["title"], "Internal error");
+    for internal in ["blobs", "orgs/", "original", "os error", "directory"] {
+        assert!(!text.contains(internal), "{internal:?} leaked: {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_hostile_upload_file_name_is_kept_as_data_and_downloaded_under_a_safe_name() {
+    let t = spawn_app().await;
+    let name = "a\r\nSet-Cookie: x=1\u{1b}[31m\u{202e}vsc.exe";
+    let encoded: String = name.bytes().map(|b| format!("%{b:02X}")).collect();
+    let response = t
+        .client
+        .post(t.url(&format!(
+            "/api/v1/orgs/{}/imports?file_name={encoded}",
+            t.org
+        )))
+        .bearer_auth(&t.admin)
+        .header("content-type", "text/csv")
+        .body("Phone Number,Name\n+919876543210,Asha\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let job: Value = response.json().await.unwrap();
+    assert_eq!(job["file_name"], name, "JSON keeps the name as sent");
+    let id = job["id"].as_str().unwrap();
+    let (headers, _) = t.download(&format!("{id}/original")).await;
+    assert!(headers.get("set-cookie").is_none());
+    let disposition = headers["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\""),
+        "{disposition}"
+    );
+    for hazard in ["%0D", "%0A", "%1B", "%E2%80%AE"] {
+        assert!(!disposition.contains(hazard), "{disposition}");
+    }
+    assert!(disposition.contains("%EF%BF%BD"), "{disposition}");
+    let long = "n".repeat(300);
+    let response = t
+        .client
+        .post(t.url(&format!("/api/v1/orgs/{}/imports?file_name={long}", t.org)))
+        .bearer_auth(&t.admin)
+        .body("Phone Number,Name\n")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "file_name");
 }

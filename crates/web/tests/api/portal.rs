@@ -655,7 +655,7 @@ async fn a_group_admin_publishes_a_connector_to_their_group_only() {
     let group = t.group_with("+919876500002", &["+919876500001"]);
     let phone = PhoneNumber::from_e164("+919876500001").unwrap();
     let principal = steward_app::security::Principal::Member(phone);
-    let maker = steward_app::Caller::resolve(&t.app, &principal, t.org, None, None).unwrap();
+    let maker = steward_app::security::caller_in(&t.app, &principal, t.org, None, None).unwrap();
     let connector = steward_app::content::create_connector(
         &t.app,
         &maker,

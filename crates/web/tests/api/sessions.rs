@@ -310,3 +310,58 @@ async fn code_requests_are_throttled_per_phone() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_account_lockout_survives_a_server_restart() {
+    let mut t = spawn_app().await;
+    t.add_admin("ada@contoso.example");
+    for _ in 0..5 {
+        let response = t.login("ada@contoso.example", "wrong password!!").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    t.restart().await;
+    problem(
+        t.login("ada@contoso.example", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+    t.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(
+        t.login("ada@contoso.example", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_code_verifications_from_one_ip_let_at_most_50_through() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876543210"]);
+    assert_eq!(
+        t.otp_start("+919876543210").await.status(),
+        StatusCode::ACCEPTED
+    );
+    let attempts = (0..200).map(|i| {
+        let client = t.client.clone();
+        let url = t.url("/api/v1/auth/otp/verify");
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&serde_json::json!({"phone": "+919876543210", "code": format!("{i:06}x")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    });
+    let mut checked = 0;
+    let mut refused = 0;
+    for attempt in futures_util::future::join_all(attempts).await {
+        match attempt.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // The code request counted against the same budget of 50 an hour.
+    assert_eq!((checked, refused), (49, 151));
+}

@@ -1,5 +1,5 @@
-//! The job runtime: workers claim jobs from the store with a lease, keep the lease
-//! alive with a heartbeat, and run each job through its [`BackgroundJob`] impl.
+//! The job worker: claims jobs from the store with a lease, keeps the lease alive with
+//! a heartbeat, runs each job through the [`Registry`], and settles how it ended.
 //!
 //! A worker that dies stops heart-beating; once its lease runs out another worker
 //! claims the job and resumes it from the last checkpoint. Because every step of work
@@ -12,104 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use steward_domain::{Job, JobId, JobKind, JobStatus};
-use steward_store::{Heartbeat, JobCheckpoint, JobEnd, JobLease, StoreError};
+use steward_domain::{Job, JobId, JobStatus};
+use steward_store::{Heartbeat, JobEnd, JobLease, StoreError};
 
+use super::runner::{JobContext, JobStop, Outcome, Registry, Signals, checkpoint_of};
 use crate::App;
-
-/// A kind of background job: a stable name, a serde payload, an idempotent run.
-pub trait BackgroundJob: Serialize + DeserializeOwned {
-    /// The stable name stored with the job.
-    const KIND: JobKind;
-
-    /// Runs the job, or resumes it from `ctx.job().checkpoint`. Running it again from
-    /// the last checkpoint must reach the same end state as an uninterrupted run.
-    fn run(self, ctx: &JobContext<'_>) -> Result<JobCheckpoint, JobStop>;
-
-    /// The final status of a run that returned normally.
-    fn status_for(checkpoint: &JobCheckpoint) -> JobStatus {
-        if checkpoint.counts.failed > 0 {
-            JobStatus::CompletedWithErrors
-        } else {
-            JobStatus::Completed
-        }
-    }
-}
-
-/// Why a job stopped before its end.
-#[derive(Debug)]
-pub enum JobStop {
-    /// Canceled by a person; the checkpoint holds the true counts so far.
-    Canceled(JobCheckpoint),
-    /// The process is shutting down; another run resumes the job.
-    Interrupted,
-    /// Another worker holds the job now; this one must walk away.
-    LeaseLost,
-    /// The job cannot finish: the message says why, in one sentence for a person.
-    Failed {
-        message: String,
-        checkpoint: JobCheckpoint,
-    },
-}
-
-impl JobStop {
-    /// Turns a store error inside a job into the right stop.
-    pub fn from_store(error: StoreError, checkpoint: &JobCheckpoint) -> JobStop {
-        match error {
-            StoreError::LeaseLost => JobStop::LeaseLost,
-            other => {
-                tracing::error!(error = %other, "job step failed in the store");
-                JobStop::Failed {
-                    message: "the job could not save its work; see the server log".into(),
-                    checkpoint: checkpoint.clone(),
-                }
-            }
-        }
-    }
-}
-
-/// What a running job can see and ask.
-#[derive(Debug)]
-pub struct JobContext<'a> {
-    pub app: &'a App,
-    job: &'a Job,
-    lease: JobLease,
-    signals: &'a Signals,
-}
-
-impl JobContext<'_> {
-    pub fn job(&self) -> &Job {
-        self.job
-    }
-
-    pub fn lease(&self) -> &JobLease {
-        &self.lease
-    }
-
-    /// Call between steps: says whether to go on, given cancel requests, shutdown and
-    /// the lease. `committed` is the checkpoint of the last committed step.
-    pub fn check(&self, committed: &JobCheckpoint) -> Result<(), JobStop> {
-        if self.signals.lease_lost.load(Ordering::SeqCst) {
-            return Err(JobStop::LeaseLost);
-        }
-        if self.signals.cancel.load(Ordering::SeqCst) {
-            return Err(JobStop::Canceled(committed.clone()));
-        }
-        if self.signals.shutdown.load(Ordering::SeqCst) {
-            return Err(JobStop::Interrupted);
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Default)]
-struct Signals {
-    cancel: AtomicBool,
-    lease_lost: AtomicBool,
-    shutdown: AtomicBool,
-}
 
 /// Settings of a worker.
 #[derive(Clone, Debug)]
@@ -134,16 +41,24 @@ impl Default for WorkerConfig {
 #[derive(Debug)]
 pub struct Worker {
     app: App,
+    jobs: Arc<Registry>,
     id: String,
     config: WorkerConfig,
     shutdown: Arc<AtomicBool>,
 }
 
 impl Worker {
-    pub fn new(app: App, config: WorkerConfig, shutdown: Arc<AtomicBool>) -> Worker {
+    /// A worker that runs the job types in `jobs` (see [`super::registry`]).
+    pub fn new(
+        app: App,
+        jobs: Arc<Registry>,
+        config: WorkerConfig,
+        shutdown: Arc<AtomicBool>,
+    ) -> Worker {
         let id = format!("{}-{}", std::process::id(), JobId::new());
         Worker {
             app,
+            jobs,
             id,
             config,
             shutdown,
@@ -190,7 +105,7 @@ impl Worker {
                 lease: lease.clone(),
                 signals: &signals,
             };
-            let outcome = catch_unwind(AssertUnwindSafe(|| dispatch(&ctx)));
+            let outcome = catch_unwind(AssertUnwindSafe(|| self.jobs.run(&ctx)));
             drop(done);
             outcome.unwrap_or_else(|_| {
                 Err(JobStop::Failed {
@@ -236,12 +151,7 @@ impl Worker {
         }
     }
 
-    fn settle(
-        &self,
-        job: &Job,
-        lease: &JobLease,
-        outcome: Result<(JobStatus, JobCheckpoint), JobStop>,
-    ) -> Result<(), StoreError> {
+    fn settle(&self, job: &Job, lease: &JobLease, outcome: Outcome) -> Result<(), StoreError> {
         let now = self.app.clock.now();
         let end = match outcome {
             Ok((status, checkpoint)) => JobEnd {
@@ -286,33 +196,4 @@ impl Worker {
 
 fn lease_delta(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(30))
-}
-
-/// The checkpoint a job was claimed with, as the state to report if it fails early.
-pub fn checkpoint_of(job: &Job) -> JobCheckpoint {
-    JobCheckpoint {
-        progress: job.progress,
-        counts: job.counts,
-        state: job.checkpoint.clone(),
-    }
-}
-
-fn dispatch(ctx: &JobContext<'_>) -> Result<(JobStatus, JobCheckpoint), JobStop> {
-    match ctx.job.kind {
-        JobKind::ImportUsers => run_as::<crate::import::ImportUsers>(ctx),
-        other => Err(JobStop::Failed {
-            message: format!("this version of steward cannot run {} jobs", other.as_str()),
-            checkpoint: checkpoint_of(ctx.job),
-        }),
-    }
-}
-
-fn run_as<J: BackgroundJob>(ctx: &JobContext<'_>) -> Result<(JobStatus, JobCheckpoint), JobStop> {
-    let payload: J =
-        serde_json::from_value(ctx.job.payload.clone()).map_err(|e| JobStop::Failed {
-            message: format!("the job's stored input cannot be read: {e}"),
-            checkpoint: checkpoint_of(ctx.job),
-        })?;
-    let checkpoint = payload.run(ctx)?;
-    Ok((J::status_for(&checkpoint), checkpoint))
 }

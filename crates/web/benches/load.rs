@@ -1,0 +1,302 @@
+//! Load benchmark: concurrent API clients reading and writing while a large import runs.
+//!
+//! Starts the real server (`Application::build`, port 0, a fresh data directory) with an
+//! org carrying the synthetic attribute schema, then runs the same client mix twice:
+//! first on the idle server (the baseline), then while an import of `ROWS` synthetic users
+//! (uploaded through the API) runs on the server's workers. Each client loops: four list
+//! reads (a filtered, searched or sorted page of users) for every write (create a user,
+//! then rename one). Prints, per phase, reads and writes with p50/p99/max latency and
+//! error counts, the import's time and rate, and the process's peak RSS (server and
+//! clients share the process).
+//!
+//! `cargo bench -p steward-web --bench load` (1M rows, 16 clients);
+//! `ROWS=100000 CLIENTS=8 BASELINE_SECS=5 cargo bench -p steward-web --bench load` for a
+//! quick run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use steward_app::audit::AuditContext;
+use steward_app::{Caller, directory, orgs, synthetic, tokens};
+use steward_domain::Role;
+use steward_web::{Application, ServerConfig, StorageConfig};
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Latencies of one kind of request in one phase, and how many failed.
+#[derive(Default)]
+struct Samples {
+    micros: Vec<u64>,
+    errors: u64,
+}
+
+impl Samples {
+    fn report(&mut self, what: &str) -> String {
+        self.micros.sort_unstable();
+        let at = |q: f64| {
+            self.micros
+                .get(((self.micros.len() as f64 - 1.0) * q).round() as usize)
+                .map_or(0.0, |us| *us as f64 / 1000.0)
+        };
+        format!(
+            "{what:<7} {:>7} done  p50 {:>8.1} ms  p99 {:>8.1} ms  max {:>8.1} ms  errors {}",
+            self.micros.len(),
+            at(0.5),
+            at(0.99),
+            self.micros.last().map_or(0.0, |us| *us as f64 / 1000.0),
+            self.errors
+        )
+    }
+}
+
+#[derive(Default)]
+struct Phase {
+    reads: Samples,
+    writes: Samples,
+}
+
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+struct Target {
+    client: reqwest::Client,
+    users: String,
+    token: String,
+}
+
+/// One client: four reads per write until `stop`; `next_phone` hands out new numbers.
+async fn client_loop(
+    target: Arc<Target>,
+    n: u64,
+    stop: Arc<AtomicBool>,
+    next_phone: Arc<AtomicU64>,
+) -> Phase {
+    let mut phase = Phase::default();
+    let reads = [
+        "?limit=50",
+        "?limit=50&filter.department=Sales",
+        "?limit=50&q=%2B9198",
+        "?limit=50&sort=name",
+    ];
+    let mut i = n;
+    let mut mine: Vec<String> = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        i += 1;
+        let started = Instant::now();
+        let (samples, ok) = if i.is_multiple_of(5) {
+            let phone = format!(
+                "+14152{:06}",
+                next_phone.fetch_add(1, Ordering::Relaxed) % 1_000_000
+            );
+            let response = if mine.len() < 20 || i.is_multiple_of(2) {
+                let body = json!({"phone": phone, "name": "Load Test",
+                    "attributes": {"employee_id": format!("L-{i}")}});
+                mine.push(phone);
+                target
+                    .client
+                    .post(&target.users)
+                    .bearer_auth(&target.token)
+                    .json(&body)
+                    .send()
+                    .await
+            } else {
+                let who = &mine[(i as usize) % mine.len()];
+                target
+                    .client
+                    .patch(format!("{}/{}", target.users, who))
+                    .bearer_auth(&target.token)
+                    .json(&json!({"name": format!("Load Test {i}")}))
+                    .send()
+                    .await
+            };
+            (
+                &mut phase.writes,
+                response.is_ok_and(|r| r.status().is_success()),
+            )
+        } else {
+            let query = reads[(i as usize) % reads.len()];
+            let response = target
+                .client
+                .get(format!("{}{query}", target.users))
+                .bearer_auth(&target.token)
+                .send()
+                .await;
+            let ok = match response {
+                Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                _ => false,
+            };
+            (&mut phase.reads, ok)
+        };
+        if ok {
+            samples.micros.push(started.elapsed().as_micros() as u64);
+        } else {
+            samples.errors += 1;
+        }
+    }
+    phase
+}
+
+/// Runs the clients until `done` says stop; returns their merged samples.
+async fn run_clients(
+    target: &Arc<Target>,
+    clients: u64,
+    next_phone: &Arc<AtomicU64>,
+    done: impl std::future::Future<Output = ()>,
+) -> Phase {
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..clients)
+        .map(|n| {
+            tokio::spawn(client_loop(
+                target.clone(),
+                n,
+                stop.clone(),
+                next_phone.clone(),
+            ))
+        })
+        .collect();
+    done.await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Phase::default();
+    for task in tasks {
+        let phase = task.await.expect("a client task");
+        all.reads.micros.extend(phase.reads.micros);
+        all.reads.errors += phase.reads.errors;
+        all.writes.micros.extend(phase.writes.micros);
+        all.writes.errors += phase.writes.errors;
+    }
+    all
+}
+
+fn main() {
+    let rows = env_u64("ROWS", 1_000_000);
+    let clients = env_u64("CLIENTS", 16);
+    let baseline_secs = env_u64("BASELINE_SECS", 10);
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().expect("a data directory");
+        let csv_path = dir.path().join("users.csv");
+        let file = std::fs::File::create(&csv_path).expect("the CSV file");
+        synthetic::write_users_csv(rows, 7, std::io::BufWriter::new(file)).expect("the CSV");
+        let csv = tokio::fs::read(&csv_path).await.expect("the CSV bytes");
+
+        let config = ServerConfig {
+            listen: "127.0.0.1:0".into(),
+            ..ServerConfig::new(StorageConfig::embedded(dir.path().join("data")))
+        };
+        let server = Application::build(config).await.expect("the server");
+        let app = server.app().clone();
+        let base = format!("http://127.0.0.1:{}", server.port());
+        let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+
+        let org = orgs::create_org(&app, &AuditContext::cli(), "Load", "IN").expect("an org");
+        let operator = Caller::operator(&app, org.id).expect("the operator");
+        directory::save_schema(&app, &operator, synthetic::attribute_defs(), false)
+            .expect("the schema");
+        let (_, token) =
+            tokens::create_token(&app, org.id, Role::OrgAdmin, "load", None).expect("a token");
+        let target = Arc::new(Target {
+            client: reqwest::Client::new(),
+            users: format!("{base}/api/v1/orgs/{}/users", org.id),
+            token,
+        });
+        let next_phone = Arc::new(AtomicU64::new(0));
+
+        println!(
+            "Load: {clients} clients (4 reads : 1 write), import of {rows} users; {} cores",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+        let mut idle = run_clients(
+            &target,
+            clients,
+            &next_phone,
+            tokio::time::sleep(Duration::from_secs(baseline_secs)),
+        )
+        .await;
+        println!("Idle server ({baseline_secs} s):");
+        println!("  {}", idle.reads.report("reads"));
+        println!("  {}", idle.writes.report("writes"));
+
+        let imports = format!("{base}/api/v1/orgs/{}/imports?file_name=users.csv", org.id);
+        let started = Instant::now();
+        let job: Value = target
+            .client
+            .post(&imports)
+            .bearer_auth(&target.token)
+            .body(csv)
+            .send()
+            .await
+            .expect("the upload")
+            .json()
+            .await
+            .expect("the job");
+        let id = job["id"].as_str().expect("a job id").to_owned();
+        let poll = {
+            let target = target.clone();
+            let url = format!("{base}/api/v1/orgs/{}/imports/{id}", org.id);
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let job: Value = match target
+                        .client
+                        .get(&url)
+                        .bearer_auth(&target.token)
+                        .send()
+                        .await
+                    {
+                        Ok(r) => r.json().await.unwrap_or(Value::Null),
+                        Err(_) => Value::Null,
+                    };
+                    if !job["finished_at"].is_null() {
+                        return job;
+                    }
+                }
+            }
+        };
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Value>();
+        let watcher = tokio::spawn(async move {
+            let _ = done_tx.send(poll.await);
+        });
+        let finished = Arc::new(tokio::sync::Mutex::new(Value::Null));
+        let slot = finished.clone();
+        let mut busy = run_clients(&target, clients, &next_phone, async move {
+            *slot.lock().await = done_rx.await.unwrap_or(Value::Null);
+        })
+        .await;
+        let secs = started.elapsed().as_secs_f64();
+        let _ = watcher.await;
+        let job = finished.lock().await.clone();
+        println!(
+            "During the import ({secs:.1} s, {:.0} rows/s, {} {}):",
+            rows as f64 / secs,
+            job["status"].as_str().unwrap_or("?"),
+            job["counts"]
+        );
+        println!("  {}", busy.reads.report("reads"));
+        println!("  {}", busy.writes.report("writes"));
+        println!(
+            "Peak RSS of the process (server and clients): {} MiB",
+            peak_rss_mib()
+        );
+        let _ = stop_server.send(());
+        let _ = serving.await;
+    });
+}
