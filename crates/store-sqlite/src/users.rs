@@ -21,11 +21,11 @@ use crate::convert::{corrupt, db, parse_id, parse_opt_ts, parse_ts, ts};
 
 impl UserStore for SqliteStore {
     fn attribute_defs(&self, org: OrgId) -> StoreResult<Vec<AttributeDef>> {
-        attribute_defs(&*self.conn()?, org)
+        self.read_org(org, Vec::new, |conn| attribute_defs(conn, org))
     }
 
     fn put_attribute_defs(&self, org: OrgId, defs: &[AttributeDef]) -> StoreResult<()> {
-        self.write(|tx| put_attribute_defs(tx, org, defs))
+        self.write_org(org, |tx| put_attribute_defs(tx, org, defs))
     }
 
     fn attribute_values(
@@ -33,7 +33,7 @@ impl UserStore for SqliteStore {
         org: OrgId,
         key: &AttributeKey,
     ) -> StoreResult<Vec<(PhoneNumber, serde_json::Value)>> {
-        attribute_values(&*self.conn()?, org, key)
+        self.read_org(org, Vec::new, |conn| attribute_values(conn, org, key))
     }
 
     fn users_missing_attribute(
@@ -42,7 +42,11 @@ impl UserStore for SqliteStore {
         key: &AttributeKey,
         examples: u32,
     ) -> StoreResult<(u64, Vec<PhoneNumber>)> {
-        users_missing_attribute(&*self.conn()?, org, key, examples)
+        self.read_org(
+            org,
+            || (0, Vec::new()),
+            |conn| users_missing_attribute(conn, org, key, examples),
+        )
     }
 
     fn save_attribute_schema(
@@ -52,46 +56,73 @@ impl UserStore for SqliteStore {
         removed: &[AttributeKey],
         rewrites: &[AttributeRewrite],
     ) -> StoreResult<()> {
-        self.write(|tx| save_attribute_schema(tx, org, defs, removed, rewrites))
+        self.write_org(org, |tx| {
+            save_attribute_schema(tx, org, defs, removed, rewrites)
+        })
     }
 
     fn find_users_by_phone(&self, phone: &PhoneNumber) -> StoreResult<Vec<User>> {
-        let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare("SELECT org_id FROM users WHERE phone = ?1 ORDER BY org_id")
-            .map_err(db)?;
-        let orgs = stmt
-            .query_map([phone.as_str()], |r| r.get::<_, String>(0))
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
+        // The lookup may name an org where the user's row did not commit (it is
+        // written before the org's transaction commits, see `remember_phones`): each
+        // org's file has the last word.
+        let orgs = {
+            let conn = self.conn()?;
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT org_id FROM phone_orgs WHERE phone = ?1
+                       AND org_id IN (SELECT id FROM orgs) ORDER BY org_id",
+                )
+                .map_err(db)?;
+            stmt.query_map([phone.as_str()], |r| r.get::<_, String>(0))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?
+        };
         let mut users = Vec::new();
         for org in orgs {
-            users.extend(get_user(&conn, parse_id(&org)?, phone)?);
+            let org: OrgId = parse_id(&org)?;
+            users.extend(self.read_org(org, || None, |conn| get_user(conn, org, phone))?);
         }
         Ok(users)
     }
 
     fn get_user(&self, org: OrgId, phone: &PhoneNumber) -> StoreResult<Option<User>> {
-        get_user(&*self.conn()?, org, phone)
+        self.read_org(org, || None, |conn| get_user(conn, org, phone))
     }
 
     fn list_users(&self, org: OrgId, query: &UserQuery) -> StoreResult<Page<User>> {
-        list_users(&*self.conn()?, org, query)
+        self.read_org(
+            org,
+            || Page {
+                items: Vec::new(),
+                next_cursor: None,
+                total: 0,
+            },
+            |conn| list_users(conn, org, query),
+        )
     }
 
     fn count_users(&self, org: OrgId) -> StoreResult<u64> {
-        self.conn()?
-            .query_row(
-                "SELECT count(*) FROM users WHERE org_id = ?1 AND status = 'active'",
-                [org.to_string()],
-                |r| r.get(0),
-            )
-            .map_err(db)
+        self.read_org(
+            org,
+            || 0,
+            |conn| {
+                conn.query_row(
+                    "SELECT count(*) FROM users WHERE org_id = ?1 AND status = 'active'",
+                    [org.to_string()],
+                    |r| r.get(0),
+                )
+                .map_err(db)
+            },
+        )
     }
 
     fn create_user(&self, org: OrgId, user: &UserUpsert, now: DateTime<Utc>) -> StoreResult<User> {
-        self.write(|tx| create_user(tx, org, user, now))
+        self.write_org(org, |tx| {
+            let created = create_user(tx, org, user, now)?;
+            self.remember_phones(org, [&created.phone])?;
+            Ok(created)
+        })
     }
 
     fn update_user(
@@ -102,7 +133,7 @@ impl UserStore for SqliteStore {
         changes: &AttributeChanges,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>> {
-        self.write(|tx| update_user(tx, org, phone, name, changes, now))
+        self.write_org(org, |tx| update_user(tx, org, phone, name, changes, now))
     }
 
     fn upsert_users(
@@ -111,7 +142,54 @@ impl UserStore for SqliteStore {
         rows: &[UserUpsert],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<UpsertOutcome>> {
-        self.write(|tx| upsert(tx, org, rows.iter(), now))
+        self.write_org(org, |tx| {
+            let outcomes = upsert(tx, org, rows.iter(), now)?;
+            self.remember_created(org, rows.iter(), &outcomes)?;
+            Ok(outcomes)
+        })
+    }
+}
+
+impl SqliteStore {
+    /// Records in the shared `phone_orgs` lookup that these phones are users of the
+    /// org. Called inside the org's write transaction, before it commits: the lookup
+    /// is then always a superset of the orgs that hold a phone (a rolled-back or
+    /// crashed write leaves an extra entry, which `find_users_by_phone` skips), never
+    /// a subset. Users are never removed (deletion is a status), so entries stay true.
+    pub(crate) fn remember_phones<'a>(
+        &self,
+        org: OrgId,
+        phones: impl IntoIterator<Item = &'a PhoneNumber>,
+    ) -> StoreResult<()> {
+        let mut phones = phones.into_iter().peekable();
+        if phones.peek().is_none() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare_cached("INSERT OR IGNORE INTO phone_orgs (phone, org_id) VALUES (?1, ?2)")
+                .map_err(db)?;
+            let org = org.to_string();
+            for phone in phones {
+                stmt.execute(params![phone.as_str(), org]).map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// [`SqliteStore::remember_phones`] for the rows an upsert created.
+    pub(crate) fn remember_created<'a>(
+        &self,
+        org: OrgId,
+        rows: impl Iterator<Item = &'a UserUpsert>,
+        outcomes: &[UpsertOutcome],
+    ) -> StoreResult<()> {
+        self.remember_phones(
+            org,
+            rows.zip(outcomes)
+                .filter(|(_, outcome)| **outcome == UpsertOutcome::Created)
+                .map(|(row, _)| &row.phone),
+        )
     }
 }
 
@@ -300,8 +378,9 @@ fn attribute_expr(key: &AttributeKey) -> String {
 
 /// One index per attribute key, on (org, value, status, phone): a filtered page of
 /// active users is a range scan in phone order, and its total is counted from the
-/// index alone. Keys are shared across orgs, so one index serves every org that
-/// defines the key.
+/// index alone. The index lives in the org's own file, so creating it (DDL, inside
+/// the request that saves a schema) and maintaining it on every write touch that org
+/// alone.
 pub fn ensure_attribute_indexes(tx: &Transaction<'_>, defs: &[AttributeDef]) -> StoreResult<()> {
     for def in defs {
         let key = def.key.as_str();
