@@ -84,6 +84,8 @@ macro_rules! conformance_tests {
             an_attribute_schema_save_removes_and_rewrites_values,
             groups_are_updated_and_their_members_managed_within_one_org,
             user_lists_filter_by_attribute_values_and_sort_by_name_with_a_cursor,
+            a_lease_taken_during_a_step_never_lets_the_step_be_done_twice,
+            an_unknown_org_has_no_data_and_takes_no_writes,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {
