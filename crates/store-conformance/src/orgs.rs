@@ -134,7 +134,11 @@ pub fn an_unknown_org_has_no_data_and_takes_no_writes(store: &dyn Store) {
     assert_eq!(store.list_groups(unknown).unwrap(), vec![]);
     let someone = crate::upsert(crate::PHONES[0], "Asha", Default::default());
     assert!(store.create_user(unknown, &someone, t0()).is_err());
-    assert!(store.upsert_users(unknown, std::slice::from_ref(&someone), t0()).is_err());
+    assert!(
+        store
+            .upsert_users(unknown, std::slice::from_ref(&someone), t0())
+            .is_err()
+    );
     assert_eq!(store.find_users_by_phone(&someone.phone).unwrap(), vec![]);
     assert!(
         store
