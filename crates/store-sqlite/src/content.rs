@@ -136,11 +136,16 @@ impl ContentStore for SqliteStore {
             Some(pool) => Some(crate::conn_of(&pool)?),
             None => None,
         };
-        let count = |conn: &Connection, tables: &[&str]| -> StoreResult<u64> {
+        // Every row of an org's file is the org's (its users table has no org_id).
+        let count = |conn: &Connection, tables: &[&str], by_org: bool| -> StoreResult<u64> {
             let mut n = 0;
             for table in tables {
                 // Table names come from our own constant list, never from input.
-                let sql = format!("SELECT count(*) FROM {table} WHERE org_id = ?1");
+                let sql = if by_org {
+                    format!("SELECT count(*) FROM {table} WHERE org_id = ?1")
+                } else {
+                    format!("SELECT count(*) FROM {table} WHERE ?1 IS NOT NULL")
+                };
                 n += conn
                     .query_row(&sql, [org.to_string()], |r| r.get::<_, u64>(0))
                     .map_err(db)?;
@@ -151,8 +156,8 @@ impl ContentStore for SqliteStore {
             .into_iter()
             .map(|kind| {
                 let n = match (schema::tables_of(kind), &tenant) {
-                    (Home::Shared(tables), _) => count(&shared, tables)?,
-                    (Home::Org(tables), Some(conn)) => count(conn, tables)?,
+                    (Home::Shared(tables), _) => count(&shared, tables, true)?,
+                    (Home::Org(tables), Some(conn)) => count(conn, tables, false)?,
                     // An unknown org has no file, so nothing in one.
                     (Home::Org(_), None) => 0,
                 };

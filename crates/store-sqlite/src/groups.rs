@@ -66,7 +66,7 @@ impl GroupStore for SqliteStore {
                     "INSERT INTO memberships (org_id, group_id, user_id, role, joined_at)
                      SELECT ?1, ?2, ?3, ?4, ?5
                      WHERE EXISTS (SELECT 1 FROM groups WHERE id = ?2 AND org_id = ?1)
-                       AND EXISTS (SELECT 1 FROM users WHERE id = ?3 AND org_id = ?1)
+                       AND EXISTS (SELECT 1 FROM users WHERE id = ?3)
                      ON CONFLICT (group_id, user_id) DO UPDATE SET role = excluded.role",
                     params![
                         m.org_id.to_string(),
@@ -108,7 +108,7 @@ impl GroupStore for SqliteStore {
                     "INSERT INTO memberships (org_id, group_id, user_id, role, joined_at)
                      SELECT ?1, ?2, ?3, ?4, ?5
                      WHERE EXISTS (SELECT 1 FROM groups WHERE id = ?2 AND org_id = ?1)
-                       AND EXISTS (SELECT 1 FROM users WHERE id = ?3 AND org_id = ?1)",
+                       AND EXISTS (SELECT 1 FROM users WHERE id = ?3)",
                 )
                 .map_err(db)?;
             for m in memberships {

@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use r2d2_sqlite::rusqlite::{Connection, TransactionBehavior};
+use std::collections::BTreeMap;
+
+use r2d2_sqlite::rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use steward_domain::{AttributeKey, AttributeType};
 use steward_store::{DataKind, StoreError, StoreResult};
 
 use crate::convert::db;
@@ -26,8 +29,22 @@ const MIGRATIONS: &[Migration] = &[
     Migration::SplitIntoOrgFiles(include_str!("../migrations/0007_org_files.sql")),
 ];
 
-/// Migrations of an org's own file.
-const ORG_MIGRATIONS: &[&str] = &[include_str!("../migrations/org/0001_tenant.sql")];
+/// One migration of an org's own file.
+enum OrgMigration {
+    Sql(&'static str),
+    /// Version 2: attribute values in typed columns instead of a JSON object (see
+    /// [`typed_attributes`]).
+    TypedAttributes,
+}
+
+const ORG_MIGRATIONS: &[OrgMigration] = &[
+    OrgMigration::Sql(include_str!("../migrations/org/0001_tenant.sql")),
+    OrgMigration::TypedAttributes,
+];
+
+/// The version of an org file that holds the tables of the single-file layout as they
+/// were (the split copies rows into it, then migrates it on).
+pub const ORG_VERSION_AS_SHARED: usize = 1;
 
 /// Where each kind of an org's data is stored, each table with an `org_id` column.
 pub enum Home {
@@ -116,16 +133,128 @@ fn current_version(conn: &Connection, known: usize) -> StoreResult<usize> {
     Ok(version)
 }
 
-/// Brings an org's file up to date, as [`migrate`] does the shared one.
-pub fn migrate_org(conn: &mut Connection) -> StoreResult<()> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
+/// Brings an org's file up to date (or up to version `upto`), as [`migrate`] does the
+/// shared one. Foreign keys are off meanwhile: a migration that rebuilds a table drops
+/// the old one, which must not cascade to the rows that point at it.
+pub fn migrate_org(conn: &mut Connection, upto: Option<usize>) -> StoreResult<()> {
+    let upto = upto.unwrap_or(ORG_MIGRATIONS.len());
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(db)?;
-    let version = current_version(&tx, ORG_MIGRATIONS.len())?;
-    for sql in &ORG_MIGRATIONS[version..] {
-        tx.execute_batch(sql).map_err(db)?;
+    let done = (|| {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let version = current_version(&tx, ORG_MIGRATIONS.len())?;
+        if version >= upto {
+            return tx.commit().map_err(db);
+        }
+        for migration in &ORG_MIGRATIONS[version..upto] {
+            match migration {
+                OrgMigration::Sql(sql) => tx.execute_batch(sql).map_err(db)?,
+                OrgMigration::TypedAttributes => typed_attributes(&tx)?,
+            }
+        }
+        tx.pragma_update(None, "user_version", upto).map_err(db)?;
+        tx.commit().map_err(db)
+    })();
+    conn.execute_batch("PRAGMA foreign_keys = ON").map_err(db)?;
+    done
+}
+
+/// Org file version 2: the users table rebuilt with one column per attribute key
+/// (`a_<key>`, values typed: text, integer, real; yes/no as 0/1; date-times as
+/// RFC 3339 text), filled from the JSON object, and stored in phone order; the org_id
+/// column and the org_id prefix of every users index go (every row of the file is the
+/// org's). `attribute_columns` lists the columns and the type each is read as. The
+/// filter indexes are on the typed columns, and `users_by_name_prefix` on
+/// `(lower(name), phone)` makes a name prefix search a range scan.
+fn typed_attributes(tx: &Transaction<'_>) -> StoreResult<()> {
+    tx.execute_batch(
+        "CREATE TABLE attribute_columns (key TEXT PRIMARY KEY, type TEXT NOT NULL) WITHOUT ROWID",
+    )
+    .map_err(db)?;
+    let mut keys: BTreeMap<String, (AttributeType, bool)> = BTreeMap::new();
+    {
+        // Keys with values, typed by what their JSON shows...
+        let mut stmt = tx
+            .prepare(
+                "SELECT j.key, min(j.type) FROM users, json_each(users.attributes) j
+                 WHERE j.type <> 'null' GROUP BY j.key",
+            )
+            .map_err(db)?;
+        let found = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        for (key, json_type) in found {
+            let ty = match json_type.as_str() {
+                "true" | "false" => AttributeType::YesNo,
+                "integer" | "real" => AttributeType::Number,
+                _ => AttributeType::String,
+            };
+            keys.insert(key, (ty, false));
+        }
+        // ...and every defined key, typed by its definition and indexed.
+        let mut stmt = tx
+            .prepare("SELECT key, type FROM attribute_defs")
+            .map_err(db)?;
+        let defined = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        for (key, ty) in defined {
+            if let Some(ty) = AttributeType::parse(&ty) {
+                keys.insert(key, (ty, true));
+            }
+        }
     }
-    tx.pragma_update(None, "user_version", ORG_MIGRATIONS.len())
+    // Only valid keys become column names (they are inlined in SQL).
+    keys.retain(|key, _| AttributeKey::parse(key).is_ok());
+    let columns: String = keys.keys().map(|k| format!(", a_{k}")).collect();
+    let values: String = keys
+        .keys()
+        .map(|k| format!(", json_extract(attributes, '$.{k}')"))
+        .collect();
+    tx.execute_batch(&format!(
+        "CREATE TABLE users_typed (
+             id          TEXT NOT NULL UNIQUE,
+             phone       TEXT NOT NULL UNIQUE,
+             name        TEXT NOT NULL,
+             status      TEXT NOT NULL,
+             source      TEXT NOT NULL,
+             created_at  TEXT NOT NULL,
+             updated_at  TEXT NOT NULL,
+             deleted_at  TEXT{}
+         );
+         INSERT INTO users_typed (id, phone, name, status, source, created_at, updated_at,
+                                  deleted_at{columns})
+             SELECT id, phone, name, status, source, created_at, updated_at, deleted_at{values}
+             FROM users ORDER BY phone;
+         DROP TABLE users;
+         ALTER TABLE users_typed RENAME TO users;
+         CREATE INDEX users_by_status ON users (status, phone);
+         CREATE INDEX users_by_name ON users (status, name, phone);
+         CREATE INDEX users_by_name_prefix ON users (lower(name), phone);",
+        keys.keys()
+            .map(|k| format!(",\n             a_{k}"))
+            .collect::<String>()
+    ))
+    .map_err(db)?;
+    for (key, (ty, indexed)) in &keys {
+        tx.execute(
+            "INSERT INTO attribute_columns (key, type) VALUES (?1, ?2)",
+            params![key, ty.as_str()],
+        )
         .map_err(db)?;
-    tx.commit().map_err(db)
+        if *indexed {
+            tx.execute_batch(&format!(
+                "CREATE INDEX users_by_attr_{key} ON users (a_{key}, status, phone)"
+            ))
+            .map_err(db)?;
+        }
+    }
+    tx.execute_batch("ANALYZE").map_err(db)?;
+    Ok(())
 }

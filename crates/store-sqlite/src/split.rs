@@ -100,7 +100,7 @@ fn write_org_file(shared_path: &Path, dir: &Path, org: &str) -> StoreResult<()> 
         conn.query_row("PRAGMA journal_mode = OFF", [], |_| Ok(()))
             .map_err(db)?;
         conn.execute_batch("PRAGMA synchronous = OFF").map_err(db)?;
-        schema::migrate_org(&mut conn)?;
+        schema::migrate_org(&mut conn, Some(schema::ORG_VERSION_AS_SHARED))?;
         conn.execute(
             "ATTACH DATABASE ?1 AS legacy",
             [shared_path.to_string_lossy()],
@@ -130,6 +130,8 @@ fn write_org_file(shared_path: &Path, dir: &Path, org: &str) -> StoreResult<()> 
         }
         tx.commit().map_err(db)?;
         conn.execute("DETACH DATABASE legacy", []).map_err(db)?;
+        // On to the org file's current schema (typed attributes).
+        schema::migrate_org(&mut conn, None)?;
         conn.close().map_err(|(_, e)| db(e))?;
     }
     File::open(&temp)

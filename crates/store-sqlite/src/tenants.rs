@@ -120,7 +120,7 @@ impl Tenants {
             &shape,
             self.threads.clone(),
         )?;
-        schema::migrate_org(&mut *conn_of(&pool)?)?;
+        schema::migrate_org(&mut *conn_of(&pool)?, None)?;
         Ok(pool)
     }
 }
