@@ -869,6 +869,8 @@ impl JobStore for SqliteStore {
         // next step tries again.)
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(db)?;
+        // So filtered pages and searches use their indexes as soon as the job is done.
+        crate::users::refresh_stats(&conn, false)?;
         Ok(saved)
     }
 

@@ -23,7 +23,8 @@ impl UserStore for SqliteStore {
     }
 
     fn put_attribute_defs(&self, org: OrgId, defs: &[AttributeDef]) -> StoreResult<()> {
-        self.write_org(org, |tx| put_attribute_defs(tx, org, defs))
+        self.write_org(org, |tx| put_attribute_defs(tx, org, defs))?;
+        self.read_org(org, || (), |conn| refresh_stats(conn, true))
     }
 
     fn attribute_values(
@@ -56,7 +57,8 @@ impl UserStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write_org(org, |tx| {
             save_attribute_schema(tx, org, defs, removed, rewrites)
-        })
+        })?;
+        self.read_org(org, || (), |conn| refresh_stats(conn, true))
     }
 
     fn find_users_by_phone(&self, phone: &PhoneNumber) -> StoreResult<Vec<User>> {
@@ -140,11 +142,13 @@ impl UserStore for SqliteStore {
         rows: &[UserUpsert],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<UpsertOutcome>> {
-        self.write_org(org, |tx| {
+        let outcomes = self.write_org(org, |tx| {
             let outcomes = upsert(tx, org, rows.iter(), now)?;
             self.remember_created(org, rows.iter(), &outcomes)?;
             Ok(outcomes)
-        })
+        })?;
+        self.read_org(org, || (), |conn| refresh_stats(conn, false))?;
+        Ok(outcomes)
     }
 }
 
@@ -250,9 +254,39 @@ pub fn put_attribute_defs(
         ])
         .map_err(db)?;
     }
-    // Fresh planner statistics for the new indexes: without them SQLite may walk the
-    // phone order and test the filter row by row instead of using the filter's index.
-    tx.execute_batch("PRAGMA optimize").map_err(db)?;
+    Ok(())
+}
+
+/// Refreshes the planner's statistics of the users table when there are none yet or
+/// the table has at least doubled since (or always, with `force`: new indexes).
+/// Without them SQLite walks the phone order and tests a filter or a search row by
+/// row instead of ranging over its index: a `q=` page took 100 ms and more at 100k
+/// users, 0.1 ms with statistics. `analysis_limit` samples about a thousand rows per
+/// index, so this costs milliseconds at any size.
+pub fn refresh_stats(conn: &Connection, force: bool) -> StoreResult<()> {
+    // The largest rowid stands for the row count (rows are appended, never deleted)
+    // and costs one B-tree descent.
+    let rows: i64 = conn
+        .query_row("SELECT coalesce(max(rowid), 0) FROM users", [], |r| {
+            r.get(0)
+        })
+        .map_err(db)?;
+    let known: Option<i64> = if force {
+        None
+    } else {
+        conn.query_row(
+            "SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE tbl = 'users' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        // No sqlite_stat1 table yet: no statistics.
+        .unwrap_or(None)
+    };
+    if known.is_none_or(|known| rows >= 2 * known + 100) {
+        conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE users;")
+            .map_err(db)?;
+    }
     Ok(())
 }
 
@@ -502,8 +536,20 @@ pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResu
         args.push(value);
         format!("?{}", args.len())
     }
+    let search = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     if !query.include_deleted {
-        filters.push_str(" AND status = 'active'");
+        // With a search, `+status` keeps SQLite from walking the status index (sampled
+        // statistics can make `status = 'active'` look selective) instead of ranging
+        // over the search's indexes.
+        filters.push_str(if search.is_some() {
+            " AND +status = 'active'"
+        } else {
+            " AND status = 'active'"
+        });
     }
     if let Some(groups) = &query.in_groups {
         // Ids are UUIDs parsed into GroupId, never raw input, so inlining them is safe.
@@ -522,14 +568,10 @@ pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResu
             filters.push_str(" AND 0");
         }
     }
-    if let Some(search) = query
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    if let Some(search) = search {
         // A name prefix in any (ASCII) case, as LIKE matched it, through the
-        // lower(name) index; a phone prefix through the phone index. Both are ranges.
+        // lower(name) index; a phone prefix through the phone index. Both are ranges,
+        // and the rows they find are looked up by rowid.
         let digits: String = search.chars().filter(char::is_ascii_digit).collect();
         let looks_like_phone = search
             .chars()
@@ -538,7 +580,9 @@ pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResu
         if let Some((from, to)) = prefix_range(&search.to_ascii_lowercase()) {
             let from = bind(&mut args, Value::Text(from));
             let to = bind(&mut args, Value::Text(to));
-            any.push(format!("(lower(name) >= {from} AND lower(name) < {to})"));
+            any.push(format!(
+                "SELECT rowid FROM users WHERE lower(name) >= {from} AND lower(name) < {to}"
+            ));
         }
         if looks_like_phone
             && !digits.is_empty()
@@ -546,9 +590,11 @@ pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResu
         {
             let from = bind(&mut args, Value::Text(from));
             let to = bind(&mut args, Value::Text(to));
-            any.push(format!("(phone >= {from} AND phone < {to})"));
+            any.push(format!(
+                "SELECT rowid FROM users WHERE phone >= {from} AND phone < {to}"
+            ));
         }
-        filters.push_str(&format!(" AND ({})", any.join(" OR ")));
+        filters.push_str(&format!(" AND rowid IN ({})", any.join(" UNION ALL ")));
     }
     let total: u64 = conn
         .prepare_cached(&format!("SELECT count(*) FROM users WHERE {filters}"))
