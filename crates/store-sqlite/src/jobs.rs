@@ -666,6 +666,7 @@ impl JobTx for StepTx<'_, '_> {
         rows: &[&UserUpsert],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<UpsertOutcome>> {
+        crate::users::defer_indexes(self.tx, rows.len())?;
         let outcomes = crate::users::upsert(self.tx, self.lease.org_id, rows.iter().copied(), now)?;
         self.store
             .remember_created(self.lease.org_id, rows.iter().copied(), &outcomes)?;
@@ -816,6 +817,14 @@ impl JobStore for SqliteStore {
 
     fn finish_job(&self, lease: &JobLease, end: &JobEnd, now: DateTime<Utc>) -> StoreResult<()> {
         let org_seq = self.org_seq(lease.org_id, lease.job_id)?;
+        // Before the job is seen finished: the indexes a bulk load deferred, so a
+        // `completed` import has its filters ready.
+        if lease_claim(&*self.conn()?, lease)?.is_none() {
+            return Err(StoreError::LeaseLost);
+        }
+        if let Some(pool) = self.tenant(lease.org_id)? {
+            crate::users::build_missing_indexes(&mut *crate::conn_of(&pool)?)?;
+        }
         self.write(|tx| finish(tx, lease, end, now, org_seq))
     }
 

@@ -233,15 +233,15 @@ fn typed_attributes(tx: &Transaction<'_>) -> StoreResult<()> {
              SELECT id, phone, name, status, source, created_at, updated_at, deleted_at{values}
              FROM users ORDER BY phone;
          DROP TABLE users;
-         ALTER TABLE users_typed RENAME TO users;
-         CREATE INDEX users_by_status ON users (status, phone);
-         CREATE INDEX users_by_name ON users (status, name, phone);
-         CREATE INDEX users_by_name_prefix ON users (lower(name), phone);",
+         ALTER TABLE users_typed RENAME TO users;",
         keys.keys()
             .map(|k| format!(",\n             a_{k}"))
             .collect::<String>()
     ))
     .map_err(db)?;
+    for (_, sql) in crate::users::FIXED_INDEXES {
+        tx.execute_batch(sql).map_err(db)?;
+    }
     for (key, (ty, indexed)) in &keys {
         tx.execute(
             "INSERT INTO attribute_columns (key, type) VALUES (?1, ?2)",

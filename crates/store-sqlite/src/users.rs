@@ -290,6 +290,119 @@ pub fn refresh_stats(conn: &Connection, force: bool) -> StoreResult<()> {
     Ok(())
 }
 
+/// The users indexes every org file has besides the unique phone and id: unfiltered
+/// lists by status in phone or name order (a page is a range scan, its total an
+/// index-only count), and a name prefix search in any case.
+pub const FIXED_INDEXES: [(&str, &str); 3] = [
+    (
+        "users_by_status",
+        "CREATE INDEX IF NOT EXISTS users_by_status ON users (status, phone)",
+    ),
+    (
+        "users_by_name",
+        "CREATE INDEX IF NOT EXISTS users_by_name ON users (status, name, phone)",
+    ),
+    (
+        "users_by_name_prefix",
+        "CREATE INDEX IF NOT EXISTS users_by_name_prefix ON users (lower(name), phone)",
+    ),
+];
+
+/// A step of at least this many rows into an org with no users yet takes the bulk
+/// path: see [`defer_indexes`].
+pub const BULK_MIN_ROWS: usize = 10_000;
+
+/// The secondary indexes of the users table that a bulk load defers (every one but
+/// the unique phone and id), by name, with the statement that builds each.
+fn deferrable_indexes(conn: &Connection) -> StoreResult<Vec<(String, String)>> {
+    let mut indexes: Vec<(String, String)> = FIXED_INDEXES
+        .iter()
+        .map(|(name, sql)| ((*name).to_owned(), (*sql).to_owned()))
+        .collect();
+    let keys: Vec<String> = {
+        let mut stmt = conn
+            .prepare_cached("SELECT key FROM attribute_defs ORDER BY position")
+            .map_err(db)?;
+        stmt.query_map([], |r| r.get(0))
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?
+    };
+    for key in keys {
+        let key = AttributeKey::parse(&key).map_err(|_| corrupt("attribute key", &key))?;
+        indexes.push((
+            format!("users_by_attr_{}", key.as_str()),
+            format!(
+                "CREATE INDEX IF NOT EXISTS users_by_attr_{} ON users ({}, status, phone)",
+                key.as_str(),
+                column(&key)
+            ),
+        ));
+    }
+    Ok(indexes)
+}
+
+/// The bulk path of a large first import: when the org has no users yet and a step
+/// brings many, its secondary indexes are dropped in the step's transaction, so the
+/// load appends rows and touches only the unique phone and id indexes, instead of
+/// inserting into a dozen B-trees in orders unlike the insert order. They are built
+/// again by sorting, all at once, when the job finishes ([`build_missing_indexes`],
+/// called by `finish_job`), so a job reports `completed` with its filters usable;
+/// if the job dies, its resumed run finishes and builds them. Reads meanwhile still
+/// answer, from the table and the phone index. Answers whether it deferred them.
+pub fn defer_indexes(tx: &Transaction<'_>, rows: usize) -> StoreResult<bool> {
+    if rows < BULK_MIN_ROWS {
+        return Ok(false);
+    }
+    let empty: bool = tx
+        .query_row("SELECT NOT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))
+        .map_err(db)?;
+    if !empty {
+        return Ok(false);
+    }
+    for (name, _) in deferrable_indexes(tx)? {
+        // Names come from our constants and validated keys.
+        tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))
+            .map_err(db)?;
+    }
+    Ok(true)
+}
+
+/// Builds the users indexes a bulk load deferred, if any are missing, each by one
+/// sort of the table (SQLite sorts with a helper thread), then refreshes the
+/// planner's statistics. A no-op, one catalog read, when none is missing.
+pub fn build_missing_indexes(conn: &mut Connection) -> StoreResult<()> {
+    let mut missing = Vec::new();
+    for (name, sql) in deferrable_indexes(conn)? {
+        let exists: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+                [&name],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        if !exists {
+            missing.push(sql);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    conn.execute_batch("PRAGMA threads = 2").map_err(db)?;
+    let built = (|| {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        for sql in &missing {
+            tx.execute_batch(sql).map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    })();
+    conn.execute_batch("PRAGMA threads = 0").map_err(db)?;
+    built?;
+    refresh_stats(conn, true)
+}
+
 /// The column of one attribute in the org's `users` table. Keys are validated to
 /// `[a-z][a-z0-9_]*`, so the name is safe to inline, and it must be inlined (SQL
 /// cannot bind a column name).

@@ -434,3 +434,162 @@ fn a_single_file_data_directory_is_split_into_org_files_on_start_up() {
     let store = SqliteStore::open_dir(dir.path()).unwrap();
     assert_eq!(store.count_users(a).unwrap(), 25);
 }
+
+#[test]
+fn a_large_first_import_defers_the_indexes_and_builds_them_before_it_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    let org = new_org(&store, "Alpha");
+    let team = AttributeDef {
+        key: AttributeKey::parse("team").unwrap(),
+        name: "Team".into(),
+        ty: AttributeType::String,
+        mandatory: false,
+        suggested: false,
+    };
+    store.put_attribute_defs(org.id, &[team]).unwrap();
+    let job = Job {
+        id: JobId::new(),
+        org_id: org.id,
+        kind: JobKind::ImportUsers,
+        status: JobStatus::Queued,
+        file_name: None,
+        created_by: "cli".into(),
+        created_at: t0(),
+        started_at: None,
+        finished_at: None,
+        progress: Progress::default(),
+        counts: Counts::default(),
+        payload: serde_json::json!({}),
+        checkpoint: None,
+        attempts: 0,
+        cancel_requested: false,
+        error: None,
+    };
+    store.enqueue_job(&job).unwrap();
+    store
+        .claim_job(None, "w1", t0(), t0() + chrono::Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    let lease = JobLease {
+        job_id: job.id,
+        org_id: org.id,
+        worker_id: "w1".into(),
+    };
+    let rows: Vec<UserUpsert> = (0..12_000)
+        .map(|i| user(&format!("+9198765{i:05}"), &format!("Person {i}")))
+        .collect();
+    let file = Connection::open(dir.path().join(ORGS_DIR).join(format!("{}.db", org.id))).unwrap();
+    let secondary = "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'users_by_%' ORDER BY name";
+    assert_eq!(
+        names(&file, secondary).len(),
+        4,
+        "three fixed and one filter index"
+    );
+    for chunk in rows.chunks(6_000) {
+        store
+            .job_step(&lease, &mut |tx| {
+                let refs: Vec<&UserUpsert> = chunk.iter().collect();
+                tx.upsert_users(&refs, t0())?;
+                Ok(JobCheckpoint::default())
+            })
+            .unwrap();
+    }
+    // 6,000 rows is under the bulk threshold: the indexes stayed.
+    assert_eq!(names(&file, secondary).len(), 4);
+
+    // A second org, whose first step is large, takes the bulk path.
+    let bulk = new_org(&store, "Beta");
+    store
+        .put_attribute_defs(
+            bulk.id,
+            &[AttributeDef {
+                key: AttributeKey::parse("team").unwrap(),
+                name: "Team".into(),
+                ty: AttributeType::String,
+                mandatory: false,
+                suggested: false,
+            }],
+        )
+        .unwrap();
+    let job = Job {
+        id: JobId::new(),
+        org_id: bulk.id,
+        ..job
+    };
+    store.enqueue_job(&job).unwrap();
+    store
+        .claim_job(
+            Some(job.id),
+            "w1",
+            t0(),
+            t0() + chrono::Duration::minutes(5),
+        )
+        .unwrap()
+        .unwrap();
+    let lease = JobLease {
+        job_id: job.id,
+        org_id: bulk.id,
+        worker_id: "w1".into(),
+    };
+    store
+        .job_step(&lease, &mut |tx| {
+            let refs: Vec<&UserUpsert> = rows.iter().collect();
+            tx.upsert_users(&refs, t0())?;
+            Ok(JobCheckpoint::default())
+        })
+        .unwrap();
+    let file = Connection::open(dir.path().join(ORGS_DIR).join(format!("{}.db", bulk.id))).unwrap();
+    assert_eq!(
+        names(&file, secondary),
+        Vec::<String>::new(),
+        "deferred during the load"
+    );
+    let blue = UserQuery {
+        limit: 5,
+        attribute_filters: vec![(
+            AttributeKey::parse("team").unwrap(),
+            AttributeValue::String("blue".into()),
+        )],
+        ..Default::default()
+    };
+    assert_eq!(
+        store.list_users(bulk.id, &blue).unwrap().total,
+        12_000,
+        "reads still answer"
+    );
+    store
+        .finish_job(
+            &lease,
+            &steward_store::JobEnd {
+                status: JobStatus::Completed,
+                error: None,
+                checkpoint: JobCheckpoint::default(),
+            },
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(
+        names(&file, secondary),
+        vec![
+            "users_by_attr_team",
+            "users_by_name",
+            "users_by_name_prefix",
+            "users_by_status"
+        ],
+        "built before the job completed"
+    );
+    let mut plan = file
+        .prepare("EXPLAIN QUERY PLAN SELECT count(*) FROM users WHERE a_team = 'blue' AND status = 'active'")
+        .unwrap();
+    let plan: Vec<String> = plan
+        .query_map([], |r| r.get(3))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(
+        plan.iter().any(|p| p.contains("users_by_attr_team")),
+        "{plan:?}"
+    );
+    assert_eq!(store.list_users(bulk.id, &blue).unwrap().total, 12_000);
+}
