@@ -166,8 +166,8 @@ pub fn migrate_org(conn: &mut Connection, upto: Option<usize>) -> StoreResult<()
 /// RFC 3339 text), filled from the JSON object, and stored in phone order; the org_id
 /// column and the org_id prefix of every users index go (every row of the file is the
 /// org's). `attribute_columns` lists the columns and the type each is read as. The
-/// filter indexes are on the typed columns, and `users_by_name_prefix` on
-/// `(lower(name), phone)` makes a name prefix search a range scan.
+/// filter indexes are on the typed columns, and `users_by_name_search` on
+/// `(lower(name), status, phone)` makes a name prefix search a range scan.
 fn typed_attributes(tx: &Transaction<'_>) -> StoreResult<()> {
     tx.execute_batch(
         "CREATE TABLE attribute_columns (key TEXT PRIMARY KEY, type TEXT NOT NULL) WITHOUT ROWID",

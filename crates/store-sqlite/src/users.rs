@@ -303,8 +303,8 @@ pub const FIXED_INDEXES: [(&str, &str); 3] = [
         "CREATE INDEX IF NOT EXISTS users_by_name ON users (status, name, phone)",
     ),
     (
-        "users_by_name_prefix",
-        "CREATE INDEX IF NOT EXISTS users_by_name_prefix ON users (lower(name), phone)",
+        "users_by_name_search",
+        "CREATE INDEX IF NOT EXISTS users_by_name_search ON users (lower(name), status, phone)",
     ),
 ];
 
@@ -654,16 +654,6 @@ pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResu
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty());
-    if !query.include_deleted {
-        // With a search, `+status` keeps SQLite from walking the status index (sampled
-        // statistics can make `status = 'active'` look selective) instead of ranging
-        // over the search's indexes.
-        filters.push_str(if search.is_some() {
-            " AND +status = 'active'"
-        } else {
-            " AND status = 'active'"
-        });
-    }
     if let Some(groups) = &query.in_groups {
         // Ids are UUIDs parsed into GroupId, never raw input, so inlining them is safe.
         let list: Vec<String> = groups.iter().map(|g| format!("'{g}'")).collect();
@@ -681,39 +671,91 @@ pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResu
             filters.push_str(" AND 0");
         }
     }
+    let status = if query.include_deleted {
+        ""
+    } else {
+        " AND status = 'active'"
+    };
+    // A search: a name prefix in any (ASCII) case, as LIKE matched it, and a phone
+    // prefix, each a range over an index (`users_by_name_search`, the phone's).
+    let mut search_ranges = Vec::new();
     if let Some(search) = search {
-        // A name prefix in any (ASCII) case, as LIKE matched it, through the
-        // lower(name) index; a phone prefix through the phone index. Both are ranges,
-        // and the rows they find are looked up by rowid.
+        if let Some((from, to)) = prefix_range(&search.to_ascii_lowercase()) {
+            let from = bind(&mut args, Value::Text(from));
+            let to = bind(&mut args, Value::Text(to));
+            search_ranges.push(("lower(name)", from, to));
+        }
         let digits: String = search.chars().filter(char::is_ascii_digit).collect();
         let looks_like_phone = search
             .chars()
             .all(|c| c.is_ascii_digit() || "+ -().".contains(c));
-        let mut any = Vec::new();
-        if let Some((from, to)) = prefix_range(&search.to_ascii_lowercase()) {
-            let from = bind(&mut args, Value::Text(from));
-            let to = bind(&mut args, Value::Text(to));
-            any.push(format!(
-                "SELECT rowid FROM users WHERE lower(name) >= {from} AND lower(name) < {to}"
-            ));
-        }
         if looks_like_phone
             && !digits.is_empty()
             && let Some((from, to)) = prefix_range(&format!("+{digits}"))
         {
             let from = bind(&mut args, Value::Text(from));
             let to = bind(&mut args, Value::Text(to));
-            any.push(format!(
-                "SELECT rowid FROM users WHERE phone >= {from} AND phone < {to}"
-            ));
+            search_ranges.push(("phone", from, to));
         }
-        filters.push_str(&format!(" AND rowid IN ({})", any.join(" UNION ALL ")));
     }
+    // Two ways to find a page of a search. Few matches: collect their rowids from the
+    // ranges and sort them (`+status` keeps SQLite from walking the status index
+    // instead; sampled statistics can make `status = 'active'` look selective). Many
+    // matches: walk the list's order and test each row, which stops after a page (the
+    // `+` keeps the ranges from being used as indexes). The total, counted first,
+    // tells which.
+    let subqueries: Vec<String> = search_ranges
+        .iter()
+        .map(|(expr, from, to)| {
+            format!("SELECT rowid FROM users WHERE {expr} >= {from} AND {expr} < {to}{status}")
+        })
+        .collect();
+    let by_rowid = if subqueries.is_empty() {
+        format!("{filters}{status}")
+    } else {
+        format!(
+            "{filters}{} AND rowid IN ({})",
+            status.replace("status", "+status"),
+            subqueries.join(" UNION ALL ")
+        )
+    };
+    let walking = format!(
+        "{filters}{status} AND ({})",
+        search_ranges
+            .iter()
+            .map(|(expr, from, to)| format!("(+{expr} >= {from} AND +{expr} < {to})"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    );
+    // With no other filter, the count is of the ranges alone, from the indexes.
+    let count_sql = if !subqueries.is_empty()
+        && query.in_groups.is_none()
+        && query.attribute_filters.is_empty()
+    {
+        format!("SELECT count(*) FROM ({})", subqueries.join(" UNION "))
+    } else {
+        format!("SELECT count(*) FROM users WHERE {by_rowid}")
+    };
     let total: u64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM users WHERE {filters}"))
+        .prepare_cached(&count_sql)
         .map_err(db)?
         .query_row(params_from_iter(&args), |r| r.get(0))
         .map_err(db)?;
+    let mut filters = if search_ranges.is_empty() {
+        by_rowid
+    } else {
+        // Walking reads about a page / (total / users) rows: at most ~25,000.
+        let users: i64 = conn
+            .query_row("SELECT coalesce(max(rowid), 0) FROM users", [], |r| {
+                r.get(0)
+            })
+            .map_err(db)?;
+        if total.saturating_mul(490) >= u64::try_from(users).unwrap_or(0) {
+            walking
+        } else {
+            by_rowid
+        }
+    };
 
     // Keyset pagination: the cursor is the sort key of the last row.
     let (order, compare) = match query.sort {

@@ -574,7 +574,7 @@ fn a_large_first_import_defers_the_indexes_and_builds_them_before_it_completes()
         vec![
             "users_by_attr_team",
             "users_by_name",
-            "users_by_name_prefix",
+            "users_by_name_search",
             "users_by_status"
         ],
         "built before the job completed"
@@ -592,4 +592,52 @@ fn a_large_first_import_defers_the_indexes_and_builds_them_before_it_completes()
         "{plan:?}"
     );
     assert_eq!(store.list_users(bulk.id, &blue).unwrap().total, 12_000);
+    // Searches, both ways: a rare match (rowids from the index ranges) and a common
+    // one (walking the phone order).
+    let search = |q: &str| {
+        let page = store
+            .list_users(
+                bulk.id,
+                &UserQuery {
+                    limit: 3,
+                    search: Some(q.into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        (
+            page.total,
+            page.items
+                .iter()
+                .map(|u| u.phone.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        search("PERSON 1199"),
+        (
+            11,
+            vec![
+                "+919876501199".into(),
+                "+919876511990".into(),
+                "+919876511991".into()
+            ]
+        )
+    );
+    assert_eq!(
+        search("9198765119"),
+        (
+            100,
+            vec![
+                "+919876511900".into(),
+                "+919876511901".into(),
+                "+919876511902".into()
+            ]
+        )
+    );
+    assert_eq!(search("per").0, 12_000);
+    assert_eq!(
+        search("per").1,
+        vec!["+919876500000", "+919876500001", "+919876500002"]
+    );
 }
