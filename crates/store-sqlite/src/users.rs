@@ -639,122 +639,174 @@ fn prefix_range(prefix: &str) -> Option<(String, String)> {
     None
 }
 
+/// A statement being built with its positional arguments.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    args: Vec<Value>,
+}
+
+impl Sql {
+    fn push(&mut self, text: &str) -> &mut Sql {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    fn bind(&mut self, value: Value) -> &mut Sql {
+        self.args.push(value);
+        self.text.push_str(&format!("?{}", self.args.len()));
+        self
+    }
+
+    fn count(&self, conn: &Connection) -> StoreResult<u64> {
+        conn.prepare_cached(&self.text)
+            .map_err(db)?
+            .query_row(params_from_iter(&self.args), |r| r.get(0))
+            .map_err(db)
+    }
+}
+
+/// One half of a `q=` search: the rows whose `expr` starts with a prefix, as the
+/// range `[from, to)` of an index (`users_by_name_search` for `lower(name)`, the
+/// status index for the phone).
+struct SearchRange {
+    expr: &'static str,
+    from: String,
+    to: String,
+}
+
+impl SearchRange {
+    /// `expr >= from AND expr < to`; with `plain`, written so no index serves it.
+    fn push(&self, sql: &mut Sql, plain: bool) {
+        let expr = if plain {
+            format!("+{}", self.expr)
+        } else {
+            self.expr.to_owned()
+        };
+        sql.push(&format!("{expr} >= "))
+            .bind(Value::Text(self.from.clone()))
+            .push(&format!(" AND {expr} < "))
+            .bind(Value::Text(self.to.clone()));
+    }
+}
+
+/// The ranges of a search: a name prefix in any (ASCII) case, as LIKE matched it, and
+/// for a search that looks like a phone, a phone prefix.
+fn search_ranges(search: &str) -> Vec<SearchRange> {
+    let mut ranges = Vec::new();
+    if let Some((from, to)) = prefix_range(&search.to_ascii_lowercase()) {
+        ranges.push(SearchRange {
+            expr: "lower(name)",
+            from,
+            to,
+        });
+    }
+    let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+    let looks_like_phone = search
+        .chars()
+        .all(|c| c.is_ascii_digit() || "+ -().".contains(c));
+    if looks_like_phone
+        && !digits.is_empty()
+        && let Some((from, to)) = prefix_range(&format!("+{digits}"))
+    {
+        ranges.push(SearchRange {
+            expr: "phone",
+            from,
+            to,
+        });
+    }
+    ranges
+}
+
 pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResult<Page<User>> {
     let limit = query.limit.clamp(1, 1000);
     let columns = Columns::read(conn)?;
-    // Every row in the org's file is the org's: no org filter.
-    let mut filters = String::from("1");
-    let mut args: Vec<Value> = vec![];
-    fn bind(args: &mut Vec<Value>, value: Value) -> String {
-        args.push(value);
-        format!("?{}", args.len())
-    }
-    let search = query
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    if let Some(groups) = &query.in_groups {
-        // Ids are UUIDs parsed into GroupId, never raw input, so inlining them is safe.
-        let list: Vec<String> = groups.iter().map(|g| format!("'{g}'")).collect();
-        filters.push_str(&format!(
-            " AND id IN (SELECT user_id FROM memberships WHERE group_id IN ({}))",
-            list.join(", ")
-        ));
-    }
-    for (key, value) in &query.attribute_filters {
-        if columns.has(key) {
-            let placeholder = bind(&mut args, sql_value(value));
-            filters.push_str(&format!(" AND {} = {placeholder}", column(key)));
-        } else {
-            // No user ever had this attribute.
-            filters.push_str(" AND 0");
-        }
-    }
     let status = if query.include_deleted {
         ""
     } else {
         " AND status = 'active'"
     };
-    // A search: a name prefix in any (ASCII) case, as LIKE matched it, and a phone
-    // prefix, each a range over an index (`users_by_name_search`, the phone's).
-    let mut search_ranges = Vec::new();
-    if let Some(search) = search {
-        if let Some((from, to)) = prefix_range(&search.to_ascii_lowercase()) {
-            let from = bind(&mut args, Value::Text(from));
-            let to = bind(&mut args, Value::Text(to));
-            search_ranges.push(("lower(name)", from, to));
+    // The filters of the list, beside the search. Every row in the org's file is the
+    // org's: no org filter.
+    let base = |sql: &mut Sql| {
+        sql.push(" WHERE 1");
+        if let Some(groups) = &query.in_groups {
+            // Ids are UUIDs parsed into GroupId, never raw input: safe to inline.
+            let list: Vec<String> = groups.iter().map(|g| format!("'{g}'")).collect();
+            sql.push(&format!(
+                " AND id IN (SELECT user_id FROM memberships WHERE group_id IN ({}))",
+                list.join(", ")
+            ));
         }
-        let digits: String = search.chars().filter(char::is_ascii_digit).collect();
-        let looks_like_phone = search
-            .chars()
-            .all(|c| c.is_ascii_digit() || "+ -().".contains(c));
-        if looks_like_phone
-            && !digits.is_empty()
-            && let Some((from, to)) = prefix_range(&format!("+{digits}"))
-        {
-            let from = bind(&mut args, Value::Text(from));
-            let to = bind(&mut args, Value::Text(to));
-            search_ranges.push(("phone", from, to));
+        for (key, value) in &query.attribute_filters {
+            if columns.has(key) {
+                sql.push(&format!(" AND {} = ", column(key)))
+                    .bind(sql_value(value));
+            } else {
+                // No user ever had this attribute.
+                sql.push(" AND 0");
+            }
         }
-    }
-    // Two ways to find a page of a search. Few matches: collect their rowids from the
-    // ranges and sort them (`+status` keeps SQLite from walking the status index
-    // instead; sampled statistics can make `status = 'active'` look selective). Many
-    // matches: walk the list's order and test each row, which stops after a page (the
-    // `+` keeps the ranges from being used as indexes). The total, counted first,
-    // tells which.
-    let subqueries: Vec<String> = search_ranges
-        .iter()
-        .map(|(expr, from, to)| {
-            format!("SELECT rowid FROM users WHERE {expr} >= {from} AND {expr} < {to}{status}")
-        })
-        .collect();
-    let by_rowid = if subqueries.is_empty() {
-        format!("{filters}{status}")
-    } else {
-        format!(
-            "{filters}{} AND rowid IN ({})",
-            status.replace("status", "+status"),
-            subqueries.join(" UNION ALL ")
-        )
     };
-    let walking = format!(
-        "{filters}{status} AND ({})",
-        search_ranges
-            .iter()
-            .map(|(expr, from, to)| format!("(+{expr} >= {from} AND +{expr} < {to})"))
-            .collect::<Vec<_>>()
-            .join(" OR ")
-    );
-    // With no other filter, the count is of the ranges alone, from the indexes.
-    let count_sql = if !subqueries.is_empty()
-        && query.in_groups.is_none()
-        && query.attribute_filters.is_empty()
-    {
-        format!("SELECT count(*) FROM ({})", subqueries.join(" UNION "))
-    } else {
-        format!("SELECT count(*) FROM users WHERE {by_rowid}")
-    };
-    let total: u64 = conn
-        .prepare_cached(&count_sql)
-        .map_err(db)?
-        .query_row(params_from_iter(&args), |r| r.get(0))
-        .map_err(db)?;
-    let mut filters = if search_ranges.is_empty() {
-        by_rowid
-    } else {
-        // Walking reads about a page / (total / users) rows: at most ~25,000.
-        let users: i64 = conn
-            .query_row("SELECT coalesce(max(rowid), 0) FROM users", [], |r| {
-                r.get(0)
-            })
-            .map_err(db)?;
-        if total.saturating_mul(490) >= u64::try_from(users).unwrap_or(0) {
-            walking
-        } else {
-            by_rowid
+    let ranges = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(search_ranges)
+        .unwrap_or_default();
+    let plain_list = query.in_groups.is_none() && query.attribute_filters.is_empty();
+
+    // The total. A search with no other filter counts each range from its index
+    // alone, less the users in both (a name that starts with the phone's digits).
+    let mut range_counts = Vec::new();
+    let total = if ranges.is_empty() {
+        let mut sql = Sql::default();
+        sql.push("SELECT count(*) FROM users");
+        base(&mut sql);
+        sql.push(status);
+        sql.count(conn)?
+    } else if plain_list {
+        for range in &ranges {
+            let mut sql = Sql::default();
+            sql.push("SELECT count(*) FROM users WHERE ");
+            range.push(&mut sql, false);
+            sql.push(status);
+            range_counts.push(sql.count(conn)?);
         }
+        let mut both = 0;
+        if let [a, b] = &ranges[..] {
+            // Range over the smaller, test the other.
+            let (scan, test) = if range_counts[0] <= range_counts[1] {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            let mut sql = Sql::default();
+            sql.push("SELECT count(*) FROM users WHERE ");
+            scan.push(&mut sql, false);
+            sql.push(" AND ");
+            test.push(&mut sql, true);
+            sql.push(status);
+            both = sql.count(conn)?;
+        }
+        range_counts.iter().sum::<u64>() - both
+    } else {
+        let mut sql = Sql::default();
+        sql.push("SELECT count(*) FROM users");
+        base(&mut sql);
+        sql.push(&status.replace("status", "+status"));
+        sql.push(" AND rowid IN (");
+        for (i, range) in ranges.iter().enumerate() {
+            if i > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push("SELECT rowid FROM users WHERE ");
+            range.push(&mut sql, false);
+        }
+        sql.push(")");
+        sql.count(conn)?
     };
 
     // Keyset pagination: the cursor is the sort key of the last row.
@@ -764,35 +816,99 @@ pub fn list_users(conn: &Connection, org: OrgId, query: &UserQuery) -> StoreResu
         UserSort::Name => ("name, phone", ">"),
         UserSort::NameDesc => ("name DESC, phone DESC", "<"),
     };
-    if let Some(cursor) = &query.after {
-        match query.sort {
-            UserSort::Phone | UserSort::PhoneDesc => {
-                let p = bind(&mut args, Value::Text(cursor.clone()));
-                filters.push_str(&format!(" AND phone {compare} {p}"));
-            }
-            UserSort::Name | UserSort::NameDesc => {
-                let (name, phone) = cursor.split_once('\t').unwrap_or((cursor.as_str(), ""));
-                let n = bind(&mut args, Value::Text(name.to_owned()));
-                let p = bind(&mut args, Value::Text(phone.to_owned()));
-                filters.push_str(&format!(" AND (name, phone) {compare} ({n}, {p})"));
+    let page = |sql: &mut Sql, status: &str| {
+        sql.push(status);
+        if let Some(cursor) = &query.after {
+            match query.sort {
+                UserSort::Phone | UserSort::PhoneDesc => {
+                    sql.push(&format!(" AND phone {compare} "))
+                        .bind(Value::Text(cursor.clone()));
+                }
+                UserSort::Name | UserSort::NameDesc => {
+                    let (name, phone) = cursor.split_once('\t').unwrap_or((cursor.as_str(), ""));
+                    sql.push(&format!(" AND (name, phone) {compare} ("))
+                        .bind(Value::Text(name.to_owned()))
+                        .push(", ")
+                        .bind(Value::Text(phone.to_owned()))
+                        .push(")");
+                }
             }
         }
+        sql.push(&format!(" ORDER BY {order} LIMIT "))
+            .bind(Value::Integer(i64::from(limit) + 1));
+    };
+    let select = format!("SELECT {USER_COLUMNS}{} FROM users", columns.list(""));
+    let mut queries = Vec::new();
+    if ranges.is_empty() {
+        let mut sql = Sql::default();
+        sql.push(&select);
+        base(&mut sql);
+        page(&mut sql, status);
+        queries.push(sql);
+    } else {
+        // Each range gives its first page in the list's order, and the pages merge.
+        // A range that matches many users is read by walking the list's order and
+        // testing each row, which stops after a page; one that matches few is read
+        // by collecting its rows from the range and sorting them. A phone range in
+        // phone order is both at once.
+        let users: i64 = conn
+            .query_row("SELECT coalesce(max(rowid), 0) FROM users", [], |r| {
+                r.get(0)
+            })
+            .map_err(db)?;
+        let users = u64::try_from(users).unwrap_or(0);
+        for (i, range) in ranges.iter().enumerate() {
+            let matches = range_counts.get(i).copied().unwrap_or(total);
+            let mut sql = Sql::default();
+            sql.push(&select);
+            base(&mut sql);
+            sql.push(" AND ");
+            let by_phone = matches!(query.sort, UserSort::Phone | UserSort::PhoneDesc);
+            if range.expr == "phone" && by_phone {
+                range.push(&mut sql, false);
+                page(&mut sql, status);
+            } else if matches.saturating_mul(490) >= users {
+                // Walking reads about a page / (matches / users) rows: ~25,000 at most.
+                range.push(&mut sql, true);
+                page(&mut sql, status);
+            } else {
+                // `+status` keeps SQLite from walking the status index instead
+                // (sampled statistics can make `status = 'active'` look selective).
+                sql.push("rowid IN (SELECT rowid FROM users WHERE ");
+                range.push(&mut sql, false);
+                sql.push(")");
+                page(&mut sql, &status.replace("status", "+status"));
+            }
+            queries.push(sql);
+        }
     }
-    let l = bind(&mut args, Value::Integer(i64::from(limit) + 1));
-    let sql = format!(
-        "SELECT {USER_COLUMNS}{} FROM users WHERE {filters} ORDER BY {order} LIMIT {l}",
-        columns.list("")
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-    let rows = stmt
-        .query_map(params_from_iter(&args), |r| read_user(r, &columns))
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
+    let mut rows = Vec::new();
+    for sql in &queries {
+        let mut stmt = conn.prepare_cached(&sql.text).map_err(db)?;
+        let found = stmt
+            .query_map(params_from_iter(&sql.args), |r| read_user(r, &columns))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.extend(found);
+    }
     let mut items = rows
         .into_iter()
         .map(|r| r.into_user(org, &columns))
         .collect::<StoreResult<Vec<_>>>()?;
+    if queries.len() > 1 {
+        items.sort_by(|a, b| {
+            let by_phone = a.phone.as_str().cmp(b.phone.as_str());
+            let by_name = a.name.as_str().cmp(b.name.as_str()).then(by_phone);
+            match query.sort {
+                UserSort::Phone => by_phone,
+                UserSort::PhoneDesc => by_phone.reverse(),
+                UserSort::Name => by_name,
+                UserSort::NameDesc => by_name.reverse(),
+            }
+        });
+        items.dedup_by(|a, b| a.id == b.id);
+    }
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(|u| match query.sort {
