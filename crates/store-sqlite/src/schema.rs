@@ -255,7 +255,6 @@ fn typed_attributes(tx: &Transaction<'_>) -> StoreResult<()> {
             .map_err(db)?;
         }
     }
-    tx.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE users;")
-        .map_err(db)?;
+    tx.execute_batch("ANALYZE users").map_err(db)?;
     Ok(())
 }
