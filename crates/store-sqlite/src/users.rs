@@ -388,8 +388,9 @@ pub fn defer_indexes(tx: &Transaction<'_>, rows: usize) -> StoreResult<bool> {
 }
 
 /// Builds the users indexes a bulk load deferred, if any are missing, each by one
-/// sort of the table (SQLite sorts with a helper thread), then refreshes the
-/// planner's statistics. A no-op, one catalog read, when none is missing.
+/// sort of the table (SQLite may sort with a helper thread; at 1M rows this measured
+/// the same as without, 26.0 s against 25.6 s for the whole import), then refreshes
+/// the planner's statistics. A no-op, one catalog read, when none is missing.
 pub fn build_missing_indexes(conn: &mut Connection) -> StoreResult<()> {
     let mut missing = Vec::new();
     for (name, sql) in deferrable_indexes(conn)? {
