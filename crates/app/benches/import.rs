@@ -18,6 +18,12 @@
 //! Each Steward phase runs in a process of its own (this program again), as the CLI
 //! would, so its peak RSS (`VmHWM`) is that phase's alone. The table ends with the ratios against the goals: first import no
 //! slower than sqlite3, re-import at most 0.6 of the first, peak RSS at most 256 MiB.
+//!
+//! Then the isolation figure: a first import of `ISOLATION_ROWS` rows (100k by
+//! default) into an org of a store where `NOISY_ORGS` other orgs (50) each define 20
+//! attributes of their own and hold `NOISY_USERS` users (2,000) with values for them,
+//! against the same import into a store holding only that org (goal: at most 1.2x).
+//! `ISOLATION_ROWS=0` skips it.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -31,7 +37,10 @@ use std::time::{Duration, Instant};
 use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::synthetic::{self, People};
 use steward_app::{App, SystemClock, import, orgs};
-use steward_domain::{Job, OrgId, PhoneNumber};
+use steward_domain::{
+    AttributeDef, AttributeKey, AttributeType, AttributeValue, Job, OrgId, PersonName, PhoneNumber,
+    UserSource, UserUpsert,
+};
 use steward_store::prelude::*;
 use steward_store::{LocalBlobStore, UserQuery};
 use steward_store_sqlite::SqliteStore;
@@ -141,6 +150,107 @@ fn main() {
     print_latencies(&list_ms, &get_ms);
     println!("The same reads on the idle store after it:");
     print_latencies(&idle_list_ms, &idle_get_ms);
+
+    let isolation_rows = env_or("ISOLATION_ROWS", 100_000);
+    if isolation_rows > 0 {
+        isolation(dir.path(), isolation_rows, repeat);
+    }
+}
+
+const GOAL_ISOLATION: f64 = 1.2;
+
+/// The isolation figure: the same first import, alone in its store and beside many
+/// orgs with schemas of their own.
+fn isolation(dir: &Path, rows: u64, repeat: u64) {
+    let noisy_orgs = env_or("NOISY_ORGS", 50);
+    let noisy_users = env_or("NOISY_USERS", 2_000);
+    let csv = dir.join("isolation.csv");
+    let mut out = BufWriter::new(File::create(&csv).expect("create the CSV"));
+    synthetic::write_users_csv(rows, SEED, &mut out).expect("write the CSV");
+    out.flush().expect("write the CSV");
+    drop(out);
+    let mut alone = Vec::new();
+    let mut beside = Vec::new();
+    for round in 1..=repeat {
+        let store = tempfile::tempdir_in(dir).expect("a store directory");
+        let org = Bench::create(store.path());
+        alone.push(Bench::open(store.path(), org).import(&csv).1.secs);
+        drop(store);
+
+        let store = tempfile::tempdir_in(dir).expect("a store directory");
+        let start = Instant::now();
+        fill_noisy_orgs(store.path(), noisy_orgs, noisy_users);
+        let filled = start.elapsed().as_secs_f64();
+        let org = Bench::create(store.path());
+        beside.push(Bench::open(store.path(), org).import(&csv).1.secs);
+        println!(
+            "isolation run {round}/{repeat}: alone {:.2} s; beside {noisy_orgs} orgs x 20 attributes x {noisy_users} users (filled in {filled:.1} s) {:.2} s",
+            alone[alone.len() - 1],
+            beside[beside.len() - 1]
+        );
+    }
+    if let (Some(a), Some(b)) = (median(alone), median(beside)) {
+        println!(
+            "{:<34} {:>9.2}x {:>7.1}x  {}  ({rows} rows: {b:.2} s against {a:.2} s, medians)",
+            "isolation: beside others / alone",
+            b / a,
+            GOAL_ISOLATION,
+            if b / a <= GOAL_ISOLATION {
+                "met"
+            } else {
+                "MISSED"
+            }
+        );
+    }
+}
+
+/// Makes `orgs` orgs, each with 20 string attributes of its own keys, holding `users`
+/// users with a value for each.
+fn fill_noisy_orgs(dir: &Path, orgs: u64, users: u64) {
+    let bench = Bench::open(dir, OrgId::new());
+    let cli = steward_app::audit::AuditContext::cli();
+    for o in 0..orgs {
+        let org = orgs::create_org(&bench.app, &cli, &format!("Noisy {o}"), "IN").expect("an org");
+        let defs: Vec<AttributeDef> = (0..20)
+            .map(|a| AttributeDef {
+                key: AttributeKey::parse(&format!("o{o}_a{a}")).expect("a key"),
+                name: format!("Org {o} attribute {a}"),
+                ty: AttributeType::String,
+                mandatory: false,
+                suggested: false,
+            })
+            .collect();
+        bench
+            .store
+            .put_attribute_defs(org.id, &defs)
+            .expect("the schema");
+        let mut people = People::new(1000 + o);
+        let rows: Vec<UserUpsert> = (0..users)
+            .map(|i| {
+                let p = people.next_person();
+                UserUpsert {
+                    phone: p.phone,
+                    name: PersonName::parse(&p.name).expect("a name"),
+                    source: UserSource::Upload,
+                    attributes: defs
+                        .iter()
+                        .map(|d| {
+                            (
+                                d.key.clone(),
+                                Some(AttributeValue::String(format!("v{}", i % 17))),
+                            )
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        for chunk in rows.chunks(5_000) {
+            bench
+                .store
+                .upsert_users(org.id, chunk, chrono::Utc::now())
+                .expect("the users");
+        }
+    }
 }
 
 /// Runs one Steward phase in a child process (this program again, with the phase in

@@ -4,7 +4,9 @@
 //!
 //! Builds the org in a fresh store (synthetic people with 7 attributes), then asks for
 //! pages of 50 users filtered by department, each from a random cursor, as the API
-//! does (the page and its `total`), and prints p50/p99 and peak memory.
+//! does (the page and its `total`), then pages of a `q=` search (a name prefix of two
+//! or three letters, or a phone prefix of 6 to 9 digits, of a random user), and
+//! prints p50/p99 of each and peak memory.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -53,6 +55,7 @@ fn main() {
     let start = Instant::now();
     let mut people = People::new(1);
     let mut phones = Vec::with_capacity(users);
+    let mut names = Vec::with_capacity(users);
     let mut batch = Vec::with_capacity(10_000);
     for i in 0..users {
         let p = people.next_person();
@@ -67,6 +70,7 @@ fn main() {
             })
             .collect();
         phones.push(p.phone.as_str().to_owned());
+        names.push(p.name.clone());
         batch.push(UserUpsert {
             phone: p.phone,
             name: PersonName::parse(&p.name).expect("a name"),
@@ -111,14 +115,43 @@ fn main() {
             timings.push(elapsed.as_secs_f64() * 1000.0);
         }
     }
-    timings.sort_by(f64::total_cmp);
-    let at = |q: f64| timings[((timings.len() as f64 * q) as usize).min(timings.len() - 1)];
-    println!(
-        "page of 50 with filter.department, 500 queries after 20 warm-up: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        at(0.5),
-        at(0.99),
-        at(1.0)
-    );
+    print_timings("page of 50 with filter.department", &mut timings);
+
+    let mut name_timings = Vec::new();
+    let mut phone_timings = Vec::new();
+    for round in 0..1040 {
+        let i = rng.random_range(0..users);
+        let by_name = round % 2 == 0;
+        let search = if by_name {
+            let letters = rng.random_range(2..=3);
+            names[i]
+                .chars()
+                .take(letters)
+                .collect::<String>()
+                .to_lowercase()
+        } else {
+            let digits = rng.random_range(6..=9);
+            phones[i].chars().skip(1).take(digits).collect()
+        };
+        let query = UserQuery {
+            limit: 50,
+            search: Some(search.clone()),
+            ..UserQuery::default()
+        };
+        let t = Instant::now();
+        let page = store.list_users(org.id, &query).expect("a page");
+        let elapsed = t.elapsed().as_secs_f64() * 1000.0;
+        assert!(page.total >= 1, "{search:?} finds the user it came from");
+        if round >= 40 {
+            if by_name {
+                name_timings.push(elapsed);
+            } else {
+                phone_timings.push(elapsed);
+            }
+        }
+    }
+    print_timings("q= name prefix (2-3 letters)", &mut name_timings);
+    print_timings("q= phone prefix (6-9 digits)", &mut phone_timings);
     let rss = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -128,4 +161,16 @@ fn main() {
         })
         .map_or(0.0, |kb| kb / 1024.0);
     println!("peak RSS: {rss:.0} MiB");
+}
+
+fn print_timings(what: &str, timings: &mut [f64]) {
+    timings.sort_by(f64::total_cmp);
+    let at = |q: f64| timings[((timings.len() as f64 * q) as usize).min(timings.len() - 1)];
+    println!(
+        "{what}, {} queries after warm-up: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        timings.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
 }

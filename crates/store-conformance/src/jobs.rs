@@ -583,3 +583,79 @@ pub fn jobs_of_another_org_are_invisible(store: &dyn Store) {
     let second = store.list_jobs(a.id, &rest).unwrap();
     assert_eq!((second.items.len(), second.next_cursor), (2, None));
 }
+
+/// The race a stalled worker runs: its step passed the lease check, then, while it
+/// works, its lease runs out and another worker claims the job. Whatever the backend
+/// does, the step's rows and checkpoint are either both kept, and the new worker
+/// resumes after them, or both dropped (`LeaseLost`), and the new worker starts where
+/// the step started: never committed and redone.
+pub fn a_lease_taken_during_a_step_never_lets_the_step_be_done_twice(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let job = new_job(store, org.id, t0());
+    store
+        .claim_job(None, "slow", t0(), t0() + Duration::seconds(30))
+        .unwrap()
+        .unwrap();
+    let slow = lease_of(&job, "slow");
+    let later = t0() + Duration::minutes(5);
+    let step = JobCheckpoint {
+        progress: Progress { done: 1, total: 2 },
+        counts: counts(&[("created", 1)]),
+        state: Some(serde_json::json!({"offset": 1})),
+    };
+    let (result, claimed) = std::thread::scope(|scope| {
+        let mut other = None;
+        let result = store.job_step(&slow, &mut |tx| {
+            tx.upsert_users(&[&upsert(PHONES[0], "Asha", AttributeChanges::new())], t0())?;
+            // Another worker claims the expired job now, on a thread of its own: its
+            // claim may have to wait for this step to end.
+            let handle = scope.spawn(move || {
+                store
+                    .claim_job(None, "fast", later, later + Duration::minutes(1))
+                    .unwrap()
+            });
+            // Give the claim the time to take the lease before this step commits
+            // (a backend whose claim waits for the step cannot, which is fine too).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while std::time::Instant::now() < deadline
+                && store.find_job(job.id).unwrap().unwrap().attempts < 2
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other = Some(handle);
+            Ok(step.clone())
+        });
+        let claimed = other.map(|h| h.join().unwrap());
+        (result, claimed)
+    });
+    let claimed = claimed.unwrap().expect("the other worker claims the job");
+    assert_eq!(claimed.attempts, 2);
+    let user = store.get_user(org.id, &crate::phone(PHONES[0])).unwrap();
+    match result {
+        Ok(_) => {
+            assert_eq!(claimed.checkpoint, step.state, "resumes after the step");
+            assert!(user.is_some());
+        }
+        Err(StoreError::LeaseLost) => {
+            assert_eq!(claimed.checkpoint, None, "starts where the step started");
+            assert_eq!(claimed.progress, Progress::default());
+            assert!(user.is_none(), "the lost step's rows are not kept");
+        }
+        Err(e) => panic!("unexpected {e}"),
+    }
+    // The stalled worker can write nothing more.
+    assert!(matches!(
+        store.job_step(&slow, &mut |_| Ok(step.clone())),
+        Err(StoreError::LeaseLost)
+    ));
+    let fast = lease_of(&job, "fast");
+    let next = JobCheckpoint {
+        progress: Progress { done: 2, total: 2 },
+        ..step.clone()
+    };
+    store.job_step(&fast, &mut |_| Ok(next.clone())).unwrap();
+    assert_eq!(
+        store.get_job(org.id, job.id).unwrap().unwrap().progress,
+        next.progress
+    );
+}

@@ -91,6 +91,8 @@ macro_rules! conformance_tests {
             a_throttle_counts_up_to_its_limit_per_key_and_window,
             a_released_attempt_is_given_back_once,
             concurrent_hits_never_get_more_than_the_limit_through,
+            a_lease_taken_during_a_step_never_lets_the_step_be_done_twice,
+            an_unknown_org_has_no_data_and_takes_no_writes,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {

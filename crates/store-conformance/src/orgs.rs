@@ -113,3 +113,42 @@ pub fn disabling_an_account_ends_its_sessions_but_only_in_its_own_org(store: &dy
         Some(t0())
     );
 }
+
+/// An org that does not exist (never created, or deleted) holds nothing and takes no
+/// writes; reading it creates nothing either.
+pub fn an_unknown_org_has_no_data_and_takes_no_writes(store: &dyn Store) {
+    let known = new_org(store, "Contoso");
+    let unknown = OrgId::new();
+    assert_eq!(store.attribute_defs(unknown).unwrap(), vec![]);
+    assert_eq!(store.count_users(unknown).unwrap(), 0);
+    let page = store
+        .list_users(
+            unknown,
+            &steward_store::UserQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!((page.items.len(), page.total), (0, 0));
+    assert_eq!(store.list_groups(unknown).unwrap(), vec![]);
+    let someone = crate::upsert(crate::PHONES[0], "Asha", Default::default());
+    assert!(store.create_user(unknown, &someone, t0()).is_err());
+    assert!(
+        store
+            .upsert_users(unknown, std::slice::from_ref(&someone), t0())
+            .is_err()
+    );
+    assert_eq!(store.find_users_by_phone(&someone.phone).unwrap(), vec![]);
+    assert!(
+        store
+            .data_counts(unknown)
+            .unwrap()
+            .0
+            .iter()
+            .all(|(_, n)| *n == 0)
+    );
+    // The known org is untouched by all this.
+    store.create_user(known.id, &someone, t0()).unwrap();
+    assert_eq!(store.find_users_by_phone(&someone.phone).unwrap().len(), 1);
+}

@@ -10,7 +10,7 @@ use crate::convert::{db, parse_id, parse_ts, ts};
 
 impl AuditStore for SqliteStore {
     fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_org(e.org_id, |tx| {
             tx.execute(
                 "INSERT INTO audit_events
                     (id, org_id, actor, action, target, outcome, request_id, ip, at)
@@ -33,7 +33,15 @@ impl AuditStore for SqliteStore {
     }
 
     fn list_audit(&self, org: OrgId, query: &AuditQuery) -> StoreResult<Page<AuditEvent>> {
-        list_audit(&*self.conn()?, org, query)
+        self.read_org(
+            org,
+            || Page {
+                items: Vec::new(),
+                next_cursor: None,
+                total: 0,
+            },
+            |conn| list_audit(conn, org, query),
+        )
     }
 }
 

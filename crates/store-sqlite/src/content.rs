@@ -12,12 +12,13 @@ use steward_store::{
     StoreResult,
 };
 
+use crate::SqliteStore;
 use crate::convert::{corrupt, db, json_text, parse_id, parse_ts, ts};
-use crate::{SqliteStore, schema};
+use crate::schema::{self, Home};
 
 impl ContentStore for SqliteStore {
     fn insert_messages(&self, org: OrgId, messages: &[Message]) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_org(org, |tx| {
             let mut stmt = tx
                 .prepare(
                     "INSERT INTO messages (id, org_id, group_id, sender_id, body, created_at)
@@ -40,11 +41,11 @@ impl ContentStore for SqliteStore {
     }
 
     fn get_message(&self, org: OrgId, id: MessageId) -> StoreResult<Option<Message>> {
-        get_message(&*self.conn()?, org, id)
+        self.read_org(org, || None, |conn| get_message(conn, org, id))
     }
 
     fn insert_attachment(&self, a: &Attachment) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_org_or(a.org_id, (), |tx| {
             tx.execute(
                 "INSERT INTO attachments (id, org_id, message_id, file_name, content_type, size, blob_key, created_at)
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
@@ -66,11 +67,11 @@ impl ContentStore for SqliteStore {
     }
 
     fn get_attachment(&self, org: OrgId, id: AttachmentId) -> StoreResult<Option<Attachment>> {
-        get_attachment(&*self.conn()?, org, id)
+        self.read_org(org, || None, |conn| get_attachment(conn, org, id))
     }
 
     fn insert_action_responses(&self, org: OrgId, rows: &[ActionResponse]) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_org(org, |tx| {
             let mut stmt = tx
                 .prepare(
                     "INSERT INTO action_responses
@@ -95,7 +96,7 @@ impl ContentStore for SqliteStore {
     }
 
     fn insert_telemetry(&self, org: OrgId, events: &[TelemetryEvent]) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_org(org, |tx| {
             let mut stmt = tx
                 .prepare(
                     "INSERT INTO telemetry_events (id, org_id, user_id, kind, properties, at)
@@ -124,22 +125,42 @@ impl ContentStore for SqliteStore {
         since_7d: DateTime<Utc>,
         since_30d: DateTime<Utc>,
     ) -> StoreResult<GroupReport> {
-        group_report(&*self.conn()?, org, group, since_7d, since_30d)
+        self.read_org(org, GroupReport::default, |conn| {
+            group_report(conn, org, group, since_7d, since_30d)
+        })
     }
 
     fn data_counts(&self, org: OrgId) -> StoreResult<DataCounts> {
-        let conn = self.conn()?;
+        let shared = self.conn()?;
+        let tenant = match self.tenant(org)? {
+            Some(pool) => Some(crate::conn_of(&pool)?),
+            None => None,
+        };
+        // Every row of an org's file is the org's (its users table has no org_id).
+        let count = |conn: &Connection, tables: &[&str], by_org: bool| -> StoreResult<u64> {
+            let mut n = 0;
+            for table in tables {
+                // Table names come from our own constant list, never from input.
+                let sql = if by_org {
+                    format!("SELECT count(*) FROM {table} WHERE org_id = ?1")
+                } else {
+                    format!("SELECT count(*) FROM {table} WHERE ?1 IS NOT NULL")
+                };
+                n += conn
+                    .query_row(&sql, [org.to_string()], |r| r.get::<_, u64>(0))
+                    .map_err(db)?;
+            }
+            Ok(n)
+        };
         let counts = DataKind::ALL
             .into_iter()
             .map(|kind| {
-                let mut n = 0;
-                for table in schema::tables_of(kind) {
-                    // Table names come from our own constant list, never from input.
-                    let sql = format!("SELECT count(*) FROM {table} WHERE org_id = ?1");
-                    n += conn
-                        .query_row(&sql, [org.to_string()], |r| r.get::<_, u64>(0))
-                        .map_err(db)?;
-                }
+                let n = match (schema::tables_of(kind), &tenant) {
+                    (Home::Shared(tables), _) => count(&shared, tables, true)?,
+                    (Home::Org(tables), Some(conn)) => count(conn, tables, false)?,
+                    // An unknown org has no file, so nothing in one.
+                    (Home::Org(_), None) => 0,
+                };
                 Ok((kind, n))
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -153,11 +174,13 @@ impl ContentStore for SqliteStore {
         before: Option<MessageId>,
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
-        list_messages(&*self.conn()?, org, group, before, limit)
+        self.read_org(org, Vec::new, |conn| {
+            list_messages(conn, org, group, before, limit)
+        })
     }
 
     fn insert_publishables(&self, org: OrgId, items: &[Publishable]) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_org(org, |tx| {
             for item in items.iter().filter(|i| i.org_id() == org) {
                 match item {
                     Publishable::Action(a) => {
@@ -200,7 +223,7 @@ impl ContentStore for SqliteStore {
     }
 
     fn publish(&self, org: OrgId, items: &[Publication<PublishableId>]) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_org_or(org, (), |tx| {
             for p in items.iter().filter(|p| p.org_id == org) {
                 let PublishTables {
                     items: item_table,
@@ -236,29 +259,35 @@ impl ContentStore for SqliteStore {
         kind: PublishableKind,
         created_by: Option<UserId>,
     ) -> StoreResult<Vec<Publishable>> {
-        let conn = self.conn()?;
-        Ok(match kind {
-            PublishableKind::Action => list_actions(&conn, org, created_by)?
-                .into_iter()
-                .map(Publishable::Action)
-                .collect(),
-            PublishableKind::Connector => list_connectors(&conn, org, created_by)?
-                .into_iter()
-                .map(Publishable::Connector)
-                .collect(),
+        self.read_org(org, Vec::new, |conn| {
+            Ok(match kind {
+                PublishableKind::Action => list_actions(conn, org, created_by)?
+                    .into_iter()
+                    .map(Publishable::Action)
+                    .collect(),
+                PublishableKind::Connector => list_connectors(conn, org, created_by)?
+                    .into_iter()
+                    .map(Publishable::Connector)
+                    .collect(),
+            })
         })
     }
 
     fn get_publishable(&self, org: OrgId, id: PublishableId) -> StoreResult<Option<Publishable>> {
-        let conn = self.conn()?;
-        Ok(match id {
-            PublishableId::Action(id) => {
-                get_action(&conn, org, &id.to_string())?.map(Publishable::Action)
-            }
-            PublishableId::Connector(id) => {
-                get_connector(&conn, org, &id.to_string())?.map(Publishable::Connector)
-            }
-        })
+        self.read_org(
+            org,
+            || None,
+            |conn| {
+                Ok(match id {
+                    PublishableId::Action(id) => {
+                        get_action(conn, org, &id.to_string())?.map(Publishable::Action)
+                    }
+                    PublishableId::Connector(id) => {
+                        get_connector(conn, org, &id.to_string())?.map(Publishable::Connector)
+                    }
+                })
+            },
+        )
     }
 
     fn published_groups(&self, org: OrgId, id: PublishableId) -> StoreResult<Vec<GroupId>> {
@@ -267,16 +296,18 @@ impl ContentStore for SqliteStore {
             item_column,
             ..
         } = tables(id.kind());
-        collect(
-            &*self.conn()?,
-            &format!(
-                "SELECT group_id FROM {publications} WHERE org_id = ?1 AND {item_column} = ?2
-                 ORDER BY group_id"
-            ),
-            params![org.to_string(), id.to_string()],
-            |r| r.get::<_, String>(0),
-            |g| parse_id(&g),
-        )
+        self.read_org(org, Vec::new, |conn| {
+            collect(
+                conn,
+                &format!(
+                    "SELECT group_id FROM {publications} WHERE org_id = ?1 AND {item_column} = ?2
+                     ORDER BY group_id"
+                ),
+                params![org.to_string(), id.to_string()],
+                |r| r.get::<_, String>(0),
+                |g| parse_id(&g),
+            )
+        })
     }
 
     fn unpublish(&self, org: OrgId, id: PublishableId, group: GroupId) -> StoreResult<bool> {
@@ -285,7 +316,7 @@ impl ContentStore for SqliteStore {
             item_column,
             ..
         } = tables(id.kind());
-        self.write(|tx| {
+        self.write_org_or(org, false, |tx| {
             let n = tx
                 .execute(
                     &format!(

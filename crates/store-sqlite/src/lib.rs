@@ -1,10 +1,23 @@
 //! Steward's embedded default store on SQLite.
 //!
-//! One database file in the data directory, in WAL mode so readers never wait for the
-//! writer and several processes (the server and the CLI) can share it. Every write is
-//! one `BEGIN IMMEDIATE` transaction: it takes the write lock up front, so two writers
+//! The data directory holds one shared database, `steward.db`, and one database per
+//! org, `orgs/<org-id>.db`. The shared file keeps what spans orgs or has no org: the
+//! orgs, admin accounts, API tokens, sessions, one-time codes, the SMS outbox, the jobs
+//! (queue, leases, status, mirrored checkpoints) and `phone_orgs`, the phone -> orgs
+//! lookup member sign-in needs. Everything else an org owns (users, attribute schema
+//! and filter indexes, groups, content, audit, what its jobs leave about their rows and
+//! their authoritative checkpoints) lives in the org's own file, so the cost of one
+//! org's writes and reads does not depend on other orgs' schemas or sizes, and saving
+//! a schema runs DDL on that org's file alone. Org files are opened lazily, through a
+//! small bounded cache of connection pools (see `tenants`); an org that is not in the
+//! shared `orgs` table opens no file.
+//!
+//! Every file is in WAL mode, so readers never wait for the writer and several
+//! processes (the server and the CLI) can share them. Every write is one
+//! `BEGIN IMMEDIATE` transaction: it takes the write lock up front, so two writers
 //! queue on the busy timeout instead of failing on a lock upgrade. Migrations are
-//! embedded and run when the store opens.
+//! embedded and run when a file opens; a data directory of the single-file layout is
+//! split into org files once, on start-up (see `split`).
 //!
 //! This module opens the store; each area's queries live in their own module
 //! (`orgs`, `sessions`, `users`, `groups`, `content`, `audit`, `jobs`).
@@ -17,121 +30,237 @@ mod jobs;
 mod orgs;
 mod schema;
 mod sessions;
+mod split;
+mod tenants;
 mod users;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2::PooledConnection;
 use r2d2_sqlite::SqliteConnectionManager;
-use r2d2_sqlite::rusqlite::{self, TransactionBehavior};
+use r2d2_sqlite::rusqlite::{self, Connection, Transaction, TransactionBehavior};
+use scheduled_thread_pool::ScheduledThreadPool;
+use steward_domain::OrgId;
 use steward_store::{Store, StoreError, StoreResult};
 
 use crate::convert::db;
+use crate::tenants::Tenants;
 
-/// The file name of the database inside the data directory.
+/// The file name of the shared database inside the data directory.
 pub const DATABASE_FILE: &str = "steward.db";
+/// The directory, inside the data directory, of the org databases (`<org-id>.db`).
+pub const ORGS_DIR: &str = "orgs";
 
+type Pool = r2d2::Pool<SqliteConnectionManager>;
 type Conn = PooledConnection<SqliteConnectionManager>;
 
-/// The SQLite store: a small pool of connections to one database file.
+/// The SQLite store: a pool of connections to the shared file and the cache of org
+/// files' pools.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: r2d2::Pool<SqliteConnectionManager>,
+    pool: Pool,
+    tenants: Arc<Tenants>,
+}
+
+/// How a pool is sized and how much page cache each of its connections may keep.
+struct PoolShape {
+    max_size: u32,
+    /// Connections kept open while idle; `None` keeps `max_size`.
+    min_idle: Option<u32>,
+    /// How long an idle connection beyond `min_idle` stays open.
+    idle_timeout: Option<Duration>,
+    /// `PRAGMA cache_size` in KiB per connection.
+    cache_kib: u32,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) `DIR/steward.db` and brings its schema up to date.
+    /// Opens (creating if needed) `DIR/steward.db` and `DIR/orgs/`, brings the schema
+    /// up to date and, the first time, splits a single-file data directory into org
+    /// files.
     pub fn open_dir(dir: &Path) -> StoreResult<SqliteStore> {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        let orgs_dir = dir.join(ORGS_DIR);
+        std::fs::create_dir_all(&orgs_dir).map_err(|e| {
             StoreError::Backend(format!(
                 "cannot create data directory {}: {e}",
-                dir.display()
+                orgs_dir.display()
             ))
         })?;
-        SqliteStore::open(&dir.join(DATABASE_FILE))
+        let path = dir.join(DATABASE_FILE);
+        // One thread pool for every org pool's housekeeping (r2d2 would start three
+        // threads per pool otherwise).
+        let threads = Arc::new(
+            ScheduledThreadPool::builder()
+                .num_threads(1)
+                .thread_name_pattern("steward-sqlite-{}")
+                .build(),
+        );
+        // A small page cache per connection (16 MiB; eight connections) keeps memory
+        // bounded: pages are shared through the OS cache, and a 1M-row import
+        // measured no slower than with 64 MiB.
+        let shape = PoolShape {
+            max_size: 8,
+            min_idle: None,
+            idle_timeout: None,
+            cache_kib: 16384,
+        };
+        let pool = open_pool(&path, &shape, threads.clone())?;
+        schema::migrate(&mut *conn_of(&pool)?, &path, &orgs_dir)?;
+        let tenants = Arc::new(Tenants::new(orgs_dir, threads));
+        Ok(SqliteStore { pool, tenants })
     }
 
-    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
-        /// Puts the database file in WAL mode (WAL lets readers run beside the one writer),
-        /// once, on a single connection, before the pool opens its connections.
-        ///
-        /// The switch needs an exclusive lock, and SQLite answers `SQLITE_BUSY` at once,
-        /// without waiting on the busy timeout, to a connection that holds a shared lock
-        /// and asks for one while another does the same (it would deadlock otherwise). A
-        /// pool opening its connections together on a fresh file, each switching, therefore
-        /// logged "database is locked". Another process opening the same fresh file at
-        /// the same moment can still lose that race here, so a busy answer is retried.
-        fn switch_to_wal(path: &Path) -> StoreResult<()> {
-            let cannot = |e: rusqlite::Error| {
-                StoreError::Backend(format!("cannot open {}: {e}", path.display()))
-            };
-            let conn = rusqlite::Connection::open(path).map_err(cannot)?;
-            conn.busy_timeout(Duration::from_secs(30)).map_err(cannot)?;
-            let mut attempts = 0;
-            loop {
-                match conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
-                    row.get::<_, String>(0)
-                }) {
-                    Ok(_) => return Ok(()),
-                    Err(e)
-                        if attempts < 100
-                            && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
-                    {
-                        attempts += 1;
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                    Err(e) => return Err(cannot(e)),
-                }
-            }
-        }
-        switch_to_wal(path)?;
-        let manager = SqliteConnectionManager::file(path).with_init(|conn| {
-            conn.busy_timeout(Duration::from_secs(30))?;
-            // The file is already in WAL mode (see `switch_to_wal`), and the mode is
-            // kept in the file, so the pool's connections, opened together, touch no
-            // lock here. NORMAL sync is durable at each checkpoint of the WAL and
-            // safe against corruption on power loss. A small page cache per
-            // connection (16 MiB; eight connections) keeps memory bounded: pages are
-            // shared through the OS cache, and a 1M-row import measured no slower
-            // than with 64 MiB. A step of a large import writes gigabytes of WAL;
-            // once the WAL restarts, the file is cut back to 64 MiB instead of
-            // keeping that size on disk.
-            conn.execute_batch(
-                "PRAGMA synchronous = NORMAL;
-                 PRAGMA foreign_keys = ON;
-                 PRAGMA cache_size = -16384;
-                 PRAGMA journal_size_limit = 67108864;",
-            )
-        });
-        let pool = r2d2::Pool::builder()
-            .max_size(8)
-            .connection_timeout(Duration::from_secs(30))
-            .build(manager)
-            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
-        let store = SqliteStore { pool };
-        schema::migrate(&mut *store.conn()?)?;
-        Ok(store)
+    /// Where the org files are (for tests and tools that look at the layout).
+    pub fn orgs_dir(&self) -> PathBuf {
+        self.tenants.dir().to_path_buf()
+    }
+
+    /// How many org files are open now (bounded by the cache).
+    pub fn open_org_files(&self) -> usize {
+        self.tenants.open_count()
     }
 
     fn conn(&self) -> StoreResult<Conn> {
-        self.pool
-            .get()
-            .map_err(|e| StoreError::Backend(format!("no database connection: {e}")))
+        conn_of(&self.pool)
     }
 
-    /// Runs `work` in one write transaction, committed only if it returns `Ok`.
-    fn write<T>(
+    /// Runs `work` in one write transaction on the shared file, committed only if it
+    /// returns `Ok`.
+    fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        write_on(&mut *self.conn()?, work)
+    }
+
+    /// The org's file, or `None` for an org that does not exist (no file is opened
+    /// or created for it).
+    fn tenant(&self, org: OrgId) -> StoreResult<Option<Pool>> {
+        self.tenants.get(org, || {
+            let conn = self.conn()?;
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = ?1)",
+                [org.to_string()],
+                |r| r.get::<_, bool>(0),
+            )
+            .map_err(db)
+        })
+    }
+
+    /// Reads from the org's file; an unknown org answers `empty()`.
+    fn read_org<T>(
         &self,
-        work: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
+        org: OrgId,
+        empty: impl FnOnce() -> T,
+        read: impl FnOnce(&Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        let value = work(&tx)?;
-        tx.commit().map_err(db)?;
-        Ok(value)
+        match self.tenant(org)? {
+            Some(pool) => read(&*conn_of(&pool)?),
+            None => Ok(empty()),
+        }
+    }
+
+    /// One write transaction on the org's file; an unknown org is `NotFound`.
+    fn write_org<T>(
+        &self,
+        org: OrgId,
+        work: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let pool = self.tenant(org)?.ok_or(StoreError::NotFound)?;
+        write_on(&mut *conn_of(&pool)?, work)
+    }
+
+    /// One write transaction on the org's file; an unknown org answers `missing`.
+    fn write_org_or<T>(
+        &self,
+        org: OrgId,
+        missing: T,
+        work: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        match self.tenant(org)? {
+            Some(pool) => write_on(&mut *conn_of(&pool)?, work),
+            None => Ok(missing),
+        }
+    }
+}
+
+fn conn_of(pool: &Pool) -> StoreResult<Conn> {
+    pool.get()
+        .map_err(|e| StoreError::Backend(format!("no database connection: {e}")))
+}
+
+fn write_on<T>(
+    conn: &mut Connection,
+    work: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let value = work(&tx)?;
+    tx.commit().map_err(db)?;
+    Ok(value)
+}
+
+/// Opens a pool on one database file, switched to WAL first.
+fn open_pool(
+    path: &Path,
+    shape: &PoolShape,
+    threads: Arc<ScheduledThreadPool>,
+) -> StoreResult<Pool> {
+    switch_to_wal(path)?;
+    let cache = format!("PRAGMA cache_size = -{};", shape.cache_kib);
+    let manager = SqliteConnectionManager::file(path).with_init(move |conn| {
+        conn.busy_timeout(Duration::from_secs(30))?;
+        // The file is already in WAL mode (see `switch_to_wal`), and the mode is
+        // kept in the file, so the pool's connections, opened together, touch no
+        // lock here. NORMAL sync is durable at each checkpoint of the WAL and safe
+        // against corruption on power loss. A step of a large import writes
+        // gigabytes of WAL; once the WAL restarts, the file is cut back to 64 MiB
+        // instead of keeping that size on disk.
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             {cache}
+             PRAGMA journal_size_limit = 67108864;"
+        ))
+    });
+    r2d2::Pool::builder()
+        .max_size(shape.max_size)
+        .min_idle(shape.min_idle)
+        .idle_timeout(shape.idle_timeout)
+        .thread_pool(threads)
+        .connection_timeout(Duration::from_secs(30))
+        .build(manager)
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))
+}
+
+/// Puts the database file in WAL mode (WAL lets readers run beside the one writer),
+/// once, on a single connection, before a pool opens its connections.
+///
+/// The switch needs an exclusive lock, and SQLite answers `SQLITE_BUSY` at once,
+/// without waiting on the busy timeout, to a connection that holds a shared lock and
+/// asks for one while another does the same (it would deadlock otherwise). A pool
+/// opening its connections together on a fresh file, each switching, therefore logged
+/// "database is locked". Another process opening the same fresh file at the same
+/// moment can still lose that race here, so a busy answer is retried.
+fn switch_to_wal(path: &Path) -> StoreResult<()> {
+    let cannot =
+        |e: rusqlite::Error| StoreError::Backend(format!("cannot open {}: {e}", path.display()));
+    let conn = Connection::open(path).map_err(cannot)?;
+    conn.busy_timeout(Duration::from_secs(30)).map_err(cannot)?;
+    let mut attempts = 0;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }) {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if attempts < 100
+                    && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+            {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(cannot(e)),
+        }
     }
 }
 
