@@ -86,19 +86,7 @@ fn list_audit(conn: &Connection, org: OrgId, q: &AuditQuery) -> StoreResult<Page
                 q.after,
                 limit + 1
             ],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ))
-            },
+            |r| TryFrom::try_from(r),
         )
         .map_err(db)?
         .collect::<Result<_, _>>()

@@ -401,16 +401,7 @@ fn list_messages(
             before.map(|b| b.to_string()),
             limit.clamp(1, 500)
         ],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        },
+        |r| TryFrom::try_from(r),
         message,
     )
 }
@@ -574,7 +565,7 @@ fn get_message(conn: &Connection, org: OrgId, id: MessageId) -> StoreResult<Opti
         .query_row(
             "SELECT id, org_id, group_id, sender_id, body, created_at FROM messages WHERE org_id = ?1 AND id = ?2",
             params![org.to_string(), id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            |r| TryFrom::try_from(r),
         )
         .optional()
         .map_err(db)?;
@@ -592,18 +583,7 @@ fn get_attachment(
             "SELECT id, org_id, message_id, file_name, content_type, size, blob_key, created_at
              FROM attachments WHERE org_id = ?1 AND id = ?2",
             params![org.to_string(), id.to_string()],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            },
+            |r| TryFrom::try_from(r),
         )
         .optional()
         .map_err(db)?;

@@ -188,16 +188,7 @@ fn org_checkpoint(conn: &Connection, id: JobId) -> StoreResult<Option<OrgCheckpo
              FROM job_checkpoints WHERE job_id = ?1",
         )
         .map_err(db)?
-        .query_row([id.to_string()], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
+        .query_row([id.to_string()], |r| TryFrom::try_from(r))
         .optional()
         .map_err(db)?;
     row.map(|(seq, attempt, done, total, counts, state)| {
@@ -352,7 +343,7 @@ fn lease_claim(conn: &Connection, lease: &JobLease) -> StoreResult<Option<(u32, 
             lease.org_id.to_string(),
             lease.worker_id
         ],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| TryFrom::try_from(r),
     )
     .optional()
     .map_err(db)

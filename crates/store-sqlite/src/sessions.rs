@@ -192,16 +192,7 @@ fn find_session(conn: &Connection, hash: &TokenHash) -> StoreResult<Option<Sessi
             "SELECT account_id, phone, csrf_token, created_at, last_seen_at, expires_at
              FROM sessions WHERE secret_hash = ?1",
             [&hash.0[..]],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
+            |r| TryFrom::try_from(r),
         )
         .optional()
         .map_err(db)?;
@@ -251,16 +242,7 @@ fn latest_otp(conn: &Connection, phone: &PhoneNumber) -> StoreResult<Option<OtpC
             "SELECT id, code_hash, created_at, expires_at, attempts, used_at FROM otp_codes
              WHERE phone = ?1 ORDER BY created_at DESC, id DESC LIMIT 1",
             [phone.as_str()],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
+            |r| TryFrom::try_from(r),
         )
         .optional()
         .map_err(db)?;
