@@ -425,18 +425,6 @@ fn action(row: ActionRow) -> StoreResult<Action> {
 const ACTION_SQL: &str =
     "SELECT id, org_id, kind, title, questions, created_by, created_at FROM actions";
 
-fn read_action(r: &Row<'_>) -> rusqlite::Result<ActionRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
-}
-
 fn list_actions(conn: &Connection, org: OrgId, by: Option<UserId>) -> StoreResult<Vec<Action>> {
     collect(
         conn,
@@ -444,21 +432,35 @@ fn list_actions(conn: &Connection, org: OrgId, by: Option<UserId>) -> StoreResul
             "{ACTION_SQL} WHERE org_id = ?1 AND (?2 IS NULL OR created_by = ?2) ORDER BY id DESC"
         ),
         params![org.to_string(), by.map(|u| u.to_string())],
-        read_action,
+        |r| ActionRow::try_from(r),
         action,
     )
 }
 
 fn get_action(conn: &Connection, org: OrgId, id: &str) -> StoreResult<Option<Action>> {
+    get_by_id::<ActionRow, _>(conn, ACTION_SQL, org, id, action)
+}
+
+/// The row of `select` (a `SELECT ... FROM table` with no `WHERE`) with this org and id.
+fn get_by_id<R, T>(
+    conn: &Connection,
+    select: &str,
+    org: OrgId,
+    id: &str,
+    convert: impl Fn(R) -> StoreResult<T>,
+) -> StoreResult<Option<T>>
+where
+    R: for<'a> TryFrom<&'a Row<'a>, Error = rusqlite::Error>,
+{
     let row = conn
         .query_row(
-            &format!("{ACTION_SQL} WHERE org_id = ?1 AND id = ?2"),
+            &format!("{select} WHERE org_id = ?1 AND id = ?2"),
             params![org.to_string(), id],
-            read_action,
+            |r| R::try_from(r),
         )
         .optional()
         .map_err(db)?;
-    row.map(action).transpose()
+    row.map(convert).transpose()
 }
 
 type ConnectorRow = (String, String, String, String, String, String);
@@ -478,17 +480,6 @@ fn connector(row: ConnectorRow) -> StoreResult<Connector> {
 const CONNECTOR_SQL: &str =
     "SELECT id, org_id, name, config, created_by, created_at FROM connectors";
 
-fn read_connector(r: &Row<'_>) -> rusqlite::Result<ConnectorRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-    ))
-}
-
 fn list_connectors(
     conn: &Connection,
     org: OrgId,
@@ -500,21 +491,13 @@ fn list_connectors(
             "{CONNECTOR_SQL} WHERE org_id = ?1 AND (?2 IS NULL OR created_by = ?2) ORDER BY id DESC"
         ),
         params![org.to_string(), by.map(|u| u.to_string())],
-        read_connector,
+        |r| ConnectorRow::try_from(r),
         connector,
     )
 }
 
 fn get_connector(conn: &Connection, org: OrgId, id: &str) -> StoreResult<Option<Connector>> {
-    let row = conn
-        .query_row(
-            &format!("{CONNECTOR_SQL} WHERE org_id = ?1 AND id = ?2"),
-            params![org.to_string(), id],
-            read_connector,
-        )
-        .optional()
-        .map_err(db)?;
-    row.map(connector).transpose()
+    get_by_id::<ConnectorRow, _>(conn, CONNECTOR_SQL, org, id, connector)
 }
 
 fn group_report(
