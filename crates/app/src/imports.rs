@@ -4,10 +4,9 @@
 
 use std::io::{Read, Write};
 
-use sha2::{Digest, Sha256};
 use steward_domain::access::{Action, AdminTask};
 use steward_domain::{Job, JobId, JobKind};
-use steward_store::{JobQuery, Page};
+use steward_store::{JobQuery, Page, blob_info_of};
 
 use crate::import::{self, ImportOptions, ImportUsers, NewImport};
 use crate::{App, AppError, AppResult, Caller, FieldError, audit};
@@ -192,14 +191,9 @@ pub fn unfinished_for_file(
     options: &ImportOptions,
 ) -> AppResult<Option<Job>> {
     let org = caller.authorize(&IMPORT)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(file, &mut hasher)
-        .map_err(|e| AppError::Internal(format!("cannot read the file: {e}")))?;
-    let sha256: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = blob_info_of(file)
+        .map_err(|e| AppError::Internal(format!("cannot read the file: {e}")))?
+        .sha256;
     let query = JobQuery {
         kind: Some(JobKind::ImportUsers),
         limit: MAX_LIMIT,

@@ -139,6 +139,20 @@ impl Read for Hashing<'_> {
     }
 }
 
+/// What [`BlobStore::put`] would record for these bytes (size and SHA-256), without
+/// storing them: to recognise a file already stored.
+pub fn blob_info_of(data: &mut dyn Read) -> io::Result<BlobInfo> {
+    let mut hashing = Hashing {
+        inner: data,
+        hash: Sha256::new(),
+    };
+    let size = io::copy(&mut hashing, &mut io::sink())?;
+    Ok(BlobInfo {
+        size,
+        sha256: hex(&hashing.hash.finalize()),
+    })
+}
+
 /// Lowercase hex of a digest.
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

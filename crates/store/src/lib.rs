@@ -20,7 +20,7 @@ mod users;
 use serde::Serialize;
 
 pub use audit::{AuditQuery, AuditStore};
-pub use blob::{BlobError, BlobInfo, BlobKey, BlobReader, BlobStore, LocalBlobStore};
+pub use blob::{BlobError, BlobInfo, BlobKey, BlobReader, BlobStore, LocalBlobStore, blob_info_of};
 pub use content::{
     ContentStore, DataCounts, DataKind, GroupReport, Publishable, PublishableId, PublishableKind,
 };

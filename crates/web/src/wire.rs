@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use steward_app::import::ImportOptions;
+use steward_app::import::ImportUsers;
 use steward_domain::content::{
     Action, ActionKind, ActionResponse, Attachment, AuditEvent, Connector, Message, Question,
 };
@@ -153,7 +153,7 @@ pub struct JobJson {
 impl From<&Job> for JobJson {
     fn from(job: &Job) -> JobJson {
         let options = (job.kind == JobKind::ImportUsers)
-            .then(|| serde_json::from_value::<ImportOptions>(job.payload.clone()).ok())
+            .then(|| ImportUsers::of(job).ok().map(|payload| payload.options))
             .flatten()
             .map(|o| JobOptionsJson {
                 dry_run: o.dry_run,
