@@ -164,12 +164,7 @@ async fn sign_in(
     })
     .await;
     match result {
-        Ok((_, session)) => {
-            let cookie = session_cookie(&security, session.secret, security.policy.absolute);
-            let mut response = see_other("/portal");
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-            Ok(response)
-        }
+        Ok((_, session)) => Ok(signed_in(&security, session.secret)),
         Err(e) => {
             let Some((status, message)) = refused(&e) else {
                 return Err(e);
@@ -260,12 +255,7 @@ async fn verify_code(
     })
     .await;
     match result {
-        Ok(session) => {
-            let cookie = session_cookie(&security, session.secret, security.policy.absolute);
-            let mut response = see_other("/portal");
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-            Ok(response)
-        }
+        Ok(session) => Ok(signed_in(&security, session.secret)),
         Err(e) => {
             let Some((status, message)) = refused(&e) else {
                 return Err(e);
@@ -295,4 +285,12 @@ async fn sign_out(
     let mut response = see_other(SIGN_IN);
     response.headers_mut().insert(header::SET_COOKIE, expired);
     Ok(response)
+}
+
+/// Where a successful sign-in goes: home, with the new session in the cookie.
+fn signed_in(security: &Security, secret: String) -> Response {
+    let cookie = session_cookie(security, secret, security.policy.absolute);
+    let mut response = see_other("/portal");
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
 }
