@@ -13,6 +13,7 @@ mod blob;
 mod content;
 mod groups;
 mod jobs;
+mod lifecycle;
 mod orgs;
 mod sessions;
 mod users;
@@ -29,6 +30,7 @@ pub use jobs::{
     Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx, NoteKind,
     OutcomeRun, RowError, RowOutcome, StepWork,
 };
+pub use lifecycle::{LifecycleStore, PurgeAttachment, PurgeKind, PurgedUser};
 pub use orgs::OrgStore;
 pub use sessions::SessionStore;
 pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
@@ -37,7 +39,8 @@ pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
 /// store's methods into scope.
 pub mod prelude {
     pub use crate::{
-        AuditStore, ContentStore, GroupStore, JobStore, OrgStore, SessionStore, Store, UserStore,
+        AuditStore, ContentStore, GroupStore, JobStore, LifecycleStore, OrgStore, SessionStore,
+        Store, UserStore,
     };
 }
 
@@ -100,6 +103,7 @@ pub trait Store:
     + ContentStore
     + AuditStore
     + JobStore
+    + LifecycleStore
     + Send
     + Sync
     + 'static

@@ -17,7 +17,9 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, ResponseBuilde
 use utoipa::{Modify, OpenApi};
 
 use crate::state::WebState;
-use crate::{ApiError, admin, attributes, content, groups, health, imports, sessions, users};
+use crate::{
+    ApiError, admin, attributes, content, groups, health, imports, lifecycle, sessions, users,
+};
 
 /// The media type of every error body.
 const PROBLEM: &str = "application/problem+json";
@@ -55,6 +57,7 @@ pub fn document() -> Document {
         health::Api::openapi(),
         sessions::Api::openapi(),
         users::Api::openapi(),
+        lifecycle::Api::openapi(),
         attributes::Api::openapi(),
         groups::Api::openapi(),
         content::Api::openapi(),
