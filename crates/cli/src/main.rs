@@ -288,6 +288,23 @@ enum GenCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Fill an existing org that has no users with a deterministic synthetic tenant
+    /// (for benchmarks): people with attributes, groups, memberships, messages over a
+    /// year, actions with responses, connectors and telemetry.
+    Tenant {
+        #[arg(long)]
+        org: String,
+        /// People to create, up to 10 million.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+        users: u64,
+        /// Messages to create, up to 100 million.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
+        messages: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -585,7 +602,46 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 say(describe(&job))
             }
         }
-        Command::Gen(_) => unreachable!("handled above"),
+        Command::Gen(GenCommand::Tenant {
+            org,
+            users,
+            messages,
+            seed,
+            json,
+        }) => {
+            let org = parse_org(&org)?;
+            let terminal = std::io::stderr().is_terminal();
+            let report = synthetic::tenant::generate(
+                &app,
+                org,
+                synthetic::tenant::TenantSize { users, messages },
+                seed,
+                &mut |stage, done, total| {
+                    if terminal {
+                        eprint!("\r{stage}: {done}/{total}\x1b[K");
+                    }
+                },
+            )?;
+            if terminal {
+                eprintln!();
+            }
+            if json {
+                print_json(&report)
+            } else {
+                say(format!(
+                    "{} users, {} groups, {} memberships, {} messages, {} actions, {} responses, {} connectors, {} telemetry events",
+                    report.users,
+                    report.groups,
+                    report.memberships,
+                    report.messages,
+                    report.actions,
+                    report.responses,
+                    report.connectors,
+                    report.telemetry
+                ))
+            }
+        }
+        Command::Gen(GenCommand::Users { .. }) => unreachable!("handled above"),
     }
 }
 

@@ -22,6 +22,7 @@
 //! This module opens the store; each area's queries live in their own module
 //! (`orgs`, `sessions`, `users`, `groups`, `content`, `audit`, `jobs`).
 
+mod archive;
 mod audit;
 mod content;
 mod convert;

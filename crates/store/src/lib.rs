@@ -8,6 +8,7 @@
 //! conformance suite. Every method that touches tenant data takes the `OrgId` and the
 //! backend filters by it, so one org can never read or change another's rows.
 
+mod archive;
 mod audit;
 mod blob;
 mod content;
@@ -20,8 +21,11 @@ mod users;
 
 use serde::Serialize;
 
+pub use archive::{ArchiveKind, ArchiveStore, Cell, OTHER_ACTOR, OrgSnapshot, RowFilter, RowSink};
 pub use audit::{AuditQuery, AuditStore};
-pub use blob::{BlobError, BlobInfo, BlobKey, BlobReader, BlobStore, LocalBlobStore, blob_info_of};
+pub use blob::{
+    BlobError, BlobInfo, BlobKey, BlobReader, BlobStore, LocalBlobStore, blob_info_of, hex,
+};
 pub use content::{
     ContentStore, DataCounts, DataKind, GroupReport, Publishable, PublishableId, PublishableKind,
 };
@@ -39,7 +43,8 @@ pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
 /// store's methods into scope.
 pub mod prelude {
     pub use crate::{
-        AuditStore, ContentStore, GroupStore, JobStore, LifecycleStore, OrgStore, SessionStore,
+        ArchiveStore, AuditStore, ContentStore, GroupStore, JobStore, LifecycleStore, OrgStore,
+        SessionStore,
         Store, UserStore,
     };
 }
@@ -104,6 +109,7 @@ pub trait Store:
     + AuditStore
     + JobStore
     + LifecycleStore
+    + ArchiveStore
     + Send
     + Sync
     + 'static
