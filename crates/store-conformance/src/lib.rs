@@ -19,6 +19,7 @@
 
 mod audit;
 mod content;
+mod deletion;
 mod groups;
 mod jobs;
 mod orgs;
@@ -28,6 +29,7 @@ mod users;
 
 pub use audit::*;
 pub use content::*;
+pub use deletion::*;
 pub use groups::*;
 pub use jobs::*;
 pub use orgs::*;
@@ -93,6 +95,8 @@ macro_rules! conformance_tests {
             concurrent_hits_never_get_more_than_the_limit_through,
             a_lease_taken_during_a_step_never_lets_the_step_be_done_twice,
             an_unknown_org_has_no_data_and_takes_no_writes,
+            beginning_an_org_deletion_hides_it_and_ends_its_credentials_alone,
+            a_deleted_org_forgets_its_phones_and_leaves_only_its_receipt,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {

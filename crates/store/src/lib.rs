@@ -11,6 +11,7 @@
 mod audit;
 mod blob;
 mod content;
+mod deletion;
 mod groups;
 mod jobs;
 mod orgs;
@@ -24,6 +25,7 @@ pub use blob::{BlobError, BlobInfo, BlobKey, BlobReader, BlobStore, LocalBlobSto
 pub use content::{
     ContentStore, DataCounts, DataKind, GroupReport, Publishable, PublishableId, PublishableKind,
 };
+pub use deletion::{DeletionEvent, OrgDeletion, OrgDeletionStore, OrgPhone, ThrottleKeys};
 pub use groups::GroupStore;
 pub use jobs::{
     Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx, NoteKind,
@@ -37,7 +39,8 @@ pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
 /// store's methods into scope.
 pub mod prelude {
     pub use crate::{
-        AuditStore, ContentStore, GroupStore, JobStore, OrgStore, SessionStore, Store, UserStore,
+        AuditStore, ContentStore, GroupStore, JobStore, OrgDeletionStore, OrgStore, SessionStore,
+        Store, UserStore,
     };
 }
 
@@ -100,6 +103,7 @@ pub trait Store:
     + ContentStore
     + AuditStore
     + JobStore
+    + OrgDeletionStore
     + Send
     + Sync
     + 'static
