@@ -19,6 +19,7 @@ pub mod imports;
 pub mod jobs;
 pub mod lifecycle;
 pub mod limits;
+pub mod org_deletion;
 pub mod orgs;
 pub mod security;
 pub mod synthetic;

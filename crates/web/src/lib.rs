@@ -13,6 +13,7 @@ mod application;
 mod attributes;
 mod auth;
 mod content;
+mod deletion;
 mod error;
 mod extract;
 mod groups;
@@ -20,6 +21,7 @@ mod headers;
 mod health;
 mod imports;
 mod lifecycle;
+mod jobs;
 mod openapi;
 mod portal;
 mod run;
@@ -55,6 +57,8 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(groups::router())
         .merge(content::router())
         .merge(imports::router())
+        .merge(jobs::router())
+        .merge(deletion::router())
         .merge(admin::router())
         .merge(openapi::router())
         .merge(portal::router())
