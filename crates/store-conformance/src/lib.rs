@@ -21,6 +21,7 @@ mod audit;
 mod content;
 mod groups;
 mod jobs;
+mod lifecycle;
 mod orgs;
 mod sessions;
 mod throttles;
@@ -30,6 +31,7 @@ pub use audit::*;
 pub use content::*;
 pub use groups::*;
 pub use jobs::*;
+pub use lifecycle::*;
 pub use orgs::*;
 pub use sessions::*;
 pub use throttles::*;
@@ -93,6 +95,10 @@ macro_rules! conformance_tests {
             concurrent_hits_never_get_more_than_the_limit_through,
             a_lease_taken_during_a_step_never_lets_the_step_be_done_twice,
             an_unknown_org_has_no_data_and_takes_no_writes,
+            deleting_a_user_hides_their_org_content_and_a_restore_brings_it_back_exactly,
+            a_purge_removes_a_deleted_users_rows_in_steps_then_the_user_with_a_receipt,
+            a_legal_hold_refuses_purge_steps_until_it_is_removed,
+            the_purge_window_salt_and_schedule_are_kept_per_org,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {
