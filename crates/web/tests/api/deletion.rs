@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use steward_app::Clock;
 use steward_domain::{Counts, Job, JobId, JobKind, JobStatus, Progress};
 use steward_store::prelude::*;
 use steward_store::{JobCheckpoint, JobEnd, JobLease};
