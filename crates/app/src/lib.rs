@@ -17,6 +17,7 @@ pub mod import;
 pub mod imports;
 pub mod jobs;
 pub mod limits;
+pub mod me;
 pub mod org_deletion;
 pub mod orgs;
 pub mod security;

@@ -25,7 +25,9 @@ pub use blob::{BlobError, BlobInfo, BlobKey, BlobReader, BlobStore, LocalBlobSto
 pub use content::{
     ContentStore, DataCounts, DataKind, GroupReport, Publishable, PublishableId, PublishableKind,
 };
-pub use deletion::{DeletionEvent, OrgDeletion, OrgDeletionStore, OrgPhone, ThrottleKeys};
+pub use deletion::{
+    ConsumerDataStore, DeletionEvent, OrgDeletion, OrgDeletionStore, OrgPhone, ThrottleKeys,
+};
 pub use groups::GroupStore;
 pub use jobs::{
     Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx, NoteKind,
@@ -39,8 +41,8 @@ pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
 /// store's methods into scope.
 pub mod prelude {
     pub use crate::{
-        AuditStore, ContentStore, GroupStore, JobStore, OrgDeletionStore, OrgStore, SessionStore,
-        Store, UserStore,
+        AuditStore, ConsumerDataStore, ContentStore, GroupStore, JobStore, OrgDeletionStore,
+        OrgStore, SessionStore, Store, UserStore,
     };
 }
 
@@ -104,6 +106,7 @@ pub trait Store:
     + AuditStore
     + JobStore
     + OrgDeletionStore
+    + ConsumerDataStore
     + Send
     + Sync
     + 'static

@@ -768,7 +768,11 @@ impl From<&steward_app::org_deletion::DeletionStatus> for OrgDeletionJson {
                 },
                 job.counts.clone(),
             ),
-            None => (JobStatus::Running, ProgressJson { done: 0, total: 4 }, Counts::default()),
+            None => (
+                JobStatus::Running,
+                ProgressJson { done: 0, total: 4 },
+                Counts::default(),
+            ),
         };
         OrgDeletionJson {
             org_id: r.org_id,
@@ -817,4 +821,15 @@ pub struct DeletionReadinessJson {
     /// When the newest tenant export finished, if one did in the last 24 hours;
     /// without one, a deletion needs `"skip_final_export": true`.
     pub final_export_at: Option<DateTime<Utc>>,
+}
+
+/// What a member's self-delete removed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SelfDeletionJson {
+    /// Consumer content (`messages`, `attachments`, `responses`, `memberships`) and
+    /// sign-in data (`sessions`, `sign_in_codes`, `text_messages`, `throttles`).
+    #[schema(value_type = BTreeMap<String, u64>)]
+    pub removed: Counts,
+    /// Orgs that keep a record of the member, under their own control.
+    pub orgs_keeping_records: u64,
 }

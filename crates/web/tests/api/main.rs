@@ -19,6 +19,7 @@ mod limits;
 mod openapi;
 mod portal;
 mod requests;
+mod self_delete;
 mod sessions;
 mod tokens;
 mod users;
