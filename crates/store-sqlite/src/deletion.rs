@@ -275,6 +275,11 @@ impl OrgDeletionStore for SqliteStore {
                     params![org.to_string(), keep.to_string()],
                 )
                 .map_err(db)?;
+            tx.execute(
+                "DELETE FROM purge_schedule WHERE org_id = ?1",
+                [org.to_string()],
+            )
+            .map_err(db)?;
             let mut removed = Counts::default();
             removed.add("jobs", jobs as u64);
             add_removed(tx, org, &removed)?;

@@ -21,6 +21,7 @@ mod headers;
 mod health;
 mod imports;
 mod jobs;
+mod lifecycle;
 mod openapi;
 mod portal;
 mod run;
@@ -51,6 +52,7 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(health::router())
         .merge(sessions::router())
         .merge(users::router())
+        .merge(lifecycle::router())
         .merge(attributes::router())
         .merge(groups::router())
         .merge(content::router())

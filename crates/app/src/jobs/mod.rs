@@ -6,6 +6,7 @@
 
 pub mod delete_org;
 pub mod import_users;
+pub mod purge_users;
 pub mod runner;
 pub mod worker;
 
@@ -16,6 +17,7 @@ pub use worker::{Worker, WorkerConfig};
 pub fn registry() -> Registry {
     Registry::new()
         .register_job_type::<crate::import::ImportUsers>()
+        .register_job_type::<crate::lifecycle::PurgeUsers>()
         .register_job_type::<crate::org_deletion::DeleteOrg>()
 }
 
@@ -29,6 +31,7 @@ mod tests {
     fn the_registry_runs_every_job_steward_has_and_nothing_else() {
         let jobs = registry();
         assert!(jobs.runs(JobKind::ImportUsers));
+        assert!(jobs.runs(JobKind::PurgeUsers));
         assert!(jobs.runs(JobKind::DeleteOrg));
         assert!(!jobs.runs(JobKind::ExportUsers));
     }
