@@ -488,7 +488,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Users(UsersCommand::Purge { phone, org, json }) => {
             let job = lifecycle::purge_now(&app, &operator(&app, &org)?, &phone)?;
-            let job = run_here(&app, workers, job)?;
+            let job = run_here(&app, workers, job.id)?;
             if job.status == JobStatus::Failed {
                 bail!(
                     "the purge failed: {}",
@@ -787,7 +787,7 @@ fn import_file(
             imports::upload(&app, &operator, upload, &mut open()?)?
         }
     };
-    let job = run_here(&app, config, job)?;
+    let job = run_here(&app, config, job.id)?;
     match job.status {
         JobStatus::Failed => bail!(
             "the import failed: {}",
@@ -813,16 +813,16 @@ fn import_file(
 /// Runs a job in this process, with a progress bar. If another process holds it (a
 /// server's worker, or a killed run whose lease has not ended yet), follows it and
 /// takes it over once it is free. Answers the job as it ended.
-fn run_here(app: &App, config: WorkerConfig, job: Job) -> anyhow::Result<Job> {
+fn run_here(app: &App, config: WorkerConfig, id: JobId) -> anyhow::Result<Job> {
     let shutdown = Arc::new(AtomicBool::new(false));
     let worker = Worker::new(app.clone(), Arc::new(jobs::registry()), config, shutdown);
-    let progress = Progress::start(app, job.id);
-    let mut finished = worker.run_next(Some(job.id))?;
+    let progress = Progress::start(app, id);
+    let mut finished = worker.run_next(Some(id))?;
     while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
         std::thread::sleep(Duration::from_millis(200));
-        finished = match worker.run_next(Some(job.id))? {
+        finished = match worker.run_next(Some(id))? {
             Some(ran) => Some(ran),
-            None => Some(history::find_job(app, job.id)?),
+            None => Some(history::find_job(app, id)?),
         };
     }
     progress.stop();
@@ -858,8 +858,7 @@ fn delete_org(
             org_deletion::request(&app, &operator, Proof::Operator, request)?.status
         }
     };
-    let job = history::find_job(&app, status.receipt.job_id)?;
-    let job = run_here(&app, config, job)?;
+    let job = run_here(&app, config, status.receipt.job_id)?;
     if job.status != JobStatus::Completed {
         bail!(
             "the deletion stopped: {}; run this command again to finish it",
