@@ -25,6 +25,7 @@ pub mod orgs;
 pub mod security;
 pub mod synthetic;
 pub mod tokens;
+pub mod user_deletions;
 
 use std::sync::Arc;
 

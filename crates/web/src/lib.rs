@@ -28,6 +28,7 @@ mod run;
 mod sessions;
 mod state;
 mod upload;
+mod user_deletions;
 mod users;
 pub mod wire;
 
@@ -58,6 +59,7 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(content::router())
         .merge(imports::router())
         .merge(jobs::router())
+        .merge(user_deletions::router())
         .merge(deletion::router())
         .merge(admin::router())
         .merge(openapi::router())

@@ -146,14 +146,14 @@ pub struct JobJson {
     pub error: Option<String>,
     /// How long the job ran, from its first start to its end.
     pub duration_ms: Option<i64>,
-    /// The options of an import; absent for other kinds.
+    /// The options of an import or a bulk user deletion; absent for other kinds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<JobOptionsJson>,
 }
 
 impl From<&Job> for JobJson {
     fn from(job: &Job) -> JobJson {
-        let options = (job.kind == JobKind::ImportUsers)
+        let options = matches!(job.kind, JobKind::ImportUsers | JobKind::DeleteUsers)
             .then(|| ImportUsers::of(job).ok().map(|payload| payload.options))
             .flatten()
             .map(|o| JobOptionsJson {

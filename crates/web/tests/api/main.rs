@@ -23,4 +23,5 @@ mod requests;
 mod self_delete;
 mod sessions;
 mod tokens;
+mod user_deletions;
 mod users;
