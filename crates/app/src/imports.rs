@@ -99,10 +99,10 @@ pub fn upload(app: &App, caller: &Caller, upload: Upload, data: &mut dyn Read) -
 
 /// Reads at most `left` bytes; one more fails the read (so the partial file is never
 /// kept) and sets `over`.
-struct CappedReader<'a> {
-    inner: &'a mut dyn Read,
-    left: u64,
-    over: bool,
+pub(crate) struct CappedReader<'a> {
+    pub(crate) inner: &'a mut dyn Read,
+    pub(crate) left: u64,
+    pub(crate) over: bool,
 }
 
 impl Read for CappedReader<'_> {

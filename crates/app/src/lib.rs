@@ -19,11 +19,13 @@ pub mod imports;
 pub mod jobs;
 pub mod lifecycle;
 pub mod limits;
+pub mod me;
 pub mod org_deletion;
 pub mod orgs;
 pub mod security;
 pub mod synthetic;
 pub mod tokens;
+pub mod user_deletions;
 
 use std::sync::Arc;
 

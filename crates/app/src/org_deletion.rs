@@ -2,7 +2,8 @@
 //!
 //! Safeguards, in the order they are checked: the org-admin role; the org's name typed
 //! again; the caller's identity proved again (an admin's password; a member's fresh
-//! one-time code; the operator at the command line is trusted); no import, export or
+//! one-time code; the operator at the command line is trusted); no legal hold on the
+//! org or any of its users; no import, export or
 //! other job of the org queued or running (409 with each job and how to cancel it);
 //! and a tenant export finished within the last 24 hours, unless the request says
 //! `skip_final_export`.
@@ -94,7 +95,10 @@ pub fn request(
     request: &DeletionRequest,
 ) -> AppResult<Started> {
     let org_id = caller.authorize(&DELETE)?;
-    let org = app.store.get_org(org_id)?.ok_or(AppError::NotFound("org"))?;
+    let org = app
+        .store
+        .get_org(org_id)?
+        .ok_or(AppError::NotFound("org"))?;
     if request.confirm_name.trim() != org.name.as_str() {
         return Err(AppError::invalid(
             "confirm_name",
@@ -102,6 +106,13 @@ pub fn request(
         ));
     }
     let how = proof.check(app)?;
+    let holds = app.store.holds(org_id)?;
+    if !holds.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "the org has {} legal hold(s) (GET /api/v1/orgs/{org_id}/holds): its data must be kept; release them first (DELETE .../holds/{{id}})",
+            holds.len()
+        )));
+    }
     let pending = pending_jobs(app, org_id)?;
     if !pending.is_empty() {
         let list: Vec<String> = pending

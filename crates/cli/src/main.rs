@@ -19,7 +19,7 @@ use steward_app::org_deletion::{self, DeletionRequest, DeletionStatus};
 use steward_app::security::Proof;
 use steward_app::{
     App, AppError, Caller, SystemClock, demo, directory, history, import, lifecycle, orgs,
-    security, synthetic, tokens,
+    security, synthetic, tokens, user_deletions,
 };
 use steward_domain::text::display_safe;
 use steward_domain::{AttributeDef, Job, JobId, JobKind, JobStatus, OrgId};
@@ -241,11 +241,19 @@ enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Delete a user: restorable until the org's purge window passes.
+    /// Delete a user: restorable until the org's purge window passes. With --file,
+    /// delete every user listed in a CSV with a phone column, as a job in this process.
     Delete {
-        phone: String,
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        phone: Option<String>,
         #[arg(long)]
         org: String,
+        /// A CSV with a phone column: delete each user it lists.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// With --file: check every row and count what would happen; delete no one.
+        #[arg(long, requires = "file")]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -465,7 +473,51 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             import_file(app, workers, &file, &org, options, json)
         }
-        Command::Users(UsersCommand::Delete { phone, org, json }) => {
+        Command::Users(UsersCommand::Delete {
+            file: Some(file),
+            org,
+            dry_run,
+            json,
+            ..
+        }) => {
+            let operator = operator(&app, &org)?;
+            let name = file.file_name().map_or_else(
+                || "deletions.csv".into(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let mut data = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let job = user_deletions::upload(&app, &operator, name, dry_run, &mut data)?;
+            let job = run_here(&app, workers, job.id)?;
+            if job.status == JobStatus::Failed {
+                bail!(
+                    "the deletion failed: {}",
+                    display_safe(job.error.as_deref().unwrap_or("unknown reason"))
+                );
+            }
+            if json {
+                print_json(&JobJson::from(&job))
+            } else {
+                let c = &job.counts;
+                say(format!(
+                    "delete_users {} {}: {} of {} rows; {} {}, already deleted {}, failed {}",
+                    job.id,
+                    job.status.as_str(),
+                    job.progress.done,
+                    job.progress.total,
+                    if dry_run { "would delete" } else { "deleted" },
+                    c.get("deleted"),
+                    c.get("already_deleted"),
+                    c.get("failed")
+                ))
+            }
+        }
+        Command::Users(UsersCommand::Delete {
+            phone: Some(phone),
+            org,
+            json,
+            ..
+        }) => {
             let user = lifecycle::delete(&app, &operator(&app, &org)?, &phone)?;
             if json {
                 print_json(&DeletedUserJson::from(user))
@@ -477,6 +529,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     user.user.phone
                 ))
             }
+        }
+        Command::Users(UsersCommand::Delete { .. }) => {
+            bail!("give the PHONE of the user to delete, or --file with a CSV of phones")
         }
         Command::Users(UsersCommand::Restore { phone, org, json }) => {
             let user = lifecycle::restore_user(&app, &operator(&app, &org)?, &phone)?;

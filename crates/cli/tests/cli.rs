@@ -746,6 +746,56 @@ fn org_with_a_talkative_user(data: &Path, messages: usize) -> (String, String) {
     )
     .unwrap();
     run_json(
+/// Every file of the store (the shared database, the org files, the blobs) that holds
+/// `needle`.
+fn store_files_holding(data: &Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![data.join("orgs"), data.join("blobs")];
+    for entry in std::fs::read_dir(data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file()
+            && path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("steward.db")
+        {
+            found.push(path);
+        }
+    }
+    found.retain(|path| {
+        std::fs::read(path)
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    });
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read(&path)
+                .unwrap_or_default()
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes())
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn an_org_deletion_killed_mid_way_finishes_when_the_command_runs_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let rows = 100_000;
+    let (org, file) = org_with_users_file(data, rows);
+    let imported = run_json(
         data,
         &[
             "users",
@@ -830,6 +880,52 @@ fn users_delete_and_restore_at_the_command_line_and_a_purge_killed_mid_way_finis
     // "Delete permanently now", killed with SIGKILL part-way.
     let mut purge = steward(data)
         .args(["users", "purge", &phone, "--org", &org, "--json"])
+    assert_eq!(imported["counts"]["created"], rows);
+    // A name of the file, to look for in the store afterwards.
+    let csv = std::fs::read_to_string(&file).unwrap();
+    let name = csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    std::fs::remove_file(&file).unwrap();
+    assert!(
+        !store_files_holding(data, &name).is_empty(),
+        "{name} stored"
+    );
+
+    let refused = run(
+        data,
+        &["org", "delete", "--org", &org, "--confirm", "Contoso"],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("confirm_name"),
+        "a wrong name is refused: {}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let no_export = run(
+        data,
+        &["org", "delete", "--org", &org, "--confirm", "Fabrikam"],
+    );
+    assert_eq!(no_export.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_export.stderr).contains("skip_final_export"));
+
+    let delete = [
+        "org",
+        "delete",
+        "--org",
+        &org,
+        "--confirm",
+        "Fabrikam",
+        "--skip-final-export",
+        "--json",
+    ];
+    let mut first = steward(data)
+        .args(delete)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -887,4 +983,51 @@ fn users_delete_and_restore_at_the_command_line_and_a_purge_killed_mid_way_finis
     assert_eq!(receipts.len(), 1);
     assert_eq!(receipts[0].counts.get("messages"), messages as u64);
     assert_eq!(receipts[0].purged_by, "cli");
+    let mut status = Value::Null;
+    wait_for(
+        "the deletion to forget its first phones",
+        Duration::from_secs(120),
+        || {
+            let out = run(data, &["org", "deletion", "--org", &org, "--json"]);
+            if !out.status.success() {
+                return false;
+            }
+            status = serde_json::from_slice(&out.stdout).unwrap();
+            status["removed_so_far"]["phones"].as_u64().unwrap_or(0) > 0
+        },
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let killed = run_json(data, &["org", "deletion", "--org", &org, "--json"]);
+    assert_eq!(
+        killed["finished_at"],
+        Value::Null,
+        "killed mid-way: {killed}"
+    );
+    let forgotten = killed["counts"]["removed_phones"].as_u64().unwrap();
+    assert!(
+        0 < forgotten && forgotten < rows,
+        "the kill came part-way through the phones: {killed}"
+    );
+    assert!(!data.join(format!("orgs/{org}.db")).exists());
+
+    // Run again: it takes the job over once the dead run's lease ends, and finishes.
+    let receipt = run_json(data, &delete);
+    assert_eq!(receipt["status"], "completed", "{receipt}");
+    let counts = &receipt["counts"];
+    assert_eq!(counts["users"], rows, "{receipt}");
+    assert_eq!(counts["removed_phones"], rows, "each phone once: {receipt}");
+    assert_eq!(counts["removed_jobs"], 1, "the import");
+    assert!(counts["removed_blobs"].as_u64().unwrap() >= 1);
+    assert_eq!(receipt["requested_by"], "cli");
+    assert!(
+        store_files_holding(data, &name).is_empty(),
+        "{name} is gone"
+    );
+
+    // The org is gone; the receipt stays, and asking again shows it.
+    let gone = run(data, &["users", "import", "x.csv", "--org", &org]);
+    assert_eq!(gone.status.code(), Some(1));
+    let again = run_json(data, &delete);
+    assert_eq!(again["finished_at"], receipt["finished_at"]);
 }

@@ -8,10 +8,10 @@
 //! the WAL too.
 
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
-use steward_domain::{Counts, Job, JobId, OrgId, PhoneNumber};
+use steward_domain::{Counts, Job, JobId, OrgId, PhoneNumber, UserId};
 use steward_store::{
-    DeletionEvent, OrgDeletion, OrgDeletionStore, OrgPhone, StoreError, StoreResult,
-    ThrottleKeys, TokenHash,
+    BlobKey, ConsumerDataStore, DeletionEvent, OrgDeletion, OrgDeletionStore, OrgPhone, StoreError,
+    StoreResult, ThrottleKeys, TokenHash,
 };
 
 use crate::SqliteStore;
@@ -32,8 +32,11 @@ impl OrgDeletionStore for SqliteStore {
         // process stopped right here, the job removes the whole file anyway.)
         let connectors = self.write_org(org, |tx| {
             let key = org.to_string();
-            tx.execute("DELETE FROM connector_publications WHERE org_id = ?1", [&key])
-                .map_err(db)?;
+            tx.execute(
+                "DELETE FROM connector_publications WHERE org_id = ?1",
+                [&key],
+            )
+            .map_err(db)?;
             tx.execute("DELETE FROM connectors WHERE org_id = ?1", [&key])
                 .map_err(db)
         })?;
@@ -139,6 +142,10 @@ impl OrgDeletionStore for SqliteStore {
         self.write(|tx| add_event(tx, org, event))
     }
 
+    fn add_org_deletion_counts(&self, org: OrgId, removed: &Counts) -> StoreResult<()> {
+        self.write(|tx| add_removed(tx, org, removed))
+    }
+
     fn remove_org_database(&self, org: OrgId) -> StoreResult<u64> {
         // Only ever for an org whose deletion began: its `orgs` row is gone, so no
         // request opens the file again while it goes.
@@ -229,7 +236,10 @@ impl OrgDeletionStore for SqliteStore {
                 .map_err(db)?;
             for p in phones {
                 let phone = p.phone.as_str();
-                counts.add("phones", unlink.execute(params![phone, key]).map_err(db)? as u64);
+                counts.add(
+                    "phones",
+                    unlink.execute(params![phone, key]).map_err(db)? as u64,
+                );
                 // Whether another org knows the phone is read again here, inside the
                 // write: a user added there meanwhile keeps their sign-in.
                 let elsewhere: bool = tx
@@ -247,6 +257,7 @@ impl OrgDeletionStore for SqliteStore {
                 counts.add("text_messages", texts.execute([phone]).map_err(db)? as u64);
                 counts.add("throttles", delete_throttles(tx, &throttle_keys(phone))?);
             }
+            add_removed(tx, org, &counts)?;
             Ok(counts)
         })
     }
@@ -255,7 +266,6 @@ impl OrgDeletionStore for SqliteStore {
         &self,
         org: OrgId,
         keep: JobId,
-        counts: &Counts,
         event: &DeletionEvent,
     ) -> StoreResult<u64> {
         let jobs = self.write(|tx| {
@@ -265,12 +275,18 @@ impl OrgDeletionStore for SqliteStore {
                     params![org.to_string(), keep.to_string()],
                 )
                 .map_err(db)?;
-            let mut counts = counts.clone();
-            counts.add("removed_jobs", jobs as u64);
             tx.execute(
-                "UPDATE org_deletions SET counts = ?2, finished_at = coalesce(finished_at, ?3)
+                "DELETE FROM purge_schedule WHERE org_id = ?1",
+                [org.to_string()],
+            )
+            .map_err(db)?;
+            let mut removed = Counts::default();
+            removed.add("jobs", jobs as u64);
+            add_removed(tx, org, &removed)?;
+            tx.execute(
+                "UPDATE org_deletions SET finished_at = coalesce(finished_at, ?2)
                  WHERE org_id = ?1",
-                params![org.to_string(), counts_text(&counts)?, ts(event.at)],
+                params![org.to_string(), ts(event.at)],
             )
             .map_err(db)?;
             add_event(tx, org, event)?;
@@ -278,6 +294,109 @@ impl OrgDeletionStore for SqliteStore {
         })?;
         truncate_wal(&*self.conn()?)?;
         Ok(jobs)
+    }
+}
+
+impl ConsumerDataStore for SqliteStore {
+    fn delete_consumer_content(
+        &self,
+        org: OrgId,
+        user: UserId,
+    ) -> StoreResult<(Counts, Vec<BlobKey>)> {
+        let Some(pool) = self.tenant(org)? else {
+            return Ok((Counts::default(), Vec::new()));
+        };
+        let mut conn = crate::conn_of(&pool)?;
+        // Zero what this frees; the org file's other writes keep the faster default.
+        conn.execute_batch("PRAGMA secure_delete = ON")
+            .map_err(db)?;
+        let done = crate::write_on(&mut conn, |tx| {
+            let (org, user) = (org.to_string(), user.to_string());
+            let consumer = "SELECT id FROM groups WHERE org_id = ?1 AND org_mapped = 0";
+            let mine = format!(
+                "SELECT id FROM messages WHERE org_id = ?1 AND sender_id = ?2
+                 AND group_id IN ({consumer})"
+            );
+            let blobs = {
+                let mut stmt = tx
+                    .prepare(&format!(
+                        "SELECT blob_key FROM attachments WHERE org_id = ?1 AND message_id IN ({mine})"
+                    ))
+                    .map_err(db)?;
+                stmt.query_map([&org, &user], |r| r.get::<_, String>(0))
+                    .map_err(db)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db)?
+            };
+            let attachments = tx
+                .execute(
+                    &format!(
+                        "DELETE FROM attachments WHERE org_id = ?1 AND message_id IN ({mine})"
+                    ),
+                    [&org, &user],
+                )
+                .map_err(db)?;
+            let messages = tx
+                .execute(
+                    &format!("DELETE FROM messages WHERE id IN ({mine})"),
+                    [&org, &user],
+                )
+                .map_err(db)?;
+            let responses = tx
+                .execute(
+                    &format!(
+                        "DELETE FROM action_responses WHERE org_id = ?1 AND user_id = ?2
+                         AND group_id IN ({consumer})"
+                    ),
+                    [&org, &user],
+                )
+                .map_err(db)?;
+            let memberships = tx
+                .execute(
+                    &format!(
+                        "DELETE FROM memberships WHERE org_id = ?1 AND user_id = ?2
+                         AND group_id IN ({consumer})"
+                    ),
+                    [&org, &user],
+                )
+                .map_err(db)?;
+            let mut counts = Counts::default();
+            counts.add("messages", messages as u64);
+            counts.add("attachments", attachments as u64);
+            counts.add("responses", responses as u64);
+            counts.add("memberships", memberships as u64);
+            let keys = blobs
+                .iter()
+                .map(|k| BlobKey::parse(k).map_err(|_| corrupt("blob key", k)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok((counts, keys))
+        });
+        conn.execute_batch("PRAGMA secure_delete = OFF")
+            .map_err(db)?;
+        let done = done?;
+        // The WAL still holds the pages as they were before: copy it in and cut it.
+        truncate_wal(&conn)?;
+        Ok(done)
+    }
+
+    fn forget_sign_in(
+        &self,
+        phone: &PhoneNumber,
+        throttle_keys: ThrottleKeys<'_>,
+    ) -> StoreResult<Counts> {
+        self.write(|tx| {
+            let phone = phone.as_str();
+            let mut counts = Counts::default();
+            for (name, sql) in [
+                ("sessions", "DELETE FROM sessions WHERE phone = ?1"),
+                ("sign_in_codes", "DELETE FROM otp_codes WHERE phone = ?1"),
+                ("text_messages", "DELETE FROM sms_outbox WHERE phone = ?1"),
+            ] {
+                counts.add(name, tx.execute(sql, [phone]).map_err(db)? as u64);
+            }
+            counts.add("throttles", delete_throttles(tx, &throttle_keys(phone))?);
+            Ok(counts)
+        })
     }
 }
 
@@ -309,6 +428,30 @@ fn truncate_wal(conn: &Connection) -> StoreResult<()> {
     Err(StoreError::Backend(
         "the write-ahead log could not be truncated: a reader kept it busy".into(),
     ))
+}
+
+/// Adds `removed` to the receipt's counts, each under `removed_<name>`.
+fn add_removed(tx: &Transaction<'_>, org: OrgId, removed: &Counts) -> StoreResult<()> {
+    let stored: String = tx
+        .query_row(
+            "SELECT counts FROM org_deletions WHERE org_id = ?1",
+            [org.to_string()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+    let mut counts: Counts =
+        serde_json::from_str(&stored).map_err(|_| corrupt("counts", &stored))?;
+    for (name, n) in removed.iter() {
+        counts.add(&format!("removed_{name}"), n);
+    }
+    tx.execute(
+        "UPDATE org_deletions SET counts = ?2 WHERE org_id = ?1",
+        params![org.to_string(), counts_text(&counts)?],
+    )
+    .map_err(db)?;
+    Ok(())
 }
 
 fn delete_throttles(tx: &Transaction<'_>, keys: &[String]) -> StoreResult<u64> {

@@ -9,9 +9,9 @@
 //! idempotent, so a step run again after a crash does no harm.
 
 use chrono::{DateTime, Utc};
-use steward_domain::{Counts, Job, JobId, OrgId, PhoneNumber};
+use steward_domain::{Counts, Job, JobId, OrgId, PhoneNumber, UserId};
 
-use crate::{StoreResult, TokenHash};
+use crate::{BlobKey, StoreResult, TokenHash};
 
 /// What stays of a deleted org: who asked, when, what was removed (counts per kind)
 /// and when it ended. Nothing of the org's data.
@@ -76,6 +76,8 @@ pub trait OrgDeletionStore {
     /// The deletion's log, oldest first.
     fn org_deletion_events(&self, org: OrgId) -> StoreResult<Vec<DeletionEvent>>;
     fn add_org_deletion_event(&self, org: OrgId, event: &DeletionEvent) -> StoreResult<()>;
+    /// Adds `removed` to the receipt's counts, each under `removed_<name>`.
+    fn add_org_deletion_counts(&self, org: OrgId, removed: &Counts) -> StoreResult<()>;
     /// Removes the org's own database files, closing them first in this process;
     /// answers the bytes removed (0 when they are gone already). Only for an org
     /// whose deletion has begun.
@@ -84,8 +86,9 @@ pub trait OrgDeletionStore {
     fn org_phones(&self, org: OrgId, limit: u32) -> StoreResult<Vec<OrgPhone>>;
     /// In one transaction: the org's link to each phone goes; for phones no other org
     /// knows, also their sessions, sign-in codes, kept text messages and sign-in
-    /// throttles. Answers counts: `phones`, `sessions`,
-    /// `sign_in_codes`, `text_messages`, `throttles`.
+    /// throttles. Answers counts: `phones`, `sessions`, `sign_in_codes`,
+    /// `text_messages`, `throttles`, and adds them to the receipt's counts (as
+    /// `removed_<name>`) in the same transaction, so a crash never miscounts.
     fn forget_org_phones(
         &self,
         org: OrgId,
@@ -93,14 +96,37 @@ pub trait OrgDeletionStore {
         throttle_keys: ThrottleKeys<'_>,
     ) -> StoreResult<Counts>;
     /// Last: removes the org's remaining shared rows (its jobs, all but `keep`, the
-    /// deletion job itself), saves the receipt's final `counts` (with `removed_jobs`
-    /// added) and end time with `event`, and leaves no byte of what was removed in the
-    /// store's free space or log. Answers how many jobs it removed.
+    /// deletion job itself), adds `removed_jobs` to the receipt's counts and saves its
+    /// end time with `event`, then leaves no byte of what was removed in the store's
+    /// free space or log. Answers how many jobs it removed.
     fn finish_org_deletion(
         &self,
         org: OrgId,
         keep: JobId,
-        counts: &Counts,
         event: &DeletionEvent,
     ) -> StoreResult<u64>;
+}
+
+/// A member deleting their own data: what is theirs as a consumer (their content in
+/// groups not mapped to an org) and their sign-in. What orgs keep about them (their
+/// user record, their content in org groups) is the orgs' to keep or delete.
+pub trait ConsumerDataStore {
+    /// In one transaction on the org's data, with what it frees zeroed: the user's
+    /// messages (with their attachments' rows), action responses and memberships in
+    /// the org's groups that are not mapped to the org. Answers counts (`messages`,
+    /// `attachments`, `responses`, `memberships`) and the blobs of the attachments,
+    /// for the caller to remove after.
+    fn delete_consumer_content(
+        &self,
+        org: OrgId,
+        user: UserId,
+    ) -> StoreResult<(Counts, Vec<BlobKey>)>;
+    /// In one transaction: the phone's sessions, sign-in codes, kept text messages and
+    /// sign-in throttles. Answers counts (`sessions`, `sign_in_codes`,
+    /// `text_messages`, `throttles`).
+    fn forget_sign_in(
+        &self,
+        phone: &PhoneNumber,
+        throttle_keys: ThrottleKeys<'_>,
+    ) -> StoreResult<Counts>;
 }

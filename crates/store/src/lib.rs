@@ -30,7 +30,9 @@ pub use blob::{
 pub use content::{
     ContentStore, DataCounts, DataKind, GroupReport, Publishable, PublishableId, PublishableKind,
 };
-pub use deletion::{DeletionEvent, OrgDeletion, OrgDeletionStore, OrgPhone, ThrottleKeys};
+pub use deletion::{
+    ConsumerDataStore, DeletionEvent, OrgDeletion, OrgDeletionStore, OrgPhone, ThrottleKeys,
+};
 pub use groups::GroupStore;
 pub use jobs::{
     Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx, NoteKind,
@@ -45,9 +47,8 @@ pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
 /// store's methods into scope.
 pub mod prelude {
     pub use crate::{
-        ArchiveStore, AuditStore, ContentStore, GroupStore, JobStore, LifecycleStore,
-        OrgDeletionStore, OrgStore, SessionStore,
-        Store, UserStore,
+        ArchiveStore, AuditStore, ConsumerDataStore, ContentStore, GroupStore, JobStore,
+        LifecycleStore, OrgDeletionStore, OrgStore, SessionStore, Store, UserStore,
     };
 }
 
@@ -113,6 +114,7 @@ pub trait Store:
     + LifecycleStore
     + ArchiveStore
     + OrgDeletionStore
+    + ConsumerDataStore
     + Send
     + Sync
     + 'static

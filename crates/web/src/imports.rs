@@ -196,11 +196,11 @@ async fn form_text(mut field: Field<'_>, name: &str) -> Result<String, ApiError>
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct HistoryParams {
+pub(crate) struct HistoryParams {
     /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
     /// Page size (default 50).
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/imports", tag = "imports", summary = "The import history",
@@ -270,18 +270,20 @@ async fn original(
 }
 
 /// One of a job's generated CSV files, written in memory on a blocking thread.
-type WriteCsv = fn(
+pub(crate) type WriteCsv = fn(
     &App,
     &steward_app::Caller,
     &str,
     &mut dyn std::io::Write,
 ) -> steward_app::AppResult<steward_domain::Job>;
 
-async fn generated(
+/// A CSV the use case `write` generates for the job in the URL, downloaded as
+/// `<prefix>-<id>-<suffix>.csv`.
+pub(crate) async fn generated(
     app: App,
     caller: &Caller,
     raw: String,
-    suffix: &'static str,
+    (prefix, suffix): (&'static str, &'static str),
     write: WriteCsv,
 ) -> Result<Response, ApiError> {
     let (job, body) = call(app, caller, move |app, c| {
@@ -290,7 +292,7 @@ async fn generated(
         Ok((job, out))
     })
     .await?;
-    Ok(csv_file(format!("import-{}-{suffix}.csv", job.id), body))
+    Ok(csv_file(format!("{prefix}-{}-{suffix}.csv", job.id), body))
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/{id}/errors.csv", tag = "imports", summary = "The error log",
@@ -300,7 +302,7 @@ async fn errors_csv(
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    generated(app, &caller, id, "errors", imports::errors_csv).await
+    generated(app, &caller, id, ("import", "errors"), imports::errors_csv).await
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/{id}/result.csv", tag = "imports", summary = "The result file",
@@ -310,5 +312,5 @@ async fn result_csv(
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    generated(app, &caller, id, "result", imports::result_csv).await
+    generated(app, &caller, id, ("import", "result"), imports::result_csv).await
 }

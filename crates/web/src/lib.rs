@@ -20,14 +20,15 @@ mod groups;
 mod headers;
 mod health;
 mod imports;
-mod lifecycle;
 mod jobs;
+mod lifecycle;
 mod openapi;
 mod portal;
 mod run;
 mod sessions;
 mod state;
 mod upload;
+mod user_deletions;
 mod users;
 pub mod wire;
 
@@ -58,6 +59,7 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(content::router())
         .merge(imports::router())
         .merge(jobs::router())
+        .merge(user_deletions::router())
         .merge(deletion::router())
         .merge(admin::router())
         .merge(openapi::router())

@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
 use crate::state::WebState;
 use crate::{
     ApiError, admin, attributes, content, deletion, groups, health, imports, jobs, lifecycle,
-    sessions, users,
+    sessions, user_deletions, users,
 };
 
 /// The media type of every error body.
@@ -66,6 +66,7 @@ pub fn document() -> Document {
         content::Api::openapi(),
         imports::Api::openapi(),
         jobs::Api::openapi(),
+        user_deletions::Api::openapi(),
         deletion::Api::openapi(),
         admin::Api::openapi(),
     ] {

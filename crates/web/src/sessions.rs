@@ -10,8 +10,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cookie::{Cookie, SameSite};
 use serde::Deserialize;
-use steward_app::App;
-use steward_app::security::{self, Principal};
+use steward_app::audit::AuditContext;
+use steward_app::security::{self, Principal, Proof, Reconfirm};
+use steward_app::{App, me};
 
 use crate::ApiError;
 use crate::auth::{Credential, Origin, SESSION_COOKIE, Signed};
@@ -20,11 +21,12 @@ use crate::run::blocking;
 use crate::state::{Security, WebState};
 use crate::wire::{
     AccountJson, LoginJson, MeJson, MemberOrgJson, MemberSessionJson, OtpStartedJson,
+    SelfDeletionJson,
 };
 
 /// The routes of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(login, logout, otp_start, otp_verify, me))]
+#[openapi(paths(login, logout, otp_start, otp_verify, me, delete_me))]
 pub(crate) struct Api;
 
 pub fn router() -> Router<WebState> {
@@ -33,7 +35,7 @@ pub fn router() -> Router<WebState> {
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/otp/start", post(otp_start))
         .route("/api/v1/auth/otp/verify", post(otp_verify))
-        .route("/api/v1/me", get(me))
+        .route("/api/v1/me", get(me).delete(delete_me))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -217,4 +219,59 @@ async fn me(State(app): State<App>, signed: Signed) -> Result<Json<MeJson>, ApiE
         }
     };
     Ok(Json(body))
+}
+
+/// What a member may send to confirm a self-delete.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+struct DeleteMeBody {
+    /// A new one-time code (not needed within 5 minutes of signing in with one).
+    #[schema(required = false)]
+    code: Option<String>,
+}
+
+/// `DELETE /api/v1/me`: a member deletes their consumer data and their sign-in.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "sessions", summary = "Delete my data",
+    description = "For a member signed in with a one-time code in the last 5 minutes, or sending a new code as `code`. Deletes their content in groups not mapped to an org (messages, attachments, responses, memberships), in every org, and their sign-in (sessions, codes, texts, throttles). What orgs keep about them (their user record, their content in org groups) stays under those orgs' control. The body is optional.",
+    request_body(content = DeleteMeBody, description = "Optional"),
+    responses((status = 200, description = "What was deleted", body = SelfDeletionJson)))]
+async fn delete_me(
+    State(app): State<App>,
+    State(security): State<Arc<Security>>,
+    signed: Signed,
+    body: axum::body::Bytes,
+) -> Result<Json<SelfDeletionJson>, ApiError> {
+    let body: DeleteMeBody = if body.iter().all(u8::is_ascii_whitespace) {
+        DeleteMeBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::invalid(
+                "body",
+                format!("send {{\"code\": \"123456\"}} or nothing: {e}"),
+            )
+        })?
+    };
+    let deleted = blocking(move || {
+        let given = Reconfirm {
+            password: None,
+            code: body.code,
+        };
+        let proof = Proof::Signed {
+            principal: &signed.principal,
+            session: signed.session.as_ref(),
+            given: &given,
+            throttles: &security.throttles,
+            ip: &signed.origin.ip,
+        };
+        let ctx = AuditContext {
+            actor: signed.principal.audit_name(),
+            request_id: signed.origin.request_id.clone(),
+            ip: Some(signed.origin.ip.clone()),
+        };
+        Ok(me::delete_me(&app, &signed.principal, proof, &ctx)?)
+    })
+    .await?;
+    Ok(Json(SelfDeletionJson {
+        removed: deleted.removed,
+        orgs_keeping_records: deleted.orgs_keeping_records,
+    }))
 }

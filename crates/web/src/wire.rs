@@ -146,14 +146,14 @@ pub struct JobJson {
     pub error: Option<String>,
     /// How long the job ran, from its first start to its end.
     pub duration_ms: Option<i64>,
-    /// The options of an import; absent for other kinds.
+    /// The options of an import or a bulk user deletion; absent for other kinds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<JobOptionsJson>,
 }
 
 impl From<&Job> for JobJson {
     fn from(job: &Job) -> JobJson {
-        let options = (job.kind == JobKind::ImportUsers)
+        let options = matches!(job.kind, JobKind::ImportUsers | JobKind::DeleteUsers)
             .then(|| ImportUsers::of(job).ok().map(|payload| payload.options))
             .flatten()
             .map(|o| JobOptionsJson {
@@ -895,7 +895,11 @@ impl From<&steward_app::org_deletion::DeletionStatus> for OrgDeletionJson {
                 },
                 job.counts.clone(),
             ),
-            None => (JobStatus::Running, ProgressJson { done: 0, total: 4 }, Counts::default()),
+            None => (
+                JobStatus::Running,
+                ProgressJson { done: 0, total: 4 },
+                Counts::default(),
+            ),
         };
         OrgDeletionJson {
             org_id: r.org_id,
@@ -944,4 +948,15 @@ pub struct DeletionReadinessJson {
     /// When the newest tenant export finished, if one did in the last 24 hours;
     /// without one, a deletion needs `"skip_final_export": true`.
     pub final_export_at: Option<DateTime<Utc>>,
+}
+
+/// What a member's self-delete removed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SelfDeletionJson {
+    /// Consumer content (`messages`, `attachments`, `responses`, `memberships`) and
+    /// sign-in data (`sessions`, `sign_in_codes`, `text_messages`, `throttles`).
+    #[schema(value_type = BTreeMap<String, u64>)]
+    pub removed: Counts,
+    /// Orgs that keep a record of the member, under their own control.
+    pub orgs_keeping_records: u64,
 }

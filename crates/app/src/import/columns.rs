@@ -19,6 +19,18 @@ use crate::{AppError, AppResult, FieldError};
 const PHONE_HEADERS: &[&str] = &["phonenumber", "phone", "mobile", "mobilephone"];
 const NAME_HEADERS: &[&str] = &["name"];
 
+const NO_PHONE_COLUMN: &str =
+    "the file has no Phone Number column (also accepted: Phone, Mobile, Mobile Phone)";
+
+/// The phone column of a file that needs nothing else (a list of users to delete):
+/// the first header an import would read as the phone.
+pub(crate) fn phone_column(headers: &csv::StringRecord) -> Result<usize, String> {
+    headers
+        .iter()
+        .position(|h| PHONE_HEADERS.contains(&normalize_header(h).as_str()))
+        .ok_or_else(|| NO_PHONE_COLUMN.to_owned())
+}
+
 /// The columns a result file adds; they are ignored when it is uploaded again.
 pub const RESULT_HEADERS: [&str; 2] = ["Import Status", "Import Message"];
 
@@ -248,9 +260,7 @@ impl Columns {
                 described.join(", "),
             ));
         }
-        let phone = phone.ok_or(
-            "the file has no Phone Number column (also accepted: Phone, Mobile, Mobile Phone)",
-        )?;
+        let phone = phone.ok_or(NO_PHONE_COLUMN)?;
         let name = name.ok_or("the file has no Name column")?;
         Ok(Columns {
             phone,

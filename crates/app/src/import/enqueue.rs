@@ -62,6 +62,19 @@ impl ImportUsers {
 /// for the same file, gives back that job (and keeps no second copy); used for another
 /// file, it is a conflict.
 pub fn enqueue(app: &App, org: OrgId, new: NewImport, data: &mut dyn Read) -> AppResult<Job> {
+    enqueue_as(app, org, JobKind::ImportUsers, &COUNTS, new, data)
+}
+
+/// [`enqueue`] for another job that reads an uploaded CSV row by row with the same
+/// payload, error log and result file (a bulk user deletion), counting `counts`.
+pub fn enqueue_as(
+    app: &App,
+    org: OrgId,
+    kind: JobKind,
+    counts: &[&str],
+    new: NewImport,
+    data: &mut dyn Read,
+) -> AppResult<Job> {
     app.store.get_org(org)?.ok_or(AppError::NotFound("org"))?;
     let id = JobId::new();
     let blob = format!("orgs/{org}/imports/{id}/original.csv");
@@ -75,7 +88,7 @@ pub fn enqueue(app: &App, org: OrgId, new: NewImport, data: &mut dyn Read) -> Ap
     let job = Job {
         id,
         org_id: org,
-        kind: JobKind::ImportUsers,
+        kind,
         status: JobStatus::Queued,
         file_name: Some(new.file_name),
         created_by: new.created_by,
@@ -83,7 +96,7 @@ pub fn enqueue(app: &App, org: OrgId, new: NewImport, data: &mut dyn Read) -> Ap
         started_at: None,
         finished_at: None,
         progress: Progress::default(),
-        counts: Counts::zero(&COUNTS),
+        counts: Counts::zero(counts),
         payload: serde_json::to_value(&payload).map_err(|e| AppError::Internal(e.to_string()))?,
         checkpoint: None,
         attempts: 0,

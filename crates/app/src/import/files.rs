@@ -21,6 +21,15 @@ pub fn find_import(app: &App, org: OrgId, id: JobId) -> AppResult<Job> {
         .ok_or(AppError::NotFound("import"))
 }
 
+/// A job of the org that reads an uploaded CSV row by row and keeps its original,
+/// error log and result file (an import, a bulk user deletion), or not found.
+pub fn find_row_job(app: &App, org: OrgId, id: JobId) -> AppResult<Job> {
+    app.store
+        .get_job(org, id)?
+        .filter(|job| matches!(job.kind, JobKind::ImportUsers | JobKind::DeleteUsers))
+        .ok_or(AppError::NotFound("job"))
+}
+
 /// The CSV template of the org: the header row an upload needs, from the attribute
 /// schema, with a BOM so Excel reads it as UTF-8. It imports as is.
 pub fn write_template_csv(app: &App, org: OrgId, out: &mut dyn Write) -> AppResult<()> {
@@ -38,7 +47,7 @@ pub fn write_template_csv(app: &App, org: OrgId, out: &mut dyn Write) -> AppResu
 
 /// The uploaded file as it was received.
 pub fn open_original(app: &App, org: OrgId, id: JobId) -> AppResult<(Job, BlobReader)> {
-    let job = find_import(app, org, id)?;
+    let job = find_row_job(app, org, id)?;
     let payload = ImportUsers::of(&job)?;
     let file = app.blobs.open(&BlobKey::parse(&payload.blob)?)?;
     Ok((job, file))
@@ -46,7 +55,7 @@ pub fn open_original(app: &App, org: OrgId, id: JobId) -> AppResult<(Job, BlobRe
 
 /// Writes a job's error log as CSV: row, column, value, reason.
 pub fn write_errors_csv(app: &App, org: OrgId, job: JobId, out: &mut dyn Write) -> AppResult<()> {
-    find_import(app, org, job)?;
+    find_row_job(app, org, job)?;
     let mut writer = csv::Writer::from_writer(out);
     writer
         .write_record(["Row", "Column", "Value", "Reason"])
@@ -77,7 +86,7 @@ type NotePage<'a> = Box<dyn FnMut(u64) -> Result<Vec<RowError>, steward_store::S
 /// Message` (the row's errors, and the repairs made to it). Uploading it again, after
 /// fixing the failed rows, imports them (the two columns are ignored).
 pub fn write_result_csv(app: &App, org: OrgId, id: JobId, out: &mut dyn Write) -> AppResult<()> {
-    let job = find_import(app, org, id)?;
+    let job = find_row_job(app, org, id)?;
     let payload = ImportUsers::of(&job)?;
     // The job read this file already: failing to read it back is ours, not the file's.
     let mut reader = open_csv(app, &payload.blob).map_err(AppError::Internal)?;
@@ -123,7 +132,7 @@ pub fn write_result_csv(app: &App, org: OrgId, id: JobId, out: &mut dyn Write) -
             })
             .collect();
         message.dedup();
-        let status = status_word(outcome, payload.options.dry_run);
+        let status = status_word(job.kind, outcome, payload.options.dry_run);
         let message = message.join("; ");
         let cells: Vec<std::borrow::Cow<'_, str>> = keep
             .iter()
@@ -138,7 +147,18 @@ pub fn write_result_csv(app: &App, org: OrgId, id: JobId, out: &mut dyn Write) -
     Ok(())
 }
 
-fn status_word(outcome: Option<RowOutcome>, dry_run: bool) -> &'static str {
+fn status_word(kind: JobKind, outcome: Option<RowOutcome>, dry_run: bool) -> &'static str {
+    if kind == JobKind::DeleteUsers {
+        // A deletion records a deleted user as updated, one deleted before as unchanged.
+        return match (outcome, dry_run) {
+            (Some(RowOutcome::Updated), false) => "deleted",
+            (Some(RowOutcome::Updated), true) => "would delete",
+            (Some(RowOutcome::Unchanged), _) => "already deleted",
+            (Some(RowOutcome::Failed), _) => "failed",
+            (Some(RowOutcome::Created | RowOutcome::Blank), _) => "",
+            (None, _) => "not processed",
+        };
+    }
     match (outcome, dry_run) {
         (Some(RowOutcome::Created), false) => "created",
         (Some(RowOutcome::Created), true) => "would create",

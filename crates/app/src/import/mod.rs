@@ -29,13 +29,15 @@ mod input;
 pub(crate) mod rows;
 pub(crate) mod scan;
 
-pub(crate) use columns::Columns;
 pub use columns::{ColumnMapping, RESULT_HEADERS, normalize_header};
+pub(crate) use columns::{Columns, phone_column};
 pub use enqueue::{
     COUNTS, CREATED, FAILED, ImportOptions, ImportUsers, NewImport, UNCHANGED, UPDATED, enqueue,
+    enqueue_as,
 };
 pub use files::{
-    find_import, open_original, write_errors_csv, write_result_csv, write_template_csv,
+    find_import, find_row_job, open_original, write_errors_csv, write_result_csv,
+    write_template_csv,
 };
 pub use input::MAX_ROW_BYTES;
 pub(crate) use input::{csv_problem, open_csv};

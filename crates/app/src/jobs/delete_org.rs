@@ -55,9 +55,8 @@ impl BackgroundJob for DeleteOrg {
             checkpoint: cp.clone(),
         };
         let mut phase: Phase = match &cp.state {
-            Some(state) => serde_json::from_value(state.clone()).map_err(|e| {
-                fail(format!("the deletion's checkpoint is unreadable: {e}"), &cp)
-            })?,
+            Some(state) => serde_json::from_value(state.clone())
+                .map_err(|e| fail(format!("the deletion's checkpoint is unreadable: {e}"), &cp))?,
             None => Phase::OrgDatabase,
         };
         let run = Run { ctx, org };
@@ -71,7 +70,7 @@ impl BackgroundJob for DeleteOrg {
                         .store
                         .remove_org_database(org)
                         .map_err(|e| JobStop::from_store(e, &cp))?;
-                    cp.counts.add("database_bytes", bytes);
+                    run.removed(&[("database_bytes", bytes)], &mut cp)?;
                     run.log("org_database_removed", &format!("{bytes} bytes"), &cp)?;
                     Phase::Blobs
                 }
@@ -84,11 +83,13 @@ impl BackgroundJob for DeleteOrg {
                         .delete_under(&prefix, BLOBS_PER_STEP)
                         .map_err(|e| {
                             tracing::error!(error = %e, "cannot remove an org's blobs");
-                            fail("the org's files could not be removed; see the server log".into(), &cp)
+                            fail(
+                                "the org's files could not be removed; see the server log".into(),
+                                &cp,
+                            )
                         })?;
                     if files > 0 {
-                        cp.counts.add("blobs", files);
-                        cp.counts.add("blob_bytes", bytes);
+                        run.removed(&[("blobs", files), ("blob_bytes", bytes)], &mut cp)?;
                         run.save(&cp)?;
                         continue;
                     }
@@ -137,18 +138,16 @@ impl BackgroundJob for DeleteOrg {
                         cp.state = None;
                         return Ok(cp);
                     }
-                    let mut counts: Counts = receipt.counts.clone();
-                    for (name, n) in cp.counts.iter() {
-                        counts.add(&format!("removed_{name}"), n);
-                    }
                     let event = DeletionEvent {
                         at: ctx.app.clock.now(),
                         actor: format!("job:{}", job.id),
                         step: "completed".into(),
-                        detail: "the org's rows, files and sign-in data are gone; this receipt remains".into(),
+                        detail:
+                            "the org's rows, files and sign-in data are gone; this receipt remains"
+                                .into(),
                     };
                     let jobs = store
-                        .finish_org_deletion(org, job.id, &counts, &event)
+                        .finish_org_deletion(org, job.id, &event)
                         .map_err(|e| JobStop::from_store(e, &cp))?;
                     cp.counts.add("jobs", jobs);
                     cp.progress.done = PHASES;
@@ -161,9 +160,7 @@ impl BackgroundJob for DeleteOrg {
                 done: phase.number(),
                 total: PHASES,
             };
-            cp.state = Some(
-                serde_json::to_value(phase).map_err(|e| fail(e.to_string(), &cp))?,
-            );
+            cp.state = Some(serde_json::to_value(phase).map_err(|e| fail(e.to_string(), &cp))?);
             run.save(&cp)?;
         }
     }
@@ -183,6 +180,23 @@ impl Run<'_, '_> {
             Err(JobStop::Canceled(_)) => Ok(()),
             other => other,
         }
+    }
+
+    /// Adds what a step outside the store removed (files) to the receipt and to the
+    /// job's counts. A crash between the removal and this leaves those files
+    /// uncounted; the phones, counted in their own transaction, never are.
+    fn removed(&self, pairs: &[(&str, u64)], cp: &mut JobCheckpoint) -> Result<(), JobStop> {
+        let mut removed = Counts::default();
+        for (name, n) in pairs {
+            removed.add(name, *n);
+        }
+        self.ctx
+            .app
+            .store
+            .add_org_deletion_counts(self.org, &removed)
+            .map_err(|e| JobStop::from_store(e, cp))?;
+        cp.counts.add_all(&removed);
+        Ok(())
     }
 
     fn save(&self, cp: &JobCheckpoint) -> Result<(), JobStop> {

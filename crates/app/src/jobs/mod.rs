@@ -5,6 +5,7 @@
 //! register it in [`registry`]; nothing in the runtime names it.
 
 pub mod delete_org;
+pub mod delete_users;
 pub mod import_users;
 pub mod purge_users;
 pub mod runner;
@@ -19,6 +20,7 @@ pub fn registry() -> Registry {
         .register_job_type::<crate::import::ImportUsers>()
         .register_job_type::<crate::lifecycle::PurgeUsers>()
         .register_job_type::<crate::org_deletion::DeleteOrg>()
+        .register_job_type::<delete_users::DeleteUsers>()
 }
 
 #[cfg(test)]
@@ -33,6 +35,7 @@ mod tests {
         assert!(jobs.runs(JobKind::ImportUsers));
         assert!(jobs.runs(JobKind::PurgeUsers));
         assert!(jobs.runs(JobKind::DeleteOrg));
+        assert!(jobs.runs(JobKind::DeleteUsers));
         assert!(!jobs.runs(JobKind::ExportUsers));
     }
 

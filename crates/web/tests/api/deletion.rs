@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use steward_app::Clock;
 use steward_domain::{Counts, Job, JobId, JobKind, JobStatus, Progress};
 use steward_store::prelude::*;
 use steward_store::{JobCheckpoint, JobEnd, JobLease};
@@ -217,10 +218,18 @@ async fn a_deletion_waits_for_pending_jobs_and_a_recent_tenant_export() {
     assert_eq!(ready["pending_jobs"][0]["id"], import);
 
     let canceled = t
-        .send("POST", cancel.trim_start_matches("POST "), &t.admin, json!({}))
+        .send(
+            "POST",
+            cancel.trim_start_matches("POST "),
+            &t.admin,
+            json!({}),
+        )
         .await;
     assert_eq!(canceled.status(), StatusCode::OK);
-    assert_eq!(canceled.json::<Value>().await.unwrap()["status"], "canceled");
+    assert_eq!(
+        canceled.json::<Value>().await.unwrap()["status"],
+        "canceled"
+    );
 
     // No tenant export yet, then one 25 hours old: both refused.
     for old in [None, Some(chrono::Duration::hours(25))] {
@@ -268,9 +277,7 @@ fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf>
             if path.is_dir() {
                 stack.push(path);
             } else if let Ok(bytes) = std::fs::read(&path)
-                && bytes
-                    .windows(needle.len())
-                    .any(|w| w == needle.as_bytes())
+                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
             {
                 found.push(path);
             }
@@ -310,7 +317,12 @@ async fn full_read(t: &TestApp, org: steward_domain::OrgId, token: &str) -> Valu
 
 /// An org with people, a group, a message with an attachment, a connector, an
 /// imported file and a member session, each holding a marker; answers the markers.
-async fn fill(t: &TestApp, org: steward_domain::OrgId, token: &str, phones: [&str; 2]) -> Vec<String> {
+async fn fill(
+    t: &TestApp,
+    org: steward_domain::OrgId,
+    token: &str,
+    phones: [&str; 2],
+) -> Vec<String> {
     let base = format!("/api/v1/orgs/{org}");
     let (person, file_person, body, attachment, connector) = (
         marker("person"),
@@ -319,7 +331,10 @@ async fn fill(t: &TestApp, org: steward_domain::OrgId, token: &str, phones: [&st
         marker("attachment"),
         marker("connector"),
     );
-    let csv = format!("Phone Number,Name\n{},{person}\n{},{file_person}\n", phones[0], phones[1]);
+    let csv = format!(
+        "Phone Number,Name\n{},{person}\n{},{file_person}\n",
+        phones[0], phones[1]
+    );
     let import: Value = t
         .client
         .post(t.url(&format!("{base}/imports?file_name=people.csv")))
@@ -348,7 +363,12 @@ async fn fill(t: &TestApp, org: steward_domain::OrgId, token: &str, phones: [&st
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let group: Value = t
-        .send("POST", &format!("{base}/groups"), token, json!({"name": "Field Sales"}))
+        .send(
+            "POST",
+            &format!("{base}/groups"),
+            token,
+            json!({"name": "Field Sales"}),
+        )
         .await
         .json()
         .await
@@ -363,7 +383,11 @@ async fn fill(t: &TestApp, org: steward_domain::OrgId, token: &str, phones: [&st
                 json!({"phone": phone, "role": role}),
             )
             .await;
-        assert!(added.status().is_success(), "{}", added.text().await.unwrap());
+        assert!(
+            added.status().is_success(),
+            "{}",
+            added.text().await.unwrap()
+        );
     }
     let member = t.member_session(phones[0]).await;
     let message: Value = t
@@ -407,7 +431,13 @@ async fn deleting_company_data_ends_access_at_once_and_leaves_nothing_but_a_rece
     let t = spawn_app().await;
     let doomed = fill(&t, t.org, &t.admin, ["+919876543210", "+919876543211"]).await;
     // The canary org shares a person with the doomed one: their sign-in stays.
-    let canary = fill(&t, t.other_org, &t.other_admin, ["+14155550123", "+919876543211"]).await;
+    let canary = fill(
+        &t,
+        t.other_org,
+        &t.other_admin,
+        ["+14155550123", "+919876543211"],
+    )
+    .await;
     let member_of_doomed_only = t.member_session("+919876543210").await;
     let member_of_both = t.member_session("+919876543211").await;
     let session = admin(&t, "ada@contoso.example").await;
