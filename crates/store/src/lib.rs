@@ -12,8 +12,10 @@ mod archive;
 mod audit;
 mod blob;
 mod content;
+mod deletion;
 mod groups;
 mod jobs;
+mod lifecycle;
 mod orgs;
 mod sessions;
 mod users;
@@ -28,11 +30,13 @@ pub use blob::{
 pub use content::{
     ContentStore, DataCounts, DataKind, GroupReport, Publishable, PublishableId, PublishableKind,
 };
+pub use deletion::{DeletionEvent, OrgDeletion, OrgDeletionStore, OrgPhone, ThrottleKeys};
 pub use groups::GroupStore;
 pub use jobs::{
     Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx, NoteKind,
     OutcomeRun, RowError, RowOutcome, StepWork,
 };
+pub use lifecycle::{LifecycleStore, PurgeAttachment, PurgeKind, PurgedUser};
 pub use orgs::OrgStore;
 pub use sessions::SessionStore;
 pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
@@ -41,7 +45,8 @@ pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
 /// store's methods into scope.
 pub mod prelude {
     pub use crate::{
-        ArchiveStore, AuditStore, ContentStore, GroupStore, JobStore, OrgStore, SessionStore,
+        ArchiveStore, AuditStore, ContentStore, GroupStore, JobStore, LifecycleStore,
+        OrgDeletionStore, OrgStore, SessionStore,
         Store, UserStore,
     };
 }
@@ -105,7 +110,9 @@ pub trait Store:
     + ContentStore
     + AuditStore
     + JobStore
+    + LifecycleStore
     + ArchiveStore
+    + OrgDeletionStore
     + Send
     + Sync
     + 'static
