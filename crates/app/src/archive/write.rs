@@ -582,6 +582,7 @@ fn notes() -> Vec<String> {
     vec![
         "Every CSV file shows the org's data as committed at snapshot_at, read in one transaction: a write committed after it is in no file.".into(),
         "jobs.csv: the org's jobs are kept apart from its data and were read right after snapshot_at; each job shows its state at that moment (the export writing this archive shows as running).".into(),
+        "Users deleted but not yet purged are included (status deleted, with their deletion time) with all their content, which the app hides until a restore or the purge.".into(),
         "attachments/: an attachment's file never changes once stored; the files of the attachments listed in attachments.csv are read while the archive is written.".into(),
         "CSV files are UTF-8 with a byte-order mark; a cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return) starts with an apostrophe; times are RFC 3339 in UTC.".into(),
     ]
