@@ -746,56 +746,6 @@ fn org_with_a_talkative_user(data: &Path, messages: usize) -> (String, String) {
     )
     .unwrap();
     run_json(
-/// Every file of the store (the shared database, the org files, the blobs) that holds
-/// `needle`.
-fn store_files_holding(data: &Path, needle: &str) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![data.join("orgs"), data.join("blobs")];
-    for entry in std::fs::read_dir(data).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file()
-            && path
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("steward.db")
-        {
-            found.push(path);
-        }
-    }
-    found.retain(|path| {
-        std::fs::read(path)
-            .unwrap()
-            .windows(needle.len())
-            .any(|w| w == needle.as_bytes())
-    });
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if std::fs::read(&path)
-                .unwrap_or_default()
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes())
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
-
-#[test]
-fn an_org_deletion_killed_mid_way_finishes_when_the_command_runs_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path();
-    let rows = 100_000;
-    let (org, file) = org_with_users_file(data, rows);
-    let imported = run_json(
         data,
         &[
             "users",
@@ -880,52 +830,6 @@ fn users_delete_and_restore_at_the_command_line_and_a_purge_killed_mid_way_finis
     // "Delete permanently now", killed with SIGKILL part-way.
     let mut purge = steward(data)
         .args(["users", "purge", &phone, "--org", &org, "--json"])
-    assert_eq!(imported["counts"]["created"], rows);
-    // A name of the file, to look for in the store afterwards.
-    let csv = std::fs::read_to_string(&file).unwrap();
-    let name = csv
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    std::fs::remove_file(&file).unwrap();
-    assert!(
-        !store_files_holding(data, &name).is_empty(),
-        "{name} stored"
-    );
-
-    let refused = run(
-        data,
-        &["org", "delete", "--org", &org, "--confirm", "Contoso"],
-    );
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("confirm_name"),
-        "a wrong name is refused: {}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
-    let no_export = run(
-        data,
-        &["org", "delete", "--org", &org, "--confirm", "Fabrikam"],
-    );
-    assert_eq!(no_export.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&no_export.stderr).contains("skip_final_export"));
-
-    let delete = [
-        "org",
-        "delete",
-        "--org",
-        &org,
-        "--confirm",
-        "Fabrikam",
-        "--skip-final-export",
-        "--json",
-    ];
-    let mut first = steward(data)
-        .args(delete)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -983,6 +887,118 @@ fn users_delete_and_restore_at_the_command_line_and_a_purge_killed_mid_way_finis
     assert_eq!(receipts.len(), 1);
     assert_eq!(receipts[0].counts.get("messages"), messages as u64);
     assert_eq!(receipts[0].purged_by, "cli");
+}
+
+/// Every file of the store (the shared database, the org files, the blobs) that holds
+/// `needle`.
+fn store_files_holding(data: &Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![data.join("orgs"), data.join("blobs")];
+    for entry in std::fs::read_dir(data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file()
+            && path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("steward.db")
+        {
+            found.push(path);
+        }
+    }
+    found.retain(|path| {
+        std::fs::read(path)
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    });
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read(&path)
+                .unwrap_or_default()
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes())
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn an_org_deletion_killed_mid_way_finishes_when_the_command_runs_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let rows = 100_000;
+    let (org, file) = org_with_users_file(data, rows);
+    let imported = run_json(
+        data,
+        &[
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--json",
+        ],
+    );
+    assert_eq!(imported["counts"]["created"], rows);
+    // A name of the file, to look for in the store afterwards.
+    let csv = std::fs::read_to_string(&file).unwrap();
+    let name = csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    std::fs::remove_file(&file).unwrap();
+    assert!(
+        !store_files_holding(data, &name).is_empty(),
+        "{name} stored"
+    );
+
+    let refused = run(
+        data,
+        &["org", "delete", "--org", &org, "--confirm", "Contoso"],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("confirm_name"),
+        "a wrong name is refused: {}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let no_export = run(
+        data,
+        &["org", "delete", "--org", &org, "--confirm", "Fabrikam"],
+    );
+    assert_eq!(no_export.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_export.stderr).contains("skip_final_export"));
+
+    let delete = [
+        "org",
+        "delete",
+        "--org",
+        &org,
+        "--confirm",
+        "Fabrikam",
+        "--skip-final-export",
+        "--json",
+    ];
+    let mut first = steward(data)
+        .args(delete)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut status = Value::Null;
     wait_for(
         "the deletion to forget its first phones",
