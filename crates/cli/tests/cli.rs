@@ -437,6 +437,36 @@ fn out_of_range_numbers_are_refused_in_one_sentence_without_a_panic() {
 }
 
 #[test]
+fn gen_tenant_fills_an_empty_org_and_refuses_one_with_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let org = run_json(data, &["org", "create", "--name", "Bench", "--json"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let args = [
+        "gen",
+        "tenant",
+        "--org",
+        &org,
+        "--users",
+        "120",
+        "--messages",
+        "500",
+        "--json",
+    ];
+    let report = run_json(data, &args);
+    assert_eq!(report["users"], 120);
+    assert_eq!(report["messages"], 500);
+    assert!(report["groups"].as_u64().unwrap() > 10);
+    assert!(report["memberships"].as_u64().unwrap() >= 120);
+    assert!(report["responses"].as_u64().unwrap() > 0);
+    let again = run(data, &args);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has users"));
+}
+
+#[test]
 fn gen_users_is_deterministic_for_a_seed() {
     let dir = tempfile::tempdir().unwrap();
     let a = run(dir.path(), &["gen", "users", "--rows", "50", "--seed", "9"]).stdout;
