@@ -159,37 +159,46 @@ pub fn purge_now(app: &App, caller: &Caller, raw_phone: &str) -> AppResult<Job> 
     Ok(job)
 }
 
-/// Queues the purge of one deleted user, once per deletion: asking again gives back
-/// the same job.
+/// Queues the purge of one deleted user, once per deletion: asking again while it is
+/// queued or running gives back the same job. A finished run that left the user
+/// deleted (it failed, was canceled, or met a hold since lifted) is followed by a new
+/// run; the store counts what every run removed, so the receipt stays exact.
 fn enqueue_purge(app: &App, org: OrgId, deleted: &DeletedUser, by: &str) -> AppResult<Job> {
     let payload = PurgeUsers {
         users: vec![deleted.user.id],
         requested_by: by.to_owned(),
     };
-    let job = Job {
-        id: JobId::new(),
-        org_id: org,
-        kind: JobKind::PurgeUsers,
-        status: JobStatus::Queued,
-        file_name: None,
-        created_by: by.to_owned(),
-        created_at: app.clock.now(),
-        started_at: None,
-        finished_at: None,
-        progress: Progress::default(),
-        counts: Counts::default(),
-        payload: serde_json::to_value(&payload).map_err(|e| AppError::Internal(e.to_string()))?,
-        checkpoint: None,
-        attempts: 0,
-        cancel_requested: false,
-        error: None,
-    };
-    let key = format!(
+    let payload = serde_json::to_value(&payload).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut key = format!(
         "purge:{}:{}",
         deleted.user.id,
         deleted.deleted_at.timestamp_micros()
     );
-    Ok(app.store.enqueue_job_once(&job, &key)?)
+    loop {
+        let job = Job {
+            id: JobId::new(),
+            org_id: org,
+            kind: JobKind::PurgeUsers,
+            status: JobStatus::Queued,
+            file_name: None,
+            created_by: by.to_owned(),
+            created_at: app.clock.now(),
+            started_at: None,
+            finished_at: None,
+            progress: Progress::default(),
+            counts: Counts::default(),
+            payload: payload.clone(),
+            checkpoint: None,
+            attempts: 0,
+            cancel_requested: false,
+            error: None,
+        };
+        let held = app.store.enqueue_job_once(&job, &key)?;
+        if !held.status.is_finished() {
+            return Ok(held);
+        }
+        key = format!("purge:after:{}", held.id);
+    }
 }
 
 /// How many due purges one scheduler pass looks at.

@@ -731,6 +731,164 @@ fn jobs_list_and_show_print_a_hostile_file_name_without_its_escape_bytes() {
     assert_eq!(json["file_name"], name);
 }
 
+/// An org with an admin and a user who posted `messages` messages to an org group
+/// (written through the store, as the server would), and the admin's 100 messages.
+fn org_with_a_talkative_user(data: &Path, messages: usize) -> (String, String) {
+    use steward_store::prelude::*;
+    let org = run_json(data, &["org", "create", "--name", "Contoso", "--json"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let file = data.join("people.csv");
+    std::fs::write(
+        &file,
+        "Phone Number,Name\n+919876543210,Asha Rao\n+919876543211,Ravi Kumar\n",
+    )
+    .unwrap();
+    run_json(
+        data,
+        &[
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--json",
+        ],
+    );
+    let store = steward_store_sqlite::SqliteStore::open_dir(data).unwrap();
+    let org_id: steward_domain::OrgId = org.parse().unwrap();
+    let now = chrono::Utc::now();
+    let group = steward_domain::group::Group {
+        id: steward_domain::GroupId::new(),
+        org_id,
+        parent_id: None,
+        name: steward_domain::GroupName::parse("Field Sales").unwrap(),
+        org_mapped: true,
+        created_at: now,
+    };
+    store.insert_groups(org_id, &[group.clone()]).unwrap();
+    let user = |phone: &str| {
+        store
+            .get_user(
+                org_id,
+                &steward_domain::PhoneNumber::from_e164(phone).unwrap(),
+            )
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let (admin, gone) = (user("+919876543210"), user("+919876543211"));
+    let memberships: Vec<_> = [admin, gone]
+        .into_iter()
+        .map(|user_id| steward_domain::group::Membership {
+            org_id,
+            group_id: group.id,
+            user_id,
+            role: steward_domain::GroupRole::Member,
+            joined_at: now,
+        })
+        .collect();
+    store.insert_memberships(org_id, &memberships).unwrap();
+    let message = |sender_id, i: usize| steward_domain::content::Message {
+        id: steward_domain::MessageId::new(),
+        org_id,
+        group_id: group.id,
+        sender_id,
+        body: format!("message number {i} about the quarterly numbers"),
+        created_at: now,
+    };
+    let mine: Vec<_> = (0..100).map(|i| message(admin, i)).collect();
+    store.insert_messages(org_id, &mine).unwrap();
+    for chunk in (0..messages).collect::<Vec<_>>().chunks(50_000) {
+        let batch: Vec<_> = chunk.iter().map(|i| message(gone, *i)).collect();
+        store.insert_messages(org_id, &batch).unwrap();
+    }
+    (org, "+919876543211".to_owned())
+}
+
+#[test]
+fn users_delete_and_restore_at_the_command_line_and_a_purge_killed_mid_way_finishes_after_a_restart()
+ {
+    use steward_store::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let messages = 300_000;
+    let (org, phone) = org_with_a_talkative_user(data, messages);
+
+    let deleted = run_json(data, &["users", "delete", &phone, "--org", &org, "--json"]);
+    assert_eq!(deleted["status"], "deleted", "{deleted}");
+    let listed = run_json(data, &["users", "deleted", "--org", &org, "--json"]);
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["to_purge"]["messages"], messages);
+    let restored = run_json(data, &["users", "restore", &phone, "--org", &org, "--json"]);
+    assert_eq!(restored["status"], "active");
+    let out = run(data, &["users", "restore", &phone, "--org", &org]);
+    assert_eq!(out.status.code(), Some(1), "nothing to restore");
+    run_json(data, &["users", "delete", &phone, "--org", &org, "--json"]);
+
+    // "Delete permanently now", killed with SIGKILL part-way.
+    let mut purge = steward(data)
+        .args(["users", "purge", &phone, "--org", &org, "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut job = Value::Null;
+    wait_for(
+        "the purge to commit its first steps",
+        Duration::from_secs(120),
+        || {
+            let list = run_json(data, &["jobs", "list", "--org", &org, "--json"]);
+            job = list["items"][0].clone();
+            job["kind"] == "purge_users" && job["progress"]["done"].as_u64().unwrap_or(0) >= 5_000
+        },
+    );
+    purge.kill().unwrap();
+    purge.wait().unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    let killed = run_json(data, &["jobs", "show", &id, "--json"]);
+    assert_eq!(killed["status"], "running", "killed mid-job: {killed}");
+    let done_at_kill = killed["progress"]["done"].as_u64().unwrap();
+    assert!(
+        done_at_kill < messages as u64,
+        "the kill came before the end ({done_at_kill})"
+    );
+
+    // Half-way, the user is still listed as deleted, and can no longer be restored.
+    let listed = run_json(data, &["users", "deleted", "--org", &org, "--json"]);
+    assert_eq!(listed["items"][0]["purging"], true, "{listed}");
+    let out = run(data, &["users", "restore", &phone, "--org", &org]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("purge"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Asking again resumes the same job once the dead run's lease ends.
+    let finished = run_json(data, &["users", "purge", &phone, "--org", &org, "--json"]);
+    assert_eq!(finished["id"], job["id"]);
+    assert_eq!(finished["status"], "completed", "{finished}");
+    assert!(finished["attempts"].as_u64().unwrap() >= 2, "{finished}");
+    assert_eq!(finished["counts"]["messages"], messages, "every row once");
+    assert_eq!(finished["counts"]["purged_users"], 1);
+    let listed = run_json(data, &["users", "deleted", "--org", &org, "--json"]);
+    assert_eq!(listed["total"], 0);
+
+    // No row of theirs is left; the admin's messages are untouched.
+    let store = steward_store_sqlite::SqliteStore::open_dir(data).unwrap();
+    let org_id: steward_domain::OrgId = org.parse().unwrap();
+    let counts = store.data_counts(org_id).unwrap();
+    assert_eq!(counts.get(steward_store::DataKind::Messages), 100);
+    assert_eq!(counts.get(steward_store::DataKind::Users), 1);
+    assert_eq!(counts.get(steward_store::DataKind::Memberships), 1);
+    let receipts = store.receipts(org_id).unwrap();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].counts.get("messages"), messages as u64);
+    assert_eq!(receipts[0].purged_by, "cli");
+}
+
 /// Every file of the store (the shared database, the org files, the blobs) that holds
 /// `needle`.
 fn store_files_holding(data: &Path, needle: &str) -> Vec<std::path::PathBuf> {

@@ -23,6 +23,7 @@ mod content;
 mod deletion;
 mod groups;
 mod jobs;
+mod lifecycle;
 mod orgs;
 mod sessions;
 mod throttles;
@@ -34,6 +35,7 @@ pub use content::*;
 pub use deletion::*;
 pub use groups::*;
 pub use jobs::*;
+pub use lifecycle::*;
 pub use orgs::*;
 pub use sessions::*;
 pub use throttles::*;
@@ -103,6 +105,10 @@ macro_rules! conformance_tests {
             a_date_range_selects_dated_rows_and_reads_state_whole,
             beginning_an_org_deletion_hides_it_and_ends_its_credentials_alone,
             a_deleted_org_forgets_its_phones_and_leaves_only_its_receipt,
+            deleting_a_user_hides_their_org_content_and_a_restore_brings_it_back_exactly,
+            a_purge_removes_a_deleted_users_rows_in_steps_then_the_user_with_a_receipt,
+            a_legal_hold_refuses_purge_steps_until_it_is_removed,
+            the_purge_window_salt_and_schedule_are_kept_per_org,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {

@@ -599,7 +599,31 @@ pub fn purge_rows(
         .execute(params![user.to_string(), limit])
         .map_err(db)? as u64
     };
+    if removed > 0 {
+        let mut purged = purged_so_far(tx, user)?;
+        purged.add(kind.as_str(), removed);
+        if kind == PurgeKind::Attachments {
+            purged.add(BLOBS, removed);
+        }
+        tx.prepare_cached("UPDATE deleted_users SET purged = ?2 WHERE user_id = ?1")
+            .map_err(db)?
+            .execute(params![user.to_string(), json_text(&purged)?])
+            .map_err(db)?;
+    }
     Ok(removed)
+}
+
+/// The receipt's count of attachment files removed (one per attachment row).
+const BLOBS: &str = "blobs";
+
+/// What the purge steps of a user removed so far, per kind.
+fn purged_so_far(conn: &Connection, user: UserId) -> StoreResult<Counts> {
+    let text: String = conn
+        .prepare_cached("SELECT purged FROM deleted_users WHERE user_id = ?1")
+        .map_err(db)?
+        .query_row([user.to_string()], |r| r.get(0))
+        .map_err(db)?;
+    serde_json::from_str(&text).map_err(|_| corrupt("purged counts", &text))
 }
 
 /// The last step of a purge (see `JobTx::finish_purge`).
@@ -610,6 +634,12 @@ pub fn finish_purge(
 ) -> StoreResult<PurgedUser> {
     check_purgeable(tx, user)?;
     let id = user.to_string();
+    let mut counts = Counts::default();
+    for kind in PurgeKind::ALL {
+        counts.add(kind.as_str(), 0);
+    }
+    counts.add(BLOBS, 0);
+    counts.add_all(&purged_so_far(tx, user)?);
     for kind in PurgeKind::ALL {
         let left: bool = tx
             .prepare_cached(&format!("SELECT EXISTS ({})", purge_select(kind)))
@@ -659,7 +689,7 @@ pub fn finish_purge(
             ts(receipt.deleted_at),
             receipt.purged_by,
             ts(receipt.purged_at),
-            json_text(&receipt.counts)?
+            json_text(&counts)?
         ],
     )
     .map_err(db)?;

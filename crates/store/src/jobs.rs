@@ -166,8 +166,10 @@ pub trait JobTx {
         limit: u32,
     ) -> StoreResult<u64>;
     /// The last step of a purge: the user's row goes (or stays as a stub, see
-    /// [`PurgedUser`]) with what was kept for a restore, and the receipt is recorded.
-    /// Refused like [`JobTx::purge_rows`].
+    /// [`PurgedUser`]) with what was kept for a restore, and the receipt is recorded
+    /// with, as its counts, the rows every purge step of this user removed (and
+    /// `blobs`: one per attachment), whatever runs they came from; `receipt.counts` is
+    /// not read. Refused like [`JobTx::purge_rows`], and while rows are left.
     fn finish_purge(&mut self, user: UserId, receipt: &DeletionReceipt) -> StoreResult<PurgedUser>;
 }
 

@@ -1,6 +1,7 @@
 //! Writing an archive: a reader thread turns the snapshot into CSV (and streams the
-//! attachments' files), hashing each file as it goes; the calling thread deflates and
-//! writes the zip. Between them a short queue of 1 MiB chunks bounds the memory.
+//! attachments' files); the calling thread hashes, deflates and writes the zip (the
+//! reader's SQLite and CSV work is the heavier half). Between them a short queue of
+//! 1 MiB chunks bounds the memory.
 
 use std::cell::Cell as Counter;
 use std::fmt::Write as _;
@@ -49,11 +50,7 @@ enum Piece {
     /// The next bytes of the current file; `done` counts the rows and files read so far.
     Data { bytes: Vec<u8>, done: u64 },
     /// The current file is complete.
-    End {
-        rows: Option<u64>,
-        bytes: u64,
-        sha256: String,
-    },
+    End { rows: Option<u64> },
     /// A file that could not be included.
     Missing(NotIncluded),
 }
@@ -202,12 +199,8 @@ impl Reader<'_> {
             Ok(())
         })?;
         let sink = csv.into_inner().map_err(|e| io_problem(e.into_error()))?;
-        let (bytes, sha256) = sink.finish()?;
-        self.send(Piece::End {
-            rows: Some(rows),
-            bytes,
-            sha256,
-        })?;
+        sink.finish()?;
+        self.send(Piece::End { rows: Some(rows) })?;
         Ok(())
     }
 
@@ -242,12 +235,8 @@ impl Reader<'_> {
                     let mut sink = Chunks::new(self);
                     io::copy(&mut blob, &mut sink)
                         .map_err(|e| StoreError::Backend(format!("cannot read {name:?}: {e}")))?;
-                    let (bytes, sha256) = sink.finish()?;
-                    self.send(Piece::End {
-                        rows: None,
-                        bytes,
-                        sha256,
-                    })?;
+                    sink.finish()?;
+                    self.send(Piece::End { rows: None })?;
                 }
                 Err(BlobError::NotFound(_) | BlobError::BadKey(_)) => {
                     self.send(Piece::Missing(NotIncluded {
@@ -269,12 +258,10 @@ fn stopped() -> StoreError {
     StoreError::Backend("the archive writer stopped".into())
 }
 
-/// Collects one file's bytes into chunks for the writer, hashing and counting them.
+/// Collects one file's bytes into chunks for the writer.
 struct Chunks<'r, 'a> {
     reader: &'r Reader<'a>,
     buf: Vec<u8>,
-    hash: Sha256,
-    bytes: u64,
 }
 
 impl<'r, 'a> Chunks<'r, 'a> {
@@ -282,15 +269,11 @@ impl<'r, 'a> Chunks<'r, 'a> {
         Chunks {
             reader,
             buf: Vec::with_capacity(CHUNK),
-            hash: Sha256::new(),
-            bytes: 0,
         }
     }
 
     fn ship(&mut self) -> io::Result<()> {
         let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.hash.update(&bytes);
-        self.bytes += bytes.len() as u64;
         let done = self.reader.done.get();
         self.reader
             .tx
@@ -298,12 +281,12 @@ impl<'r, 'a> Chunks<'r, 'a> {
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the archive writer stopped"))
     }
 
-    /// Ships what is left; the file's length and SHA-256.
-    fn finish(mut self) -> Result<(u64, String), StoreError> {
+    /// Ships what is left.
+    fn finish(mut self) -> Result<(), StoreError> {
         if !self.buf.is_empty() {
             self.ship().map_err(|_| stopped())?;
         }
-        Ok((self.bytes, hex(&self.hash.finalize())))
+        Ok(())
     }
 }
 
@@ -321,7 +304,8 @@ impl Write for Chunks<'_, '_> {
     }
 }
 
-/// The writing side, on the calling thread: every piece into the zip, in order.
+/// The writing side, on the calling thread: every piece into the zip, in order, each
+/// file counted and hashed on its way.
 fn write_pieces<W: Write + io::Seek>(
     pieces: Receiver<Piece>,
     zip: &mut ZipWriter<W>,
@@ -331,7 +315,7 @@ fn write_pieces<W: Write + io::Seek>(
 ) -> AppResult<(Vec<ManifestFile>, Vec<NotIncluded>)> {
     let mut files = Vec::new();
     let mut missing = Vec::new();
-    let mut current: Option<(String, Option<ArchiveKind>)> = None;
+    let mut current: Option<(String, Option<ArchiveKind>, Sha256, u64)> = None;
     let mut reported = Instant::now();
     progress(0, total).map_err(|stop| stop.0)?;
     for piece in pieces {
@@ -343,21 +327,22 @@ fn write_pieces<W: Write + io::Seek>(
             } => {
                 zip.start_file(name.as_str(), options(deflate, stamp))
                     .map_err(zip_problem)?;
-                current = Some((name, kind));
+                current = Some((name, kind, Sha256::new(), 0));
             }
             Piece::Data { bytes, done } => {
+                let (_, _, hash, length) = current
+                    .as_mut()
+                    .ok_or_else(|| AppError::Internal("data outside a file".into()))?;
+                hash.update(&bytes);
+                *length += bytes.len() as u64;
                 zip.write_all(&bytes).map_err(io_problem)?;
                 if reported.elapsed() >= PROGRESS_EVERY {
                     progress(done.min(total), total).map_err(|stop| stop.0)?;
                     reported = Instant::now();
                 }
             }
-            Piece::End {
-                rows,
-                bytes,
-                sha256,
-            } => {
-                let (name, kind) = current
+            Piece::End { rows } => {
+                let (name, kind, hash, bytes) = current
                     .take()
                     .ok_or_else(|| AppError::Internal("a file ended that never began".into()))?;
                 files.push(ManifestFile {
@@ -365,7 +350,7 @@ fn write_pieces<W: Write + io::Seek>(
                     kind,
                     rows,
                     bytes,
-                    sha256,
+                    sha256: hex(&hash.finalize()),
                 });
             }
             Piece::Missing(what) => missing.push(what),
@@ -597,6 +582,7 @@ fn notes() -> Vec<String> {
     vec![
         "Every CSV file shows the org's data as committed at snapshot_at, read in one transaction: a write committed after it is in no file.".into(),
         "jobs.csv: the org's jobs are kept apart from its data and were read right after snapshot_at; each job shows its state at that moment (the export writing this archive shows as running).".into(),
+        "Users deleted but not yet purged are included (status deleted, with their deletion time) with all their content, which the app hides until a restore or the purge.".into(),
         "attachments/: an attachment's file never changes once stored; the files of the attachments listed in attachments.csv are read while the archive is written.".into(),
         "CSV files are UTF-8 with a byte-order mark; a cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return) starts with an apostrophe; times are RFC 3339 in UTC.".into(),
     ]

@@ -24,12 +24,11 @@ pub const HELD: &str = "held_users";
 pub const SKIPPED: &str = "skipped_users";
 pub const BLOBS: &str = "blobs";
 
-/// Where a purge job is: the index of the user being purged, and what was removed of
-/// that user so far (for the receipt).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// Where a purge job is: the index of the user being purged. (What was removed of
+/// that user so far is counted by the store with each step, for the receipt.)
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 struct PurgeState {
     user: usize,
-    removed: Counts,
 }
 
 impl BackgroundJob for PurgeUsers {
@@ -83,7 +82,6 @@ impl BackgroundJob for PurgeUsers {
                 next.counts.add(count, 1);
                 state = PurgeState {
                     user: state.user + 1,
-                    removed: Counts::default(),
                 };
                 next.state = Some(state_value(&state, &committed)?);
                 app.store
@@ -163,20 +161,10 @@ fn purge_one(
                 next.progress.done = (next.progress.done + n).min(next.progress.total);
                 next.counts.add(kind.as_str(), n);
                 next.counts.add(BLOBS, blobs);
-                let mut st = state.clone();
-                st.removed.add(kind.as_str(), n);
-                st.removed.add(BLOBS, blobs);
-                next.state = Some(serde_json::to_value(&st).map_err(|e| {
-                    StoreError::Backend(format!("cannot write the purge position: {e}"))
-                })?);
                 Ok(next)
             });
             match step {
-                Ok(next) => {
-                    state.removed.add(kind.as_str(), removed_now);
-                    state.removed.add(BLOBS, blobs);
-                    *committed = next;
-                }
+                Ok(next) => *committed = next,
                 Err(e) => return refused(e, committed),
             }
             if removed_now == 0
@@ -204,12 +192,12 @@ fn purge_one(
         deleted_at: deleted.deleted_at,
         purged_by: job.requested_by.clone(),
         purged_at: app.clock.now(),
-        counts: state.removed.clone(),
+        // The store fills in what the purge steps removed.
+        counts: Counts::default(),
     };
     let before = committed.clone();
     let next_state = PurgeState {
         user: state.user + 1,
-        removed: Counts::default(),
     };
     let next_value = state_value(&next_state, committed)?;
     let step = app.store.job_step(ctx.lease(), &mut |tx| {

@@ -11,8 +11,10 @@ INSERT INTO lifecycle_settings (id, purge_window_days, receipt_salt)
 VALUES (1, 30, lower(hex(randomblob(32))));
 
 -- A deleted user until the purge's last step: who deleted them and when, the
--- memberships of org-mapped groups they left (JSON, for a restore), and whether a
--- purge has begun (no restore from then on).
+-- memberships of org-mapped groups they left (JSON, for a restore), whether a purge
+-- has begun (no restore from then on), and the rows each purge step removed so far
+-- (JSON counts per kind, written with the step: the receipt's counts, exact across
+-- crashes and runs).
 CREATE TABLE deleted_users (
     user_id      TEXT PRIMARY KEY,
     org_id       TEXT NOT NULL,
@@ -20,7 +22,8 @@ CREATE TABLE deleted_users (
     deleted_at   TEXT NOT NULL,
     purge_after  TEXT NOT NULL,
     memberships  TEXT NOT NULL,
-    purging      INTEGER NOT NULL DEFAULT 0
+    purging      INTEGER NOT NULL DEFAULT 0,
+    purged       TEXT NOT NULL DEFAULT '{}'
 );
 
 -- The org-mapped groups at the moment of a deletion: the user's content in them is

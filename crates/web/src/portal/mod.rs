@@ -24,6 +24,7 @@ mod content;
 mod frame;
 mod groups;
 mod imports;
+mod lifecycle;
 mod session;
 mod sign_in;
 mod users;
@@ -50,6 +51,7 @@ pub fn router() -> Router<WebState> {
         .merge(groups::router())
         .merge(content::router())
         .merge(admin::router())
+        .merge(lifecycle::router())
         .route("/", get(home))
         .fallback(not_found_page)
         .layer(axum::middleware::from_fn(session::error_frame));

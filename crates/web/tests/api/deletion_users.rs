@@ -14,6 +14,7 @@ use steward_store::DataKind;
 use steward_store::prelude::*;
 
 use crate::helpers::{TestApp, problem, spawn_app, urlencode};
+use crate::portal::Portal;
 
 const ADMIN: &str = "+919876543210";
 const GONE: &str = "+919876543211";
@@ -928,4 +929,58 @@ async fn importing_a_deleted_phone_fails_its_row_saying_to_restore_or_purge() {
     );
     // The user is still deleted.
     assert_eq!(deleted_users(&t).await["total"], 1);
+}
+
+#[tokio::test]
+async fn the_portal_lists_deleted_users_and_restores_one_with_its_form() {
+    let t = spawn_app().await;
+    t.add_users(&[ADMIN, GONE]);
+    t.add_admin("ada@contoso.example");
+    json_of(
+        t.send(
+            "DELETE",
+            &format!("/api/v1/orgs/{}/users/{}", t.org, urlencode(GONE)),
+            &t.admin,
+            Value::Null,
+        )
+        .await,
+    )
+    .await;
+    let mut portal = Portal::new(&t);
+    portal.sign_in_admin("ada@contoso.example").await;
+    let page = format!("/portal/orgs/{}/deleted-users", t.org);
+    let users = portal.page(&format!("/portal/orgs/{}/users", t.org)).await;
+    assert!(users.contains(&page), "the Users page links to it");
+    let html = portal.page(&page).await;
+    assert!(
+        html.contains(GONE) && html.contains("Test Person"),
+        "{html}"
+    );
+    assert!(html.contains("Restore"));
+
+    let restore = format!("{page}/{}/restore", &GONE[1..]);
+    let refused = portal.post(&restore, &[]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    assert_eq!(deleted_users(&t).await["total"], 1);
+    let csrf = portal.csrf(&page).await;
+    let restored = portal.post(&restore, &[("csrf", csrf.as_str())]).await;
+    assert_eq!(restored.status(), StatusCode::SEE_OTHER);
+    let location = restored.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.ends_with("/deleted-users?done=restored"),
+        "{location}"
+    );
+    let html = portal.page(&location).await;
+    assert!(html.contains("The user was restored.") && html.contains("No deleted users."));
+    let user = t
+        .store
+        .get_user(t.org, &PhoneNumber::from_e164(GONE).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.status, steward_domain::UserStatus::Active);
+
+    // Members have no such page.
+    let mut member = Portal::new(&t);
+    member.sign_in_member(&t, ADMIN).await;
+    assert_eq!(member.get(&page).await.status(), StatusCode::FORBIDDEN);
 }
