@@ -767,7 +767,9 @@ fn org_with_a_talkative_user(data: &Path, messages: usize) -> (String, String) {
         org_mapped: true,
         created_at: now,
     };
-    store.insert_groups(org_id, std::slice::from_ref(&group)).unwrap();
+    store
+        .insert_groups(org_id, std::slice::from_ref(&group))
+        .unwrap();
     let user = |phone: &str| {
         store
             .get_user(
