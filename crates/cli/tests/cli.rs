@@ -797,7 +797,9 @@ fn org_with_a_talkative_user(data: &Path, messages: usize) -> (String, String) {
         org_mapped: true,
         created_at: now,
     };
-    store.insert_groups(org_id, &[group.clone()]).unwrap();
+    store
+        .insert_groups(org_id, std::slice::from_ref(&group))
+        .unwrap();
     let user = |phone: &str| {
         store
             .get_user(
@@ -1076,4 +1078,69 @@ fn an_org_deletion_killed_mid_way_finishes_when_the_command_runs_again() {
     assert_eq!(gone.status.code(), Some(1));
     let again = run_json(data, &delete);
     assert_eq!(again["finished_at"], receipt["finished_at"]);
+}
+
+#[test]
+fn users_delete_with_a_file_deletes_the_listed_users_after_a_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (org, file) = org_with_users_file(data, 5);
+    run_json(
+        data,
+        &[
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--json",
+        ],
+    );
+    let csv = std::fs::read_to_string(&file).unwrap();
+    let phones: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .take(2)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let list = data.join("leavers.csv");
+    std::fs::write(&list, format!("Phone\n{}\n{}\n", phones[0], phones[1])).unwrap();
+    let path = list.to_str().unwrap();
+
+    let dry = run_json(
+        data,
+        &[
+            "users",
+            "delete",
+            "--org",
+            &org,
+            "--file",
+            path,
+            "--dry-run",
+            "--json",
+        ],
+    );
+    assert_eq!(dry["kind"], "delete_users");
+    assert_eq!(dry["counts"]["deleted"], 2, "{dry}");
+    assert_eq!(
+        run_json(data, &["users", "deleted", "--org", &org, "--json"])["total"],
+        0
+    );
+
+    let done = run_json(
+        data,
+        &["users", "delete", "--org", &org, "--file", path, "--json"],
+    );
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["counts"]["deleted"], 2);
+    assert_eq!(
+        run_json(data, &["users", "deleted", "--org", &org, "--json"])["total"],
+        2
+    );
+    let neither = run(data, &["users", "delete", "--org", &org]);
+    assert_eq!(
+        neither.status.code(),
+        Some(2),
+        "a PHONE or --file is needed"
+    );
 }

@@ -1,8 +1,8 @@
 //! Deleting an org: the receipt and the deletion's log in the shared file, the start
 //! that makes the org disappear at once, and the steps of the deletion job.
 //!
-//! No byte of what goes may stay behind: the shared file runs with
-//! `PRAGMA secure_delete` (freed cells and pages are zeroed; see `open_dir`), the
+//! No byte of what goes may stay behind: every file runs with `PRAGMA secure_delete`
+//! (freed cells and pages are zeroed; see `open_pool`), the
 //! org's own database goes as files, and the last step checkpoints the shared
 //! file's write-ahead log and truncates it, so old page images of removed rows leave
 //! the WAL too.
@@ -307,9 +307,6 @@ impl ConsumerDataStore for SqliteStore {
             return Ok((Counts::default(), Vec::new()));
         };
         let mut conn = crate::conn_of(&pool)?;
-        // Zero what this frees; the org file's other writes keep the faster default.
-        conn.execute_batch("PRAGMA secure_delete = ON")
-            .map_err(db)?;
         let done = crate::write_on(&mut conn, |tx| {
             let (org, user) = (org.to_string(), user.to_string());
             let consumer = "SELECT id FROM groups WHERE org_id = ?1 AND org_mapped = 0";
@@ -371,8 +368,6 @@ impl ConsumerDataStore for SqliteStore {
                 .collect::<StoreResult<Vec<_>>>()?;
             Ok((counts, keys))
         });
-        conn.execute_batch("PRAGMA secure_delete = OFF")
-            .map_err(db)?;
         let done = done?;
         // The WAL still holds the pages as they were before: copy it in and cut it.
         truncate_wal(&conn)?;

@@ -133,7 +133,6 @@ impl Tenants {
             min_idle: Some(0),
             idle_timeout: Some(Duration::from_secs(60)),
             cache_kib: CACHE_KIB,
-            secure_delete: false,
         };
         let pool = open_pool(
             &org_file(&self.dir, &org.to_string()),
