@@ -17,8 +17,10 @@
 // This crate is test code: a failed unwrap is a failed check.
 #![allow(clippy::unwrap_used)]
 
+mod archive;
 mod audit;
 mod content;
+mod deletion;
 mod groups;
 mod jobs;
 mod lifecycle;
@@ -27,8 +29,10 @@ mod sessions;
 mod throttles;
 mod users;
 
+pub use archive::*;
 pub use audit::*;
 pub use content::*;
+pub use deletion::*;
 pub use groups::*;
 pub use jobs::*;
 pub use lifecycle::*;
@@ -99,6 +103,12 @@ macro_rules! conformance_tests {
             a_purge_removes_a_deleted_users_rows_in_steps_then_the_user_with_a_receipt,
             a_legal_hold_refuses_purge_steps_until_it_is_removed,
             the_purge_window_salt_and_schedule_are_kept_per_org,
+            a_snapshot_keeps_the_org_as_it_was_when_opened_whatever_is_written_after,
+            a_snapshot_reads_every_kind_of_its_org_alone_in_the_named_columns,
+            a_per_user_read_keeps_their_rows_and_names_no_one_else,
+            a_date_range_selects_dated_rows_and_reads_state_whole,
+            beginning_an_org_deletion_hides_it_and_ends_its_credentials_alone,
+            a_deleted_org_forgets_its_phones_and_leaves_only_its_receipt,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {

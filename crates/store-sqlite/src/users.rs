@@ -427,7 +427,7 @@ pub fn build_missing_indexes(conn: &mut Connection) -> StoreResult<()> {
 /// The column of one attribute in the org's `users` table. Keys are validated to
 /// `[a-z][a-z0-9_]*`, so the name is safe to inline, and it must be inlined (SQL
 /// cannot bind a column name).
-fn column(key: &AttributeKey) -> String {
+pub fn column(key: &AttributeKey) -> String {
     format!("a_{}", key.as_str())
 }
 
@@ -458,7 +458,7 @@ impl Columns {
             .map(Columns)
     }
 
-    fn has(&self, key: &AttributeKey) -> bool {
+    pub fn has(&self, key: &AttributeKey) -> bool {
         self.0.iter().any(|(k, _)| k == key)
     }
 

@@ -13,12 +13,14 @@ mod application;
 mod attributes;
 mod auth;
 mod content;
+mod deletion;
 mod error;
 mod extract;
 mod groups;
 mod headers;
 mod health;
 mod imports;
+mod jobs;
 mod lifecycle;
 mod openapi;
 mod portal;
@@ -55,6 +57,8 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(groups::router())
         .merge(content::router())
         .merge(imports::router())
+        .merge(jobs::router())
+        .merge(deletion::router())
         .merge(admin::router())
         .merge(openapi::router())
         .merge(portal::router())

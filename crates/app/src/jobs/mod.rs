@@ -4,6 +4,7 @@
 //! To add a job: write its module (a payload type implementing [`BackgroundJob`]) and
 //! register it in [`registry`]; nothing in the runtime names it.
 
+pub mod delete_org;
 pub mod import_users;
 pub mod purge_users;
 pub mod runner;
@@ -17,6 +18,7 @@ pub fn registry() -> Registry {
     Registry::new()
         .register_job_type::<crate::import::ImportUsers>()
         .register_job_type::<crate::lifecycle::PurgeUsers>()
+        .register_job_type::<crate::org_deletion::DeleteOrg>()
 }
 
 #[cfg(test)]
@@ -30,6 +32,7 @@ mod tests {
         let jobs = registry();
         assert!(jobs.runs(JobKind::ImportUsers));
         assert!(jobs.runs(JobKind::PurgeUsers));
+        assert!(jobs.runs(JobKind::DeleteOrg));
         assert!(!jobs.runs(JobKind::ExportUsers));
     }
 
