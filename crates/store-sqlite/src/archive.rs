@@ -208,13 +208,13 @@ impl SqliteSnapshot {
                 ),
                 ArchiveKind::Messages => (
                     "id, group_id, sender_id, body, created_at".to_owned(),
-                    "messages",
+                    "visible_messages",
                     own(org, per_user, "sender_id = :user"),
                     Some("created_at"),
                 ),
                 ArchiveKind::Attachments => (
                     "id, message_id, file_name, content_type, size, blob_key, created_at".to_owned(),
-                    "attachments",
+                    "visible_attachments",
                     own(
                         org,
                         per_user,
@@ -229,7 +229,7 @@ impl SqliteSnapshot {
                         "id, kind, title, questions, created_by, created_at"
                     }
                     .to_owned(),
-                    "actions",
+                    "visible_actions",
                     own(
                         org,
                         per_user,
@@ -240,13 +240,13 @@ impl SqliteSnapshot {
                 ),
                 ArchiveKind::ActionPublications => (
                     "action_id, group_id, published_by, published_at".to_owned(),
-                    "action_publications",
+                    "visible_action_publications",
                     own(org, per_user, "published_by = :actor"),
                     Some("published_at"),
                 ),
                 ArchiveKind::ActionResponses => (
                     "id, action_id, group_id, user_id, answers, created_at".to_owned(),
-                    "action_responses",
+                    "visible_action_responses",
                     own(org, per_user, "user_id = :user"),
                     Some("created_at"),
                 ),
@@ -295,6 +295,8 @@ impl SqliteSnapshot {
                 wheres.push(format!("{column} < :until"));
             }
         }
+        // Content reads go through the `visible_*` views: what a user's deletion hides
+        // is in no archive until a restore brings it back (or the purge removes it).
         let mut sql = format!("SELECT {select} FROM {table}");
         if !wheres.is_empty() {
             sql.push_str(" WHERE ");

@@ -54,7 +54,8 @@ impl LifecycleStore for SqliteStore {
                 return Ok(None);
             };
             let id = user.id.to_string();
-            let memberships = org_memberships(tx, &id)?;
+            let (memberships, rowids): (Vec<_>, Vec<i64>) =
+                org_memberships(tx, &id)?.into_iter().unzip();
             tx.execute(
                 "DELETE FROM memberships WHERE user_id = ?1
                    AND group_id IN (SELECT id FROM groups WHERE org_mapped = 1)",
@@ -73,16 +74,17 @@ impl LifecycleStore for SqliteStore {
             )
             .map_err(db)?;
             tx.execute(
-                "INSERT INTO deleted_users
-                     (user_id, org_id, deleted_by, deleted_at, purge_after, memberships, purging)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+                "INSERT INTO deleted_users (user_id, org_id, deleted_by, deleted_at, purge_after,
+                                            memberships, membership_rowids, purging)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
                 params![
                     id,
                     org.to_string(),
                     deleted_by,
                     ts(now),
                     ts(purge_after),
-                    json_text(&memberships)?
+                    json_text(&memberships)?,
+                    json_text(&rowids)?
                 ],
             )
             .map_err(db)?;
@@ -109,21 +111,43 @@ impl LifecycleStore for SqliteStore {
                 )));
             }
             let id = user.id.to_string();
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO memberships (org_id, group_id, user_id, role, joined_at)
-                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM groups WHERE id = ?2)",
+            let rowids_text: String = tx
+                .query_row(
+                    "SELECT membership_rowids FROM deleted_users WHERE user_id = ?1",
+                    [&id],
+                    |r| r.get(0),
                 )
                 .map_err(db)?;
-            for m in &deleted.memberships {
-                stmt.execute(params![
+            let rowids: Vec<i64> = serde_json::from_str(&rowids_text)
+                .map_err(|_| corrupt("membership rowids", &rowids_text))?;
+            // Back in the place each had (so the table reads in the same order as
+            // before), or, where another row took that place meanwhile, anywhere.
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO memberships (rowid, org_id, group_id, user_id, role, joined_at)
+                     SELECT ?6, ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM groups WHERE id = ?2)",
+                )
+                .map_err(db)?;
+            for (i, m) in deleted.memberships.iter().enumerate() {
+                let args = params![
                     org.to_string(),
                     m.group_id.to_string(),
                     id,
                     m.role.as_str(),
-                    ts(m.joined_at)
-                ])
-                .map_err(db)?;
+                    ts(m.joined_at),
+                    rowids.get(i).copied()
+                ];
+                if stmt.execute(args).map_err(db)? == 0 {
+                    stmt.execute(params![
+                        org.to_string(),
+                        m.group_id.to_string(),
+                        id,
+                        m.role.as_str(),
+                        ts(m.joined_at),
+                        None::<i64>
+                    ])
+                    .map_err(db)?;
+                }
             }
             tx.execute("DELETE FROM hidden_content WHERE user_id = ?1", [&id])
                 .map_err(db)?;
@@ -394,11 +418,11 @@ impl SqliteStore {
     }
 }
 
-/// The user's memberships of org-mapped groups.
-fn org_memberships(conn: &Connection, user: &str) -> StoreResult<Vec<RememberedMembership>> {
-    let rows: Vec<(String, String, String)> = conn
+/// The user's memberships of org-mapped groups, with their rowids.
+fn org_memberships(conn: &Connection, user: &str) -> StoreResult<Vec<(RememberedMembership, i64)>> {
+    let rows: Vec<(String, String, String, i64)> = conn
         .prepare_cached(
-            "SELECT m.group_id, m.role, m.joined_at FROM memberships m
+            "SELECT m.group_id, m.role, m.joined_at, m.rowid FROM memberships m
              JOIN groups g ON g.id = m.group_id
              WHERE m.user_id = ?1 AND g.org_mapped = 1 ORDER BY m.group_id",
         )
@@ -408,12 +432,15 @@ fn org_memberships(conn: &Connection, user: &str) -> StoreResult<Vec<RememberedM
         .collect::<Result<_, _>>()
         .map_err(db)?;
     rows.into_iter()
-        .map(|(group, role, joined)| {
-            Ok(RememberedMembership {
-                group_id: parse_id(&group)?,
-                role: GroupRole::parse(&role).ok_or_else(|| corrupt("role", &role))?,
-                joined_at: parse_ts(&joined)?,
-            })
+        .map(|(group, role, joined, rowid)| {
+            Ok((
+                RememberedMembership {
+                    group_id: parse_id(&group)?,
+                    role: GroupRole::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+                    joined_at: parse_ts(&joined)?,
+                },
+                rowid,
+            ))
         })
         .collect()
 }

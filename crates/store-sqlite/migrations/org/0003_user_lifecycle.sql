@@ -11,7 +11,8 @@ INSERT INTO lifecycle_settings (id, purge_window_days, receipt_salt)
 VALUES (1, 30, lower(hex(randomblob(32))));
 
 -- A deleted user until the purge's last step: who deleted them and when, the
--- memberships of org-mapped groups they left (JSON, for a restore), whether a purge
+-- memberships of org-mapped groups they left (JSON, for a restore, with the rowids
+-- they had, so a restore puts them back in their place), whether a purge
 -- has begun (no restore from then on), and the rows each purge step removed so far
 -- (JSON counts per kind, written with the step: the receipt's counts, exact across
 -- crashes and runs).
@@ -22,6 +23,7 @@ CREATE TABLE deleted_users (
     deleted_at   TEXT NOT NULL,
     purge_after  TEXT NOT NULL,
     memberships  TEXT NOT NULL,
+    membership_rowids  TEXT NOT NULL DEFAULT '[]',
     purging      INTEGER NOT NULL DEFAULT 0,
     purged       TEXT NOT NULL DEFAULT '{}'
 );

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use steward_app::archive::{ArchiveKind, ArchiveScope, ManifestFile, write_archive};
 use steward_domain::content::Message;
 use steward_domain::group::{Group, Membership};
 use steward_domain::{GroupId, GroupName, GroupRole, MessageId, PhoneNumber};
@@ -254,6 +255,27 @@ fn blob_files(dir: &Path) -> usize {
         .sum()
 }
 
+/// A full tenant export of the org (every kind, attachments included): its files as
+/// the manifest lists them (name, rows, bytes, SHA-256), the audit log and the jobs
+/// left out.
+fn tenant_export(t: &TestApp, name: &str) -> Vec<ManifestFile> {
+    let path = t.data_dir().join(format!("export-{name}.zip"));
+    let mut out = std::fs::File::create(&path).unwrap();
+    let manifest = write_archive(
+        &t.app,
+        t.org,
+        &ArchiveScope::everything(),
+        &mut out,
+        &mut |_, _| Ok(()),
+    )
+    .unwrap();
+    manifest
+        .files
+        .into_iter()
+        .filter(|f| !matches!(f.kind, Some(ArchiveKind::Audit | ArchiveKind::Jobs)))
+        .collect()
+}
+
 fn counts(t: &TestApp) -> Vec<(DataKind, u64)> {
     t.store.data_counts(t.org).unwrap().0
 }
@@ -263,12 +285,13 @@ async fn a_deleted_user_loses_access_and_content_at_once_and_a_restore_brings_ba
     let t = spawn_app().await;
     let s = scene(&t).await;
     let gone = t.member_session(GONE).await;
+    let admin_session = t.member_session(ADMIN).await;
     let before = everything(&t, &s).await;
     let consumer_before = t.store.list_messages(t.org, s.consumer, None, 50).unwrap();
+    let export_before = tenant_export(&t, "before");
 
     // Members and group admins may not delete users; org admins may.
     let path = format!("{}/users/{}", s.org, urlencode(GONE));
-    let admin_session = t.member_session(ADMIN).await;
     problem(
         t.send("DELETE", &path, &admin_session, Value::Null).await,
         StatusCode::FORBIDDEN,
@@ -430,6 +453,20 @@ async fn a_deleted_user_loses_access_and_content_at_once_and_a_restore_brings_ba
     )
     .await;
 
+    // A tenant export leaves their hidden content out too.
+    let export_deleted = tenant_export(&t, "deleted");
+    let rows_of = |files: &[ManifestFile], name: &str| {
+        files.iter().find(|f| f.name == name).unwrap().rows.unwrap()
+    };
+    assert_eq!(
+        rows_of(&export_deleted, "messages.csv"),
+        rows_of(&export_before, "messages.csv") - 1
+    );
+    assert_eq!(
+        rows_of(&export_deleted, "actions.csv"),
+        rows_of(&export_before, "actions.csv") - 1
+    );
+
     // The restore brings back everything exactly as it was.
     let restored = json_of(
         t.send("POST", &format!("{path}/restore"), &t.admin, Value::Null)
@@ -438,6 +475,8 @@ async fn a_deleted_user_loses_access_and_content_at_once_and_a_restore_brings_ba
     .await;
     assert_eq!(restored["status"], "active");
     assert_eq!(everything(&t, &s).await, before);
+    // A full tenant export is byte for byte what it was, audit and jobs aside.
+    assert_eq!(tenant_export(&t, "restored"), export_before);
     let reached = t
         .get(&format!("{}/groups/{}/messages", s.org, s.group), &gone)
         .send()
