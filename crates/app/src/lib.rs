@@ -18,6 +18,7 @@ pub mod imports;
 pub mod jobs;
 pub mod limits;
 pub mod orgs;
+pub mod plans;
 pub mod security;
 pub mod synthetic;
 pub mod tokens;

@@ -16,6 +16,7 @@ mod imports;
 mod isolation;
 mod limits;
 mod openapi;
+mod plans;
 mod portal;
 mod requests;
 mod sessions;
