@@ -224,8 +224,8 @@ enum AttributesCommand {
 
 #[derive(Subcommand)]
 enum UsersCommand {
-    /// Import users from a CSV file, in this process; shows progress on a terminal and
-    /// prints a summary.
+    /// Import users from a CSV file or an Excel workbook (.xlsx, its first sheet), in
+    /// this process; shows progress on a terminal and prints a summary.
     Import {
         file: PathBuf,
         #[arg(long)]
