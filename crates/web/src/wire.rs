@@ -612,8 +612,12 @@ pub enum MeJson {
         #[schema(schema_with = role_schema)]
         role: Role,
         label: String,
-        #[serde(flatten)]
-        plan: OrgPlanJson,
+        /// The org's plan.
+        #[schema(schema_with = plan_schema)]
+        plan: Plan,
+        /// The features of the plan beyond those of every plan.
+        #[schema(schema_with = features_schema)]
+        features: Vec<Feature>,
     },
     Admin {
         #[schema(value_type = uuid::Uuid)]
@@ -623,8 +627,12 @@ pub enum MeJson {
         org_id: OrgId,
         #[schema(schema_with = role_schema)]
         role: Role,
-        #[serde(flatten)]
-        plan: OrgPlanJson,
+        /// The org's plan.
+        #[schema(schema_with = plan_schema)]
+        plan: Plan,
+        /// The features of the plan beyond those of every plan.
+        #[schema(schema_with = features_schema)]
+        features: Vec<Feature>,
     },
     Member {
         phone: String,
@@ -711,25 +719,6 @@ impl From<User> for UserJson {
             created_at: u.created_at,
             updated_at: u.updated_at,
             deleted_at: u.deleted_at,
-        }
-    }
-}
-
-/// The plan of the org a token or an admin acts in, and the features it includes
-/// beyond those of every plan.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrgPlanJson {
-    #[schema(schema_with = plan_schema)]
-    pub plan: Plan,
-    #[schema(schema_with = features_schema)]
-    pub features: Vec<Feature>,
-}
-
-impl From<Plan> for OrgPlanJson {
-    fn from(plan: Plan) -> OrgPlanJson {
-        OrgPlanJson {
-            plan,
-            features: plan.features(),
         }
     }
 }
