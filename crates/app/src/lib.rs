@@ -4,6 +4,7 @@
 //! values, write to the store, and enqueue background work where it is long. The web
 //! layer and the CLI both call these functions; neither sees SQL.
 
+pub mod archive;
 pub mod audit;
 pub mod caller;
 pub mod clock;
@@ -16,7 +17,9 @@ pub mod history;
 pub mod import;
 pub mod imports;
 pub mod jobs;
+pub mod lifecycle;
 pub mod limits;
+pub mod org_deletion;
 pub mod orgs;
 pub mod plans;
 pub mod security;

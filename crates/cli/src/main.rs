@@ -15,14 +15,16 @@ use steward_app::audit::{self, AuditContext, AuditFilter};
 use steward_app::import::{ColumnMapping, ImportOptions};
 use steward_app::imports::{self, Upload};
 use steward_app::jobs::{self, Worker, WorkerConfig};
+use steward_app::org_deletion::{self, DeletionRequest, DeletionStatus};
+use steward_app::security::Proof;
 use steward_app::{
-    App, AppError, Caller, SystemClock, demo, directory, history, import, orgs, plans, security,
-    synthetic, tokens,
+    App, AppError, Caller, SystemClock, demo, directory, history, import, lifecycle, orgs, plans,
+    security, synthetic, tokens,
 };
 use steward_domain::text::display_safe;
-use steward_domain::{AttributeDef, Job, JobId, JobStatus, OrgId, Plan};
+use steward_domain::{AttributeDef, Job, JobId, JobKind, JobStatus, OrgId, Plan};
 use steward_store::Page;
-use steward_web::wire::JobJson;
+use steward_web::wire::{DeletedUserJson, JobJson, OrgDeletionJson, UserJson};
 use steward_web::{Application, ServerConfig, StorageConfig};
 
 #[derive(Parser)]
@@ -136,6 +138,28 @@ enum OrgCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete the org and everything it holds, irreversibly: its sessions and tokens
+    /// end at once, then its data, files and sign-in data are removed in this process,
+    /// and the receipt is printed. Run it again after an interruption to finish.
+    Delete {
+        #[arg(long)]
+        org: String,
+        /// The org's name, typed again to confirm.
+        #[arg(long)]
+        confirm: String,
+        /// Delete without a tenant export from the last 24 hours.
+        #[arg(long)]
+        skip_final_export: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an org deletion's progress, or its receipt once done.
+    Deletion {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// The org's plan, which decides the features it includes.
     #[command(subcommand)]
     Plan(PlanCommand),
@@ -239,6 +263,38 @@ enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete a user: restorable until the org's purge window passes.
+    Delete {
+        phone: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a deleted user with their memberships and content, as before.
+    Restore {
+        phone: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a deleted user permanently now, in this process (resumes a purge that
+    /// was stopped).
+    Purge {
+        phone: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the org's deleted users, with their purge dates.
+    Deleted {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -277,6 +333,23 @@ enum GenCommand {
         rows: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Fill an existing org that has no users with a deterministic synthetic tenant
+    /// (for benchmarks): people with attributes, groups, memberships, messages over a
+    /// year, actions with responses, connectors and telemetry.
+    Tenant {
+        #[arg(long)]
+        org: String,
+        /// People to create, up to 10 million.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+        users: u64,
+        /// Messages to create, up to 100 million.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
+        messages: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -383,6 +456,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ))
             }
         }
+        Command::Org(OrgCommand::Delete {
+            org,
+            confirm,
+            skip_final_export,
+            json,
+        }) => {
+            let request = DeletionRequest {
+                confirm_name: confirm,
+                skip_final_export,
+            };
+            delete_org(app, workers, &org, &request, json)
+        }
+        Command::Org(OrgCommand::Deletion { org, json }) => {
+            let status = org_deletion::operator_status(&app, parse_org(&org)?)?
+                .with_context(|| format!("no deletion of org {org} has begun"))?;
+            print_deletion(&status, json)
+        }
         Command::Token(TokenCommand::Create {
             org,
             role,
@@ -428,6 +518,63 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 mapping: mapping.as_deref().map(read_mapping).transpose()?,
             };
             import_file(app, workers, &file, &org, options, json)
+        }
+        Command::Users(UsersCommand::Delete { phone, org, json }) => {
+            let user = lifecycle::delete(&app, &operator(&app, &org)?, &phone)?;
+            if json {
+                print_json(&DeletedUserJson::from(user))
+            } else {
+                say(format!(
+                    "Deleted {}; restorable until {} (steward users restore {} --org {org})",
+                    user.user.phone,
+                    user.purge_after.format("%Y-%m-%d %H:%M UTC"),
+                    user.user.phone
+                ))
+            }
+        }
+        Command::Users(UsersCommand::Restore { phone, org, json }) => {
+            let user = lifecycle::restore_user(&app, &operator(&app, &org)?, &phone)?;
+            if json {
+                print_json(&UserJson::from(user))
+            } else {
+                say(format!("Restored {}", user.phone))
+            }
+        }
+        Command::Users(UsersCommand::Purge { phone, org, json }) => {
+            let job = lifecycle::purge_now(&app, &operator(&app, &org)?, &phone)?;
+            let job = run_here(&app, workers, job.id)?;
+            if job.status == JobStatus::Failed {
+                bail!(
+                    "the purge failed: {}",
+                    display_safe(job.error.as_deref().unwrap_or("unknown reason"))
+                );
+            }
+            if json {
+                print_json(&JobJson::from(&job))
+            } else {
+                say(describe(&job))
+            }
+        }
+        Command::Users(UsersCommand::Deleted { org, json }) => {
+            let users = lifecycle::deleted_users(&app, &operator(&app, &org)?)?;
+            if json {
+                let items: Vec<DeletedUserJson> = users.into_iter().map(Into::into).collect();
+                print_json(
+                    &serde_json::json!({"items": items, "next_cursor": null, "total": items.len()}),
+                )
+            } else {
+                for v in &users {
+                    say(format!(
+                        "{}  deleted {} by {}  purge after {}{}",
+                        v.deleted.user.phone,
+                        v.deleted.deleted_at.format("%Y-%m-%d %H:%M"),
+                        v.deleted.deleted_by,
+                        v.deleted.purge_after.format("%Y-%m-%d %H:%M"),
+                        if v.held { "  (held)" } else { "" }
+                    ))?;
+                }
+                Ok(())
+            }
         }
         Command::Jobs(JobsCommand::List { org, json }) => {
             let page = history::list_jobs(&app, &operator(&app, &org)?, 100)?;
@@ -550,7 +697,46 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 say(describe(&job))
             }
         }
-        Command::Gen(_) => unreachable!("handled above"),
+        Command::Gen(GenCommand::Tenant {
+            org,
+            users,
+            messages,
+            seed,
+            json,
+        }) => {
+            let org = parse_org(&org)?;
+            let terminal = std::io::stderr().is_terminal();
+            let report = synthetic::tenant::generate(
+                &app,
+                org,
+                synthetic::tenant::TenantSize { users, messages },
+                seed,
+                &mut |stage, done, total| {
+                    if terminal {
+                        eprint!("\r{stage}: {done}/{total}\x1b[K");
+                    }
+                },
+            )?;
+            if terminal {
+                eprintln!();
+            }
+            if json {
+                print_json(&report)
+            } else {
+                say(format!(
+                    "{} users, {} groups, {} memberships, {} messages, {} actions, {} responses, {} connectors, {} telemetry events",
+                    report.users,
+                    report.groups,
+                    report.memberships,
+                    report.messages,
+                    report.actions,
+                    report.responses,
+                    report.connectors,
+                    report.telemetry
+                ))
+            }
+        }
+        Command::Gen(GenCommand::Users { .. }) => unreachable!("handled above"),
     }
 }
 
@@ -655,21 +841,7 @@ fn import_file(
             imports::upload(&app, &operator, upload, &mut open()?)?
         }
     };
-    let shutdown = Arc::new(AtomicBool::new(false));
-    let worker = Worker::new(app.clone(), Arc::new(jobs::registry()), config, shutdown);
-    let progress = Progress::start(&app, job.id);
-    // Run the job here; if another process holds it (a server's worker, or a killed
-    // run whose lease has not ended yet), follow it and take it over once it is free.
-    let mut finished = worker.run_next(Some(job.id))?;
-    while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
-        std::thread::sleep(Duration::from_millis(200));
-        finished = match worker.run_next(Some(job.id))? {
-            Some(ran) => Some(ran),
-            None => Some(history::find_job(&app, job.id)?),
-        };
-    }
-    progress.stop();
-    let job = finished.context("the job disappeared")?;
+    let job = run_here(&app, config, job.id)?;
     match job.status {
         JobStatus::Failed => bail!(
             "the import failed: {}",
@@ -688,6 +860,93 @@ fn import_file(
                 job.id
             ))?;
         }
+    }
+    Ok(())
+}
+
+/// Runs a job in this process, with a progress bar. If another process holds it (a
+/// server's worker, or a killed run whose lease has not ended yet), follows it and
+/// takes it over once it is free. Answers the job as it ended.
+fn run_here(app: &App, config: WorkerConfig, id: JobId) -> anyhow::Result<Job> {
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let worker = Worker::new(app.clone(), Arc::new(jobs::registry()), config, shutdown);
+    let progress = Progress::start(app, id);
+    let mut finished = worker.run_next(Some(id))?;
+    while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
+        std::thread::sleep(Duration::from_millis(200));
+        finished = match worker.run_next(Some(id))? {
+            Some(ran) => Some(ran),
+            None => Some(history::find_job(app, id)?),
+        };
+    }
+    progress.stop();
+    finished.context("the job disappeared")
+}
+
+/// Deletes an org in this process, or finishes a deletion an interruption left
+/// unfinished, and prints the receipt.
+fn delete_org(
+    app: App,
+    config: WorkerConfig,
+    raw_org: &str,
+    request: &DeletionRequest,
+    json: bool,
+) -> anyhow::Result<()> {
+    let org = parse_org(raw_org)?;
+    let status = match org_deletion::operator_status(&app, org)? {
+        // The name was confirmed when the deletion began; the org's name is gone now.
+        Some(status) if status.receipt.finished_at.is_none() => {
+            eprintln!(
+                "Finishing the deletion of org {org}, begun {} by {}.",
+                status.receipt.requested_at.format("%Y-%m-%d %H:%M:%S"),
+                status.receipt.requested_by
+            );
+            status
+        }
+        Some(status) => {
+            eprintln!("Org {org} was deleted already; its receipt:");
+            return print_deletion(&status, json);
+        }
+        None => {
+            let operator = Caller::operator(&app, org)?;
+            org_deletion::request(&app, &operator, Proof::Operator, request)?.status
+        }
+    };
+    let job = run_here(&app, config, status.receipt.job_id)?;
+    if job.status != JobStatus::Completed {
+        bail!(
+            "the deletion stopped: {}; run this command again to finish it",
+            display_safe(job.error.as_deref().unwrap_or(job.status.as_str()))
+        );
+    }
+    let status = org_deletion::operator_status(&app, org)?.context("the receipt disappeared")?;
+    print_deletion(&status, json)
+}
+
+fn print_deletion(status: &DeletionStatus, json: bool) -> anyhow::Result<()> {
+    if json {
+        return print_json(&OrgDeletionJson::from(status));
+    }
+    let r = &status.receipt;
+    let state = match r.finished_at {
+        Some(at) => format!("deleted {}", at.format("%Y-%m-%d %H:%M:%S")),
+        None => "being deleted".into(),
+    };
+    say(format!(
+        "Org {} {state}; asked by {} at {}.",
+        r.org_id,
+        r.requested_by,
+        r.requested_at.format("%Y-%m-%d %H:%M:%S")
+    ))?;
+    let counts: Vec<String> = r.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    say(format!("Counts: {}", counts.join(", ")))?;
+    for e in &status.events {
+        say(format!(
+            "{}  {:<22}  {}",
+            e.at.format("%Y-%m-%d %H:%M:%S"),
+            e.step,
+            e.detail
+        ))?;
     }
     Ok(())
 }
@@ -787,17 +1046,27 @@ fn find_job(app: &App, raw: &str) -> anyhow::Result<Job> {
 
 fn describe(job: &Job) -> String {
     let c = &job.counts;
+    let counted = if job.kind == JobKind::ImportUsers {
+        format!(
+            "created {}, updated {}, unchanged {}, failed {}",
+            c.get(import::CREATED),
+            c.get(import::UPDATED),
+            c.get(import::UNCHANGED),
+            c.get(import::FAILED)
+        )
+    } else {
+        c.iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut text = format!(
-        "{} {} {}: {} of {} rows; created {}, updated {}, unchanged {}, failed {}",
+        "{} {} {}: {} of {} rows; {counted}",
         job.kind.as_str(),
         job.id,
         job.status.as_str(),
         job.progress.done,
         job.progress.total,
-        c.get(import::CREATED),
-        c.get(import::UPDATED),
-        c.get(import::UNCHANGED),
-        c.get(import::FAILED)
     );
     // The file name and the error (which can quote the file's headers) are the
     // uploader's text: shown safely, so no escape sequence reaches the terminal.

@@ -17,8 +17,10 @@
 // This crate is test code: a failed unwrap is a failed check.
 #![allow(clippy::unwrap_used)]
 
+mod archive;
 mod audit;
 mod content;
+mod deletion;
 mod groups;
 mod jobs;
 mod orgs;
@@ -26,8 +28,10 @@ mod sessions;
 mod throttles;
 mod users;
 
+pub use archive::*;
 pub use audit::*;
 pub use content::*;
+pub use deletion::*;
 pub use groups::*;
 pub use jobs::*;
 pub use orgs::*;
@@ -94,6 +98,12 @@ macro_rules! conformance_tests {
             concurrent_hits_never_get_more_than_the_limit_through,
             a_lease_taken_during_a_step_never_lets_the_step_be_done_twice,
             an_unknown_org_has_no_data_and_takes_no_writes,
+            a_snapshot_keeps_the_org_as_it_was_when_opened_whatever_is_written_after,
+            a_snapshot_reads_every_kind_of_its_org_alone_in_the_named_columns,
+            a_per_user_read_keeps_their_rows_and_names_no_one_else,
+            a_date_range_selects_dated_rows_and_reads_state_whole,
+            beginning_an_org_deletion_hides_it_and_ends_its_credentials_alone,
+            a_deleted_org_forgets_its_phones_and_leaves_only_its_receipt,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {

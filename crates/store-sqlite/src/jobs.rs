@@ -30,12 +30,15 @@
 
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
+use steward_domain::lifecycle::DeletionReceipt;
 use steward_domain::{
-    Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress, UpsertOutcome, UserUpsert,
+    AttachmentId, Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress, UpsertOutcome, UserId,
+    UserUpsert,
 };
 use steward_store::{
     BlobKey, Conflict, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore,
-    JobTx, NoteKind, OutcomeRun, Page, RowError, RowOutcome, StepWork, StoreError, StoreResult,
+    JobTx, NoteKind, OutcomeRun, Page, PurgeKind, PurgedUser, RowError, RowOutcome, StepWork,
+    StoreError, StoreResult,
 };
 
 use crate::convert::{corrupt, db, json_text, parse_id, parse_opt_ts, parse_ts, ts};
@@ -116,7 +119,7 @@ impl JobRow {
     }
 }
 
-fn insert(tx: &Transaction<'_>, job: &Job) -> StoreResult<()> {
+pub(crate) fn insert(tx: &Transaction<'_>, job: &Job) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO jobs (id, org_id, kind, status, file_name, created_by, created_at,
                            progress_done, progress_total, counts, payload, attempts,
@@ -457,7 +460,7 @@ fn request_cancel(
     Ok(get_row(tx, id)?.filter(|job| job.org_id == org.to_string()))
 }
 
-fn counts_text(counts: &Counts) -> StoreResult<String> {
+pub(crate) fn counts_text(counts: &Counts) -> StoreResult<String> {
     serde_json::to_string(counts).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
@@ -674,6 +677,20 @@ impl JobTx for StepTx<'_, '_> {
 
     fn add_output(&mut self, output: &JobOutput) -> StoreResult<()> {
         insert_output(self.tx, self.lease, output)
+    }
+
+    fn purge_rows(
+        &mut self,
+        user: UserId,
+        kind: PurgeKind,
+        attachments: &[AttachmentId],
+        limit: u32,
+    ) -> StoreResult<u64> {
+        crate::lifecycle::purge_rows(self.tx, user, kind, attachments, limit)
+    }
+
+    fn finish_purge(&mut self, user: UserId, receipt: &DeletionReceipt) -> StoreResult<PurgedUser> {
+        crate::lifecycle::finish_purge(self.tx, user, receipt)
     }
 }
 

@@ -22,11 +22,14 @@
 //! This module opens the store; each area's queries live in their own module
 //! (`orgs`, `sessions`, `users`, `groups`, `content`, `audit`, `jobs`).
 
+mod archive;
 mod audit;
 mod content;
 mod convert;
+mod deletion;
 mod groups;
 mod jobs;
+mod lifecycle;
 mod orgs;
 mod schema;
 mod sessions;
@@ -73,6 +76,9 @@ struct PoolShape {
     idle_timeout: Option<Duration>,
     /// `PRAGMA cache_size` in KiB per connection.
     cache_kib: u32,
+    /// `PRAGMA secure_delete`: zero what a delete or an update frees, so removed
+    /// data leaves no bytes in free space.
+    secure_delete: bool,
 }
 
 impl SqliteStore {
@@ -104,6 +110,9 @@ impl SqliteStore {
             min_idle: None,
             idle_timeout: None,
             cache_kib: 16384,
+            // The shared file holds credentials, codes and the rows an org deletion
+            // removes; its writes are small, so zeroing what they free costs little.
+            secure_delete: true,
         };
         let pool = open_pool(&path, &shape, threads.clone())?;
         schema::migrate(&mut *conn_of(&pool)?, &path, &orgs_dir)?;
@@ -206,7 +215,11 @@ fn open_pool(
     threads: Arc<ScheduledThreadPool>,
 ) -> StoreResult<Pool> {
     switch_to_wal(path)?;
-    let cache = format!("PRAGMA cache_size = -{};", shape.cache_kib);
+    let cache = format!(
+        "PRAGMA cache_size = -{}; PRAGMA secure_delete = {};",
+        shape.cache_kib,
+        if shape.secure_delete { "ON" } else { "OFF" }
+    );
     let manager = SqliteConnectionManager::file(path).with_init(move |conn| {
         conn.busy_timeout(Duration::from_secs(30))?;
         // The file is already in WAL mode (see `switch_to_wal`), and the mode is
@@ -214,10 +227,12 @@ fn open_pool(
         // lock here. NORMAL sync is durable at each checkpoint of the WAL and safe
         // against corruption on power loss. A step of a large import writes
         // gigabytes of WAL; once the WAL restarts, the file is cut back to 64 MiB
-        // instead of keeping that size on disk.
+        // instead of keeping that size on disk. Secure delete overwrites what a
+        // delete frees with zeros, so a purged user's text stays in no free page.
         conn.execute_batch(&format!(
             "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
+             PRAGMA secure_delete = ON;
              {cache}
              PRAGMA journal_size_limit = 67108864;"
         ))

@@ -13,12 +13,15 @@ mod application;
 mod attributes;
 mod auth;
 mod content;
+mod deletion;
 mod error;
 mod extract;
 mod groups;
 mod headers;
 mod health;
 mod imports;
+mod jobs;
+mod lifecycle;
 mod openapi;
 mod portal;
 mod run;
@@ -49,10 +52,13 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(health::router())
         .merge(sessions::router())
         .merge(users::router())
+        .merge(lifecycle::router())
         .merge(attributes::router())
         .merge(groups::router())
         .merge(content::router())
         .merge(imports::router())
+        .merge(jobs::router())
+        .merge(deletion::router())
         .merge(admin::router())
         .merge(openapi::router())
         .merge(portal::router())

@@ -17,7 +17,10 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, ResponseBuilde
 use utoipa::{Modify, OpenApi};
 
 use crate::state::WebState;
-use crate::{ApiError, admin, attributes, content, groups, health, imports, sessions, users};
+use crate::{
+    ApiError, admin, attributes, content, deletion, groups, health, imports, jobs, lifecycle,
+    sessions, users,
+};
 
 /// The media type of every error body.
 const PROBLEM: &str = "application/problem+json";
@@ -40,6 +43,8 @@ const PROBLEM: &str = "application/problem+json";
         (name = "groups", description = "The group hierarchy and its members"),
         (name = "imports", description = "Bulk user imports from CSV"),
         (name = "content", description = "Messages, actions, connectors and reports"),
+        (name = "jobs", description = "Background jobs of every kind"),
+        (name = "deletion", description = "Deleting company data, its status and receipt"),
         (name = "tokens", description = "API tokens"),
         (name = "audit", description = "The audit log"),
         (name = "health", description = "Liveness and readiness"),
@@ -55,10 +60,13 @@ pub fn document() -> Document {
         health::Api::openapi(),
         sessions::Api::openapi(),
         users::Api::openapi(),
+        lifecycle::Api::openapi(),
         attributes::Api::openapi(),
         groups::Api::openapi(),
         content::Api::openapi(),
         imports::Api::openapi(),
+        jobs::Api::openapi(),
+        deletion::Api::openapi(),
         admin::Api::openapi(),
     ] {
         doc.merge(part);

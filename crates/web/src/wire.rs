@@ -42,6 +42,7 @@ fn job_kind_schema() -> Object {
         "import_users",
         "export_users",
         "export_tenant",
+        "delete_users",
         "purge_users",
         "delete_org",
     ])
@@ -682,6 +683,7 @@ path_params! {
     ConnectorPath = "id", true, "The connector's id.";
     MessagePath = "message", true, "The message's id.";
     AttachmentPath = "attachment", true, "The attachment's id.";
+    JobPath = "id", true, "The job's id.";
 }
 
 /// A user as the API shows it.
@@ -729,4 +731,241 @@ fn plan_schema() -> Object {
 
 fn features_schema() -> utoipa::openapi::schema::Array {
     utoipa::openapi::schema::Array::new(names(&Feature::ALL.map(Feature::as_str)))
+}
+
+path_params! {
+    HoldPath = "id", true, "The legal hold's id.";
+}
+
+/// A deleted user, until the purge: who deleted them, when, and when the purge is due.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletedUserJson {
+    #[schema(example = "+14155550123")]
+    pub phone: String,
+    pub name: String,
+    /// Always `deleted`.
+    pub status: &'static str,
+    pub deleted_at: DateTime<Utc>,
+    /// Who deleted them, as the audit log names them.
+    pub deleted_by: String,
+    /// From when the purge removes them for good (unless a legal hold covers them).
+    pub purge_after: DateTime<Utc>,
+    /// A purge has begun: they can no longer be restored.
+    pub purging: bool,
+    /// How many org-group memberships a restore gives back.
+    pub memberships: usize,
+    /// Whether a legal hold keeps them from being purged (lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub held: Option<bool>,
+    /// What the purge will remove, rows per kind (lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, u64>>, required = false)]
+    pub to_purge: Option<Counts>,
+}
+
+impl From<steward_domain::lifecycle::DeletedUser> for DeletedUserJson {
+    fn from(d: steward_domain::lifecycle::DeletedUser) -> DeletedUserJson {
+        DeletedUserJson {
+            phone: d.user.phone.as_str().to_owned(),
+            name: d.user.name.as_str().to_owned(),
+            status: d.user.status.as_str(),
+            deleted_at: d.deleted_at,
+            deleted_by: d.deleted_by,
+            purge_after: d.purge_after,
+            purging: d.purging,
+            memberships: d.memberships.len(),
+            held: None,
+            to_purge: None,
+        }
+    }
+}
+
+impl From<steward_app::lifecycle::DeletedUserView> for DeletedUserJson {
+    fn from(v: steward_app::lifecycle::DeletedUserView) -> DeletedUserJson {
+        DeletedUserJson {
+            held: Some(v.held),
+            to_purge: Some(v.to_purge),
+            ..DeletedUserJson::from(v.deleted)
+        }
+    }
+}
+
+/// A legal hold: while it stands, nothing it covers is purged.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldJson {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: steward_domain::HoldId,
+    /// `org` (every user of the org) or `user`.
+    #[schema(example = "user")]
+    pub scope: &'static str,
+    /// The held user's phone (for a hold on one user).
+    pub phone: Option<String>,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<steward_domain::lifecycle::LegalHold> for HoldJson {
+    fn from(h: steward_domain::lifecycle::LegalHold) -> HoldJson {
+        use steward_domain::lifecycle::HoldScope;
+        let (scope, phone) = match h.scope {
+            HoldScope::Org => ("org", None),
+            HoldScope::User(_, phone) => ("user", Some(phone.as_str().to_owned())),
+        };
+        HoldJson {
+            id: h.id,
+            scope,
+            phone,
+            reason: h.reason,
+            created_by: h.created_by,
+            created_at: h.created_at,
+        }
+    }
+}
+
+/// What a purge leaves: no phone, only SHA-256 of the org's salt and the E.164 phone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptJson {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: steward_domain::ReceiptId,
+    pub phone_hash: String,
+    pub deleted_by: String,
+    pub deleted_at: DateTime<Utc>,
+    pub purged_by: String,
+    pub purged_at: DateTime<Utc>,
+    /// Rows removed per kind, and `blobs` (attachment files).
+    #[schema(value_type = BTreeMap<String, u64>)]
+    pub counts: Counts,
+}
+
+impl From<steward_domain::lifecycle::DeletionReceipt> for ReceiptJson {
+    fn from(r: steward_domain::lifecycle::DeletionReceipt) -> ReceiptJson {
+        ReceiptJson {
+            id: r.id,
+            phone_hash: r.phone_hash,
+            deleted_by: r.deleted_by,
+            deleted_at: r.deleted_at,
+            purged_by: r.purged_by,
+            purged_at: r.purged_at,
+            counts: r.counts,
+        }
+    }
+}
+
+/// The org's user-lifecycle settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LifecycleSettingsJson {
+    /// How many days (1 to 30) a deleted user stays restorable before the purge.
+    pub purge_window_days: u32,
+}
+
+/// One step of an org's deletion, as its log (which outlives the org) records it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletionEventJson {
+    pub at: DateTime<Utc>,
+    /// The requester (`account:<email>`, `cli`), or `job:<id>` for the background job.
+    pub actor: String,
+    #[schema(example = "org_database_removed")]
+    pub step: String,
+    pub detail: String,
+}
+
+/// Where the deletion of an org stands, and then its receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgDeletionJson {
+    #[schema(value_type = uuid::Uuid)]
+    pub org_id: OrgId,
+    /// `running` until the org is gone, then `completed` (or the job's status if it
+    /// failed; a failed deletion resumes when a worker runs it again).
+    #[schema(schema_with = job_status_schema)]
+    pub status: JobStatus,
+    #[schema(value_type = uuid::Uuid)]
+    pub job_id: JobId,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Phases done of four: the org's database, its files, its phones, the rest.
+    pub progress: ProgressJson,
+    /// What the org held when the deletion began (by kind), and, once it ends, what
+    /// each phase removed (`removed_...`).
+    #[schema(value_type = BTreeMap<String, u64>)]
+    pub counts: Counts,
+    /// What the job has removed so far.
+    #[schema(value_type = BTreeMap<String, u64>)]
+    pub removed_so_far: Counts,
+    /// Every step, oldest first.
+    pub events: Vec<DeletionEventJson>,
+}
+
+impl From<&steward_app::org_deletion::DeletionStatus> for OrgDeletionJson {
+    fn from(s: &steward_app::org_deletion::DeletionStatus) -> OrgDeletionJson {
+        let r = &s.receipt;
+        let (status, progress, removed) = match &s.job {
+            _ if r.finished_at.is_some() => (
+                JobStatus::Completed,
+                ProgressJson { done: 4, total: 4 },
+                s.job.as_ref().map(|j| j.counts.clone()).unwrap_or_default(),
+            ),
+            Some(job) => (
+                job.status,
+                ProgressJson {
+                    done: job.progress.done,
+                    total: job.progress.total,
+                },
+                job.counts.clone(),
+            ),
+            None => (
+                JobStatus::Running,
+                ProgressJson { done: 0, total: 4 },
+                Counts::default(),
+            ),
+        };
+        OrgDeletionJson {
+            org_id: r.org_id,
+            status,
+            job_id: r.job_id,
+            requested_by: r.requested_by.clone(),
+            requested_at: r.requested_at,
+            finished_at: r.finished_at,
+            progress,
+            counts: r.counts.clone(),
+            removed_so_far: removed,
+            events: s
+                .events
+                .iter()
+                .map(|e| DeletionEventJson {
+                    at: e.at,
+                    actor: e.actor.clone(),
+                    step: e.step.clone(),
+                    detail: e.detail.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A deletion just begun.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletionStartedJson {
+    pub deletion: OrgDeletionJson,
+    /// Shown once. Every session and token of the org has ended: follow the deletion
+    /// with `GET {status_url}` and `Authorization: Bearer <status_key>`.
+    #[schema(example = "sdk_0123...")]
+    pub status_key: String,
+    #[schema(example = "/api/v1/orgs/{org}/deletion")]
+    pub status_url: String,
+}
+
+/// Before a deletion is asked for: what would block it now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletionReadinessJson {
+    /// Always `not_requested`.
+    #[schema(example = "not_requested")]
+    pub status: &'static str,
+    /// Jobs queued or running: a deletion is refused until they end or are canceled.
+    pub pending_jobs: Vec<JobJson>,
+    /// When the newest tenant export finished, if one did in the last 24 hours;
+    /// without one, a deletion needs `"skip_final_export": true`.
+    pub final_export_at: Option<DateTime<Utc>>,
 }

@@ -4,7 +4,9 @@
 //! To add a job: write its module (a payload type implementing [`BackgroundJob`]) and
 //! register it in [`registry`]; nothing in the runtime names it.
 
+pub mod delete_org;
 pub mod import_users;
+pub mod purge_users;
 pub mod runner;
 pub mod worker;
 
@@ -13,7 +15,10 @@ pub use worker::{Worker, WorkerConfig};
 
 /// Every job type Steward has, for `serve`, the CLI's in-process runs and tests.
 pub fn registry() -> Registry {
-    Registry::new().register_job_type::<crate::import::ImportUsers>()
+    Registry::new()
+        .register_job_type::<crate::import::ImportUsers>()
+        .register_job_type::<crate::lifecycle::PurgeUsers>()
+        .register_job_type::<crate::org_deletion::DeleteOrg>()
 }
 
 #[cfg(test)]
@@ -26,6 +31,8 @@ mod tests {
     fn the_registry_runs_every_job_steward_has_and_nothing_else() {
         let jobs = registry();
         assert!(jobs.runs(JobKind::ImportUsers));
+        assert!(jobs.runs(JobKind::PurgeUsers));
+        assert!(jobs.runs(JobKind::DeleteOrg));
         assert!(!jobs.runs(JobKind::ExportUsers));
     }
 
