@@ -22,6 +22,7 @@ pub mod limits;
 pub mod me;
 pub mod org_deletion;
 pub mod orgs;
+pub mod plans;
 pub mod security;
 pub mod synthetic;
 pub mod tokens;

@@ -18,11 +18,11 @@ use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::org_deletion::{self, DeletionRequest, DeletionStatus};
 use steward_app::security::Proof;
 use steward_app::{
-    App, AppError, Caller, SystemClock, demo, directory, history, import, lifecycle, orgs,
+    App, AppError, Caller, SystemClock, demo, directory, history, import, lifecycle, orgs, plans,
     security, synthetic, tokens, user_deletions,
 };
 use steward_domain::text::display_safe;
-use steward_domain::{AttributeDef, Job, JobId, JobKind, JobStatus, OrgId};
+use steward_domain::{AttributeDef, Job, JobId, JobKind, JobStatus, OrgId, Plan};
 use steward_store::Page;
 use steward_web::wire::{DeletedUserJson, JobJson, OrgDeletionJson, UserJson};
 use steward_web::{Application, ServerConfig, StorageConfig};
@@ -132,6 +132,9 @@ enum OrgCommand {
         /// Default region for phone numbers written without a country code.
         #[arg(long, default_value = "IN")]
         region: String,
+        /// The org's plan: free, standard or enterprise (see the README's table).
+        #[arg(long, default_value = "standard", value_parser = PLANS)]
+        plan: String,
         #[arg(long)]
         json: bool,
     },
@@ -154,6 +157,25 @@ enum OrgCommand {
     Deletion {
         #[arg(long)]
         org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The org's plan, which decides the features it includes.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+}
+
+/// The names `--plan` and `org plan set` accept.
+const PLANS: [&str; 3] = ["free", "standard", "enterprise"];
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Put an org on a plan (audited).
+    Set {
+        #[arg(long)]
+        org: String,
+        #[arg(value_parser = PLANS)]
+        plan: String,
         #[arg(long)]
         json: bool,
     },
@@ -226,8 +248,8 @@ enum AttributesCommand {
 
 #[derive(Subcommand)]
 enum UsersCommand {
-    /// Import users from a CSV file, in this process; shows progress on a terminal and
-    /// prints a summary.
+    /// Import users from a CSV file or an Excel workbook (.xlsx, its first sheet), in
+    /// this process; shows progress on a terminal and prints a summary.
     Import {
         file: PathBuf,
         #[arg(long)]
@@ -402,12 +424,44 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print_demo(&app, &demo, &secret, "http://127.0.0.1:8080")
             }
         }
-        Command::Org(OrgCommand::Create { name, region, json }) => {
-            let org = orgs::create_org(&app, &AuditContext::cli(), &name, &region)?;
+        Command::Org(OrgCommand::Create {
+            name,
+            region,
+            plan,
+            json,
+        }) => {
+            let mut org = orgs::create_org(&app, &AuditContext::cli(), &name, &region)?;
+            let plan = parse_plan(&plan)?;
+            if plan != org.plan {
+                org = plans::set_plan(&app, &AuditContext::cli(), org.id, plan)?;
+            }
             if json {
                 print_json(&serde_json::json!({"id": org.id}))
             } else {
                 say(org.id)
+            }
+        }
+        Command::Org(OrgCommand::Plan(PlanCommand::Set { org, plan, json })) => {
+            let org = plans::set_plan(
+                &app,
+                &AuditContext::cli(),
+                parse_org(&org)?,
+                parse_plan(&plan)?,
+            )?;
+            if json {
+                print_json(&serde_json::json!({"id": org.id, "plan": org.plan}))
+            } else {
+                let features: Vec<&str> = org.plan.features().iter().map(|f| f.as_str()).collect();
+                say(format_args!(
+                    "{} is on the {} plan; features beyond the free plan: {}",
+                    display_safe(org.name.as_str()),
+                    org.plan,
+                    if features.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        features.join(", ")
+                    }
+                ))
             }
         }
         Command::Org(OrgCommand::Delete {
@@ -1013,6 +1067,11 @@ fn read_password() -> anyhow::Result<Option<String>> {
         .context("while reading the password")?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     Ok((!password.is_empty()).then_some(password))
+}
+
+fn parse_plan(raw: &str) -> anyhow::Result<Plan> {
+    Plan::parse(raw)
+        .with_context(|| format!("{raw:?} is not a plan: use one of {}", PLANS.join(", ")))
 }
 
 fn parse_org(raw: &str) -> anyhow::Result<OrgId> {

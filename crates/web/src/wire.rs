@@ -15,8 +15,8 @@ use steward_domain::content::{
 use steward_domain::group::Group;
 use steward_domain::{
     AccountId, ActionId, ApiToken, AttachmentId, AttributeDef, AttributeType, AuditId, ConnectorId,
-    Counts, GroupId, GroupRole, Job, JobId, JobKind, JobStatus, MessageId, OrgId, ResponseId, Role,
-    TokenId, User, UserId,
+    Counts, Feature, GroupId, GroupRole, Job, JobId, JobKind, JobStatus, MessageId, OrgId, Plan,
+    ResponseId, Role, TokenId, User, UserId,
 };
 use utoipa::openapi::Required;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
@@ -613,6 +613,12 @@ pub enum MeJson {
         #[schema(schema_with = role_schema)]
         role: Role,
         label: String,
+        /// The org's plan.
+        #[schema(schema_with = plan_schema)]
+        plan: Plan,
+        /// The features of the plan beyond those of every plan.
+        #[schema(schema_with = features_schema)]
+        features: Vec<Feature>,
     },
     Admin {
         #[schema(value_type = uuid::Uuid)]
@@ -622,6 +628,12 @@ pub enum MeJson {
         org_id: OrgId,
         #[schema(schema_with = role_schema)]
         role: Role,
+        /// The org's plan.
+        #[schema(schema_with = plan_schema)]
+        plan: Plan,
+        /// The features of the plan beyond those of every plan.
+        #[schema(schema_with = features_schema)]
+        features: Vec<Feature>,
     },
     Member {
         phone: String,
@@ -711,6 +723,14 @@ impl From<User> for UserJson {
             deleted_at: u.deleted_at,
         }
     }
+}
+
+fn plan_schema() -> Object {
+    names(&Plan::ALL.map(Plan::as_str))
+}
+
+fn features_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::Array::new(names(&Feature::ALL.map(Feature::as_str)))
 }
 
 path_params! {
