@@ -10,7 +10,7 @@
 //!    and `DELETE FROM messages WHERE sender_id = ?` in one transaction through
 //!    rusqlite with the store's pragmas (secure delete on), and without secure delete;
 //! 2. runs the client mix (reads: a page of users, a group's messages; writes: create
-//!    a user, post a message; four reads per write) on the idle server;
+//!    a user, rename a user; four reads per write) on the idle server;
 //! 3. asks "delete permanently now" and runs the same mix until the user is gone.
 //!
 //! Prints the rows removed per second of the purge against the bare DELETE, and the
@@ -102,10 +102,11 @@ async fn client_loop(
                 target.client.post(format!("{org}/users")).json(&json!({
                     "phone": format!("+14152{:06}", k % 1_000_000), "name": "Load Test"}))
             } else {
+                // Rename one of the loaded users (never the victim, user 0).
                 target
                     .client
-                    .post(format!("{org}/groups/{}/messages", target.group))
-                    .json(&json!({"text": format!("load message {k}")}))
+                    .patch(format!("{org}/users/%2B9198{:08}", 1 + k % 1000))
+                    .json(&json!({"name": format!("Load Test {k}")}))
             };
             (
                 &mut phase.writes,
