@@ -4,6 +4,7 @@
 //! values, write to the store, and enqueue background work where it is long. The web
 //! layer and the CLI both call these functions; neither sees SQL.
 
+pub mod archive;
 pub mod audit;
 pub mod caller;
 pub mod clock;
@@ -11,6 +12,8 @@ pub mod content;
 pub mod demo;
 pub mod directory;
 pub mod error;
+pub mod export;
+pub mod exports;
 pub mod groups;
 pub mod history;
 pub mod import;

@@ -74,10 +74,17 @@ pub fn display_safe(raw: &str) -> std::borrow::Cow<'_, str> {
 /// Characters that make a spreadsheet read a cell as a formula.
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
+/// Whether a cell, past any apostrophes it starts with, opens like a formula.
+fn formula_like(cell: &str) -> bool {
+    cell.trim_start_matches('\'').starts_with(FORMULA_STARTS)
+}
+
 /// A cell for a CSV a person will open in a spreadsheet: one that would run as a
-/// formula gets a leading apostrophe, so it shows as text.
+/// formula gets a leading apostrophe, so it shows as text. A cell that already starts
+/// with apostrophes before such a character gets one more, so that
+/// [`restore_formula`] gives back every cell exactly (`'=x` stays `'=x`).
 pub fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(FORMULA_STARTS) {
+    if formula_like(cell) {
         format!("'{cell}").into()
     } else {
         cell.into()
@@ -87,7 +94,7 @@ pub fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
 /// Reads back a cell written by [`neutralize_formula`]: the original text.
 pub fn restore_formula(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        Some(rest) if formula_like(rest) => rest,
         _ => cell,
     }
 }
@@ -163,6 +170,9 @@ mod tests {
             "\tx",
             "plain",
             "'quoted",
+            "'=already quoted",
+            "''+twice",
+            "'",
             "",
         ] {
             assert_eq!(restore_formula(&neutralize_formula(cell)), cell);

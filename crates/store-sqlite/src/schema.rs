@@ -28,6 +28,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../migrations/0005_job_outputs.sql")),
     Migration::Sql(include_str!("../migrations/0006_throttles.sql")),
     Migration::SplitIntoOrgFiles(include_str!("../migrations/0007_org_files.sql")),
+    Migration::Sql(include_str!("../migrations/0010_exports.sql")),
 ];
 
 /// One migration of an org's own file.

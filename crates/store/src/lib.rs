@@ -26,8 +26,8 @@ pub use content::{
 };
 pub use groups::GroupStore;
 pub use jobs::{
-    Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx, NoteKind,
-    OutcomeRun, RowError, RowOutcome, StepWork,
+    FilesExpiry, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx,
+    NoteKind, OutcomeRun, RowError, RowOutcome, StepWork,
 };
 pub use orgs::OrgStore;
 pub use sessions::SessionStore;

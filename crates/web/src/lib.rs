@@ -14,6 +14,7 @@ mod attributes;
 mod auth;
 mod content;
 mod error;
+mod exports;
 mod extract;
 mod groups;
 mod headers;
@@ -53,6 +54,7 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(groups::router())
         .merge(content::router())
         .merge(imports::router())
+        .merge(exports::router())
         .merge(admin::router())
         .merge(openapi::router())
         .merge(portal::router())

@@ -17,7 +17,9 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, ResponseBuilde
 use utoipa::{Modify, OpenApi};
 
 use crate::state::WebState;
-use crate::{ApiError, admin, attributes, content, groups, health, imports, sessions, users};
+use crate::{
+    ApiError, admin, attributes, content, exports, groups, health, imports, sessions, users,
+};
 
 /// The media type of every error body.
 const PROBLEM: &str = "application/problem+json";
@@ -39,6 +41,7 @@ const PROBLEM: &str = "application/problem+json";
         (name = "attributes", description = "The org's attribute schema"),
         (name = "groups", description = "The group hierarchy and its members"),
         (name = "imports", description = "Bulk user imports from CSV"),
+        (name = "exports", description = "Users exports, tenant archives and members' own data"),
         (name = "content", description = "Messages, actions, connectors and reports"),
         (name = "tokens", description = "API tokens"),
         (name = "audit", description = "The audit log"),
@@ -59,6 +62,7 @@ pub fn document() -> Document {
         groups::Api::openapi(),
         content::Api::openapi(),
         imports::Api::openapi(),
+        exports::Api::openapi(),
         admin::Api::openapi(),
     ] {
         doc.merge(part);

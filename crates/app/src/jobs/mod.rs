@@ -4,7 +4,10 @@
 //! To add a job: write its module (a payload type implementing [`BackgroundJob`]) and
 //! register it in [`registry`]; nothing in the runtime names it.
 
+pub mod export_tenant;
+pub mod export_users;
 pub mod import_users;
+mod publish;
 pub mod runner;
 pub mod worker;
 
@@ -13,7 +16,10 @@ pub use worker::{Worker, WorkerConfig};
 
 /// Every job type Steward has, for `serve`, the CLI's in-process runs and tests.
 pub fn registry() -> Registry {
-    Registry::new().register_job_type::<crate::import::ImportUsers>()
+    Registry::new()
+        .register_job_type::<crate::import::ImportUsers>()
+        .register_job_type::<crate::export::ExportUsers>()
+        .register_job_type::<crate::export::ExportTenant>()
 }
 
 #[cfg(test)]
@@ -26,7 +32,9 @@ mod tests {
     fn the_registry_runs_every_job_steward_has_and_nothing_else() {
         let jobs = registry();
         assert!(jobs.runs(JobKind::ImportUsers));
-        assert!(!jobs.runs(JobKind::ExportUsers));
+        assert!(jobs.runs(JobKind::ExportUsers));
+        assert!(jobs.runs(JobKind::ExportTenant));
+        assert!(!jobs.runs(JobKind::PurgeUsers));
     }
 
     #[test]

@@ -307,7 +307,7 @@ impl From<AppError> for PageError {
             AppError::Unauthenticated => PageError::SignIn,
             AppError::Forbidden(reason) => PageError::Forbidden(reason),
             AppError::Invalid(errors) => PageError::Invalid(errors),
-            AppError::Conflict(reason) => PageError::Conflict(reason),
+            AppError::Conflict(reason) | AppError::Gone(reason) => PageError::Conflict(reason),
             AppError::BadCredentials(reason) => {
                 PageError::Invalid(vec![FieldError::new("", reason)])
             }
