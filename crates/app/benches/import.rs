@@ -362,6 +362,7 @@ impl Bench {
         let config = WorkerConfig {
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(10),
+            ..WorkerConfig::default()
         };
         let job = Worker::new(
             self.app.clone(),

@@ -9,8 +9,8 @@ use steward_domain::content::{
 };
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
-    ActionId, AttributeChanges, AttributeValue, ConnectorId, GroupId, GroupName, GroupRole,
-    MessageId, Org, PersonName, ResponseId, TelemetryId, User, UserSource, UserUpsert,
+    ActionId, ConnectorId, GroupId, GroupName, GroupRole, MessageId, Org, ResponseId, TelemetryId,
+    User, UserSource, UserUpsert,
 };
 use steward_store::Publishable;
 
@@ -138,7 +138,8 @@ fn home_group(region: &str, department: &str) -> usize {
     }
 }
 
-const MESSAGES: &[&str] = &[
+/// Message bodies of synthetic groups.
+pub(crate) const MESSAGES: &[&str] = &[
     "Good morning team! Today's targets are on the board.",
     "Reminder: safety briefing at 10:00 in the main hall.",
     "Can someone share the latest price list?",
@@ -165,25 +166,11 @@ fn fill(app: &App, org: &Org, size: DemoSize) -> AppResult<()> {
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let defs = attribute_defs();
-            let attributes: AttributeChanges = defs
-                .iter()
-                .zip(&p.cells()[2..])
-                .map(|(def, cell)| {
-                    let value = AttributeValue::parse(def.ty, cell).expect("synthetic cells parse");
-                    (def.key.clone(), value)
-                })
-                .collect();
-            UserUpsert {
-                phone: p.phone.clone(),
-                name: PersonName::parse(&p.name).expect("synthetic names are valid"),
-                source: if i % 10 == 9 {
-                    UserSource::Group
-                } else {
-                    UserSource::Upload
-                },
-                attributes,
-            }
+            p.upsert(if i % 10 == 9 {
+                UserSource::Group
+            } else {
+                UserSource::Upload
+            })
         })
         .collect();
     app.store

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use steward_domain::access::{Action, AdminTask};
 use steward_domain::{
     AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, GroupId, OrgId,
-    PersonName, PhoneNumber, User, UserSource, UserUpsert,
+    PersonName, PhoneNumber, User, UserSource, UserStatus, UserUpsert,
 };
 use steward_store::{AttributeRewrite, Conflict, Page, StoreError, UserQuery, UserSort};
 
@@ -321,16 +321,14 @@ pub fn create_user(
         source: UserSource::Api,
         attributes: changes,
     };
-    let user = app
-        .store
-        .create_user(org, &upsert, app.clock.now())
-        .map_err(|e| match e {
-            StoreError::Conflict(Conflict::Duplicate) => AppError::Conflict(format!(
-                "a user with the phone {} already exists",
-                upsert.phone
-            )),
-            other => other.into(),
-        })?;
+    crate::lifecycle::refuse_deleted(app, org, &upsert.phone)?;
+    let user = create_or_revive(app, org, &upsert).map_err(|e| match e {
+        StoreError::Conflict(Conflict::Duplicate) => AppError::Conflict(format!(
+            "a user with the phone {} already exists",
+            upsert.phone
+        )),
+        other => other.into(),
+    })?;
     audit::record(
         app,
         caller.audit(),
@@ -340,6 +338,22 @@ pub fn create_user(
         "ok",
     )?;
     Ok(user)
+}
+
+/// Creates a user, or gives a purged user's stub (a row kept only because data of
+/// non-org groups names them) a new life with the new record.
+fn create_or_revive(app: &App, org: OrgId, upsert: &UserUpsert) -> Result<User, StoreError> {
+    let now = app.clock.now();
+    match app.store.get_user(org, &upsert.phone)? {
+        Some(stub) if stub.status == UserStatus::Deleted => {
+            app.store
+                .upsert_users(org, std::slice::from_ref(upsert), now)?;
+            app.store
+                .get_user(org, &upsert.phone)?
+                .ok_or(StoreError::NotFound)
+        }
+        _ => app.store.create_user(org, upsert, now),
+    }
 }
 
 /// Changes a user's name and attributes; `null` clears an attribute.
@@ -352,6 +366,12 @@ pub fn update_user(
 ) -> AppResult<User> {
     let (user, groups) = get_user(app, caller, raw_phone)?;
     let org = caller.authorize(&Action::ManageUser { groups })?;
+    if user.status == UserStatus::Deleted {
+        return Err(AppError::Conflict(format!(
+            "{} is deleted; restore the user before changing them",
+            user.phone
+        )));
+    }
     let defs = app.store.attribute_defs(org)?;
     let mut errors = Vec::new();
     let name = name.and_then(|n| {

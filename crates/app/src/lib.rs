@@ -19,6 +19,7 @@ pub mod history;
 pub mod import;
 pub mod imports;
 pub mod jobs;
+pub mod lifecycle;
 pub mod limits;
 pub mod orgs;
 pub mod security;

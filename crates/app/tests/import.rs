@@ -47,6 +47,7 @@ impl TestImport {
         let config = WorkerConfig {
             lease,
             poll: Duration::from_millis(10),
+            ..WorkerConfig::default()
         };
         Worker::new(
             self.app.clone(),
@@ -333,6 +334,7 @@ fn an_import_stopped_by_shutdown_resumes_from_its_checkpoint_and_applies_every_r
     let config = WorkerConfig {
         lease: Duration::from_millis(300),
         poll: Duration::from_millis(10),
+        ..WorkerConfig::default()
     };
     let worker = Worker::new(
         t.app.clone(),

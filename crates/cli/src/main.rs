@@ -19,13 +19,13 @@ use steward_app::import::{ColumnMapping, ImportOptions};
 use steward_app::imports::{self, Upload};
 use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::{
-    App, AppError, Caller, SystemClock, archive, demo, directory, history, import, orgs, security,
-    synthetic, tokens,
+    App, AppError, Caller, SystemClock, archive, demo, directory, history, import, lifecycle,
+    orgs, security, synthetic, tokens,
 };
 use steward_domain::text::display_safe;
-use steward_domain::{AttributeDef, Job, JobId, JobStatus, OrgId};
+use steward_domain::{AttributeDef, Job, JobId, JobKind, JobStatus, OrgId};
 use steward_store::Page;
-use steward_web::wire::{ExportJson, JobJson};
+use steward_web::wire::{DeletedUserJson, ExportJson, JobJson, UserJson};
 use steward_web::{Application, ServerConfig, StorageConfig};
 
 #[derive(Parser)]
@@ -272,6 +272,38 @@ enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete a user: restorable until the org's purge window passes.
+    Delete {
+        phone: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a deleted user with their memberships and content, as before.
+    Restore {
+        phone: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a deleted user permanently now, in this process (resumes a purge that
+    /// was stopped).
+    Purge {
+        phone: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the org's deleted users, with their purge dates.
+    Deleted {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -310,6 +342,23 @@ enum GenCommand {
         rows: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Fill an existing org that has no users with a deterministic synthetic tenant
+    /// (for benchmarks): people with attributes, groups, memberships, messages over a
+    /// year, actions with responses, connectors and telemetry.
+    Tenant {
+        #[arg(long)]
+        org: String,
+        /// People to create, up to 10 million.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+        users: u64,
+        /// Messages to create, up to 100 million.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
+        messages: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -480,6 +529,63 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             export_file(app, workers, &org, request, &output, json)
         }
         Command::Export(ExportCommand::Verify { file }) => verify_archive(&file),
+        Command::Users(UsersCommand::Delete { phone, org, json }) => {
+            let user = lifecycle::delete(&app, &operator(&app, &org)?, &phone)?;
+            if json {
+                print_json(&DeletedUserJson::from(user))
+            } else {
+                say(format!(
+                    "Deleted {}; restorable until {} (steward users restore {} --org {org})",
+                    user.user.phone,
+                    user.purge_after.format("%Y-%m-%d %H:%M UTC"),
+                    user.user.phone
+                ))
+            }
+        }
+        Command::Users(UsersCommand::Restore { phone, org, json }) => {
+            let user = lifecycle::restore_user(&app, &operator(&app, &org)?, &phone)?;
+            if json {
+                print_json(&UserJson::from(user))
+            } else {
+                say(format!("Restored {}", user.phone))
+            }
+        }
+        Command::Users(UsersCommand::Purge { phone, org, json }) => {
+            let job = lifecycle::purge_now(&app, &operator(&app, &org)?, &phone)?;
+            let job = run_here(&app, workers, job)?;
+            if job.status == JobStatus::Failed {
+                bail!(
+                    "the purge failed: {}",
+                    display_safe(job.error.as_deref().unwrap_or("unknown reason"))
+                );
+            }
+            if json {
+                print_json(&JobJson::from(&job))
+            } else {
+                say(describe(&job))
+            }
+        }
+        Command::Users(UsersCommand::Deleted { org, json }) => {
+            let users = lifecycle::deleted_users(&app, &operator(&app, &org)?)?;
+            if json {
+                let items: Vec<DeletedUserJson> = users.into_iter().map(Into::into).collect();
+                print_json(
+                    &serde_json::json!({"items": items, "next_cursor": null, "total": items.len()}),
+                )
+            } else {
+                for v in &users {
+                    say(format!(
+                        "{}  deleted {} by {}  purge after {}{}",
+                        v.deleted.user.phone,
+                        v.deleted.deleted_at.format("%Y-%m-%d %H:%M"),
+                        v.deleted.deleted_by,
+                        v.deleted.purge_after.format("%Y-%m-%d %H:%M"),
+                        if v.held { "  (held)" } else { "" }
+                    ))?;
+                }
+                Ok(())
+            }
+        }
         Command::Jobs(JobsCommand::List { org, json }) => {
             let page = history::list_jobs(&app, &operator(&app, &org)?, 100)?;
             if json {
@@ -601,7 +707,46 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 say(describe(&job))
             }
         }
-        Command::Gen(_) => unreachable!("handled above"),
+        Command::Gen(GenCommand::Tenant {
+            org,
+            users,
+            messages,
+            seed,
+            json,
+        }) => {
+            let org = parse_org(&org)?;
+            let terminal = std::io::stderr().is_terminal();
+            let report = synthetic::tenant::generate(
+                &app,
+                org,
+                synthetic::tenant::TenantSize { users, messages },
+                seed,
+                &mut |stage, done, total| {
+                    if terminal {
+                        eprint!("\r{stage}: {done}/{total}\x1b[K");
+                    }
+                },
+            )?;
+            if terminal {
+                eprintln!();
+            }
+            if json {
+                print_json(&report)
+            } else {
+                say(format!(
+                    "{} users, {} groups, {} memberships, {} messages, {} actions, {} responses, {} connectors, {} telemetry events",
+                    report.users,
+                    report.groups,
+                    report.memberships,
+                    report.messages,
+                    report.actions,
+                    report.responses,
+                    report.connectors,
+                    report.telemetry
+                ))
+            }
+        }
+        Command::Gen(GenCommand::Users { .. }) => unreachable!("handled above"),
     }
 }
 
@@ -706,7 +851,7 @@ fn import_file(
             imports::upload(&app, &operator, upload, &mut open()?)?
         }
     };
-    let job = run_here(&app, config, job.id)?;
+    let job = run_here(&app, config, job)?;
     match job.status {
         JobStatus::Failed => bail!(
             "the import failed: {}",
@@ -729,19 +874,19 @@ fn import_file(
     Ok(())
 }
 
-/// Runs a job in this process with a progress bar; if another process holds it (a
+/// Runs a job in this process, with a progress bar. If another process holds it (a
 /// server's worker, or a killed run whose lease has not ended yet), follows it and
 /// takes it over once it is free. Answers the job as it ended.
-fn run_here(app: &App, config: WorkerConfig, id: JobId) -> anyhow::Result<Job> {
+fn run_here(app: &App, config: WorkerConfig, job: Job) -> anyhow::Result<Job> {
     let shutdown = Arc::new(AtomicBool::new(false));
     let worker = Worker::new(app.clone(), Arc::new(jobs::registry()), config, shutdown);
-    let progress = Progress::start(app, id);
-    let mut finished = worker.run_next(Some(id))?;
+    let progress = Progress::start(app, job.id);
+    let mut finished = worker.run_next(Some(job.id))?;
     while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
         std::thread::sleep(Duration::from_millis(200));
-        finished = match worker.run_next(Some(id))? {
+        finished = match worker.run_next(Some(job.id))? {
             Some(ran) => Some(ran),
-            None => Some(history::find_job(app, id)?),
+            None => Some(history::find_job(app, job.id)?),
         };
     }
     progress.stop();
@@ -771,7 +916,7 @@ fn export_file(
         }
         None => exports::request(&app, &operator, request)?,
     };
-    let job = run_here(&app, config, job.id)?;
+    let job = run_here(&app, config, job)?;
     match job.status {
         JobStatus::Failed => bail!(
             "the export failed: {}",
@@ -939,17 +1084,27 @@ fn find_job(app: &App, raw: &str) -> anyhow::Result<Job> {
 
 fn describe(job: &Job) -> String {
     let c = &job.counts;
+    let counted = if job.kind == JobKind::ImportUsers {
+        format!(
+            "created {}, updated {}, unchanged {}, failed {}",
+            c.get(import::CREATED),
+            c.get(import::UPDATED),
+            c.get(import::UNCHANGED),
+            c.get(import::FAILED)
+        )
+    } else {
+        c.iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut text = format!(
-        "{} {} {}: {} of {} rows; created {}, updated {}, unchanged {}, failed {}",
+        "{} {} {}: {} of {} rows; {counted}",
         job.kind.as_str(),
         job.id,
         job.status.as_str(),
         job.progress.done,
         job.progress.total,
-        c.get(import::CREATED),
-        c.get(import::UPDATED),
-        c.get(import::UNCHANGED),
-        c.get(import::FAILED)
     );
     // The file name and the error (which can quote the file's headers) are the
     // uploader's text: shown safely, so no escape sequence reaches the terminal.

@@ -87,3 +87,7 @@ typed_id!(/// An API token (the id, never the secret).
     TokenId);
 typed_id!(/// An admin account (email + password sign-in).
     AccountId);
+typed_id!(/// A legal hold on one user or on a whole org.
+    HoldId);
+typed_id!(/// The receipt a purge leaves behind.
+    ReceiptId);

@@ -10,6 +10,7 @@ pub mod content;
 pub mod group;
 pub mod ids;
 pub mod job;
+pub mod lifecycle;
 pub mod org;
 pub mod phone;
 pub mod phone_repair;

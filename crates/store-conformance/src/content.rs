@@ -15,7 +15,7 @@ use steward_store::{DataKind, GroupReport, Publishable, PublishableId, Publishab
 
 use crate::{PHONES, new_org, phone, t0, upsert};
 
-fn new_user(store: &dyn Store, org: OrgId, raw_phone: &str) -> User {
+pub(crate) fn new_user(store: &dyn Store, org: OrgId, raw_phone: &str) -> User {
     store
         .create_user(
             org,
@@ -25,7 +25,7 @@ fn new_user(store: &dyn Store, org: OrgId, raw_phone: &str) -> User {
         .unwrap()
 }
 
-fn new_group(store: &dyn Store, org: OrgId, name: &str) -> Group {
+pub(crate) fn new_group(store: &dyn Store, org: OrgId, name: &str) -> Group {
     let group = Group {
         id: GroupId::new(),
         org_id: org,
@@ -40,7 +40,12 @@ fn new_group(store: &dyn Store, org: OrgId, name: &str) -> Group {
     group
 }
 
-fn message(group: &Group, sender: &User, body: &str, at: chrono::DateTime<chrono::Utc>) -> Message {
+pub(crate) fn message(
+    group: &Group,
+    sender: &User,
+    body: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Message {
     Message {
         id: MessageId::new(),
         org_id: group.org_id,
@@ -51,7 +56,7 @@ fn message(group: &Group, sender: &User, body: &str, at: chrono::DateTime<chrono
     }
 }
 
-fn action(org: OrgId, by: &User) -> Action {
+pub(crate) fn action(org: OrgId, by: &User) -> Action {
     Action {
         id: ActionId::new(),
         org_id: org,
@@ -87,7 +92,7 @@ fn publication(org: OrgId, item: PublishableId, group: &Group) -> Publication<Pu
     }
 }
 
-fn response(
+pub(crate) fn response(
     action: &Action,
     group: &Group,
     user: &User,

@@ -17,6 +17,7 @@
 // This crate is test code: a failed unwrap is a failed check.
 #![allow(clippy::unwrap_used)]
 
+mod archive;
 mod audit;
 mod content;
 mod groups;
@@ -26,6 +27,7 @@ mod sessions;
 mod throttles;
 mod users;
 
+pub use archive::*;
 pub use audit::*;
 pub use content::*;
 pub use groups::*;
@@ -94,6 +96,10 @@ macro_rules! conformance_tests {
             concurrent_hits_never_get_more_than_the_limit_through,
             a_lease_taken_during_a_step_never_lets_the_step_be_done_twice,
             an_unknown_org_has_no_data_and_takes_no_writes,
+            a_snapshot_keeps_the_org_as_it_was_when_opened_whatever_is_written_after,
+            a_snapshot_reads_every_kind_of_its_org_alone_in_the_named_columns,
+            a_per_user_read_keeps_their_rows_and_names_no_one_else,
+            a_date_range_selects_dated_rows_and_reads_state_whole,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {

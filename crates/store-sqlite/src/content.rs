@@ -229,6 +229,7 @@ impl ContentStore for SqliteStore {
                     items: item_table,
                     publications,
                     item_column,
+                    ..
                 } = tables(p.item_id.kind());
                 // Names come from `tables`, never from input.
                 let sql = format!(
@@ -292,7 +293,7 @@ impl ContentStore for SqliteStore {
 
     fn published_groups(&self, org: OrgId, id: PublishableId) -> StoreResult<Vec<GroupId>> {
         let PublishTables {
-            publications,
+            visible_publications: publications,
             item_column,
             ..
         } = tables(id.kind());
@@ -335,6 +336,8 @@ impl ContentStore for SqliteStore {
 struct PublishTables {
     items: &'static str,
     publications: &'static str,
+    /// The publications reads see (a deleted user's actions are hidden).
+    visible_publications: &'static str,
     item_column: &'static str,
 }
 
@@ -343,11 +346,13 @@ fn tables(kind: PublishableKind) -> PublishTables {
         PublishableKind::Action => PublishTables {
             items: "actions",
             publications: "action_publications",
+            visible_publications: "visible_action_publications",
             item_column: "action_id",
         },
         PublishableKind::Connector => PublishTables {
             items: "connectors",
             publications: "connector_publications",
+            visible_publications: "connector_publications",
             item_column: "connector_id",
         },
     }
@@ -392,7 +397,7 @@ fn list_messages(
 ) -> StoreResult<Vec<Message>> {
     collect(
         conn,
-        "SELECT id, org_id, group_id, sender_id, body, created_at FROM messages
+        "SELECT id, org_id, group_id, sender_id, body, created_at FROM visible_messages
          WHERE org_id = ?1 AND group_id = ?2 AND (?3 IS NULL OR id < ?3)
          ORDER BY id DESC LIMIT ?4",
         params![
@@ -423,7 +428,7 @@ fn action(row: ActionRow) -> StoreResult<Action> {
 }
 
 const ACTION_SQL: &str =
-    "SELECT id, org_id, kind, title, questions, created_by, created_at FROM actions";
+    "SELECT id, org_id, kind, title, questions, created_by, created_at FROM visible_actions";
 
 fn list_actions(conn: &Connection, org: OrgId, by: Option<UserId>) -> StoreResult<Vec<Action>> {
     collect(
@@ -517,9 +522,9 @@ fn group_report(
     };
     let active = "SELECT count(DISTINCT m.user_id) FROM memberships m
                   WHERE m.org_id = ?1 AND m.group_id = ?2 AND (
-                    EXISTS (SELECT 1 FROM messages x WHERE x.org_id = ?1 AND x.group_id = ?2
+                    EXISTS (SELECT 1 FROM visible_messages x WHERE x.org_id = ?1 AND x.group_id = ?2
                             AND x.sender_id = m.user_id AND x.created_at >= ?3)
-                 OR EXISTS (SELECT 1 FROM action_responses x WHERE x.org_id = ?1 AND x.group_id = ?2
+                 OR EXISTS (SELECT 1 FROM visible_action_responses x WHERE x.org_id = ?1 AND x.group_id = ?2
                             AND x.user_id = m.user_id AND x.created_at >= ?3))";
     Ok(GroupReport {
         members: count(
@@ -529,15 +534,15 @@ fn group_report(
         active_members_7d: count(active, Some(ts(since_7d)))?,
         active_members_30d: count(active, Some(ts(since_30d)))?,
         messages: count(
-            "SELECT count(*) FROM messages WHERE org_id = ?1 AND group_id = ?2 AND ?3 IS NULL",
+            "SELECT count(*) FROM visible_messages WHERE org_id = ?1 AND group_id = ?2 AND ?3 IS NULL",
             None,
         )?,
         actions: count(
-            "SELECT count(*) FROM action_publications WHERE org_id = ?1 AND group_id = ?2 AND ?3 IS NULL",
+            "SELECT count(*) FROM visible_action_publications WHERE org_id = ?1 AND group_id = ?2 AND ?3 IS NULL",
             None,
         )?,
         responses: count(
-            "SELECT count(*) FROM action_responses WHERE org_id = ?1 AND group_id = ?2 AND ?3 IS NULL",
+            "SELECT count(*) FROM visible_action_responses WHERE org_id = ?1 AND group_id = ?2 AND ?3 IS NULL",
             None,
         )?,
     })
@@ -546,7 +551,7 @@ fn group_report(
 fn get_message(conn: &Connection, org: OrgId, id: MessageId) -> StoreResult<Option<Message>> {
     let row: Option<MessageRow> = conn
         .query_row(
-            "SELECT id, org_id, group_id, sender_id, body, created_at FROM messages WHERE org_id = ?1 AND id = ?2",
+            "SELECT id, org_id, group_id, sender_id, body, created_at FROM visible_messages WHERE org_id = ?1 AND id = ?2",
             params![org.to_string(), id.to_string()],
             |r| TryFrom::try_from(r),
         )
@@ -564,7 +569,7 @@ fn get_attachment(
     let row: Option<Raw> = conn
         .query_row(
             "SELECT id, org_id, message_id, file_name, content_type, size, blob_key, created_at
-             FROM attachments WHERE org_id = ?1 AND id = ?2",
+             FROM visible_attachments WHERE org_id = ?1 AND id = ?2",
             params![org.to_string(), id.to_string()],
             |r| TryFrom::try_from(r),
         )

@@ -30,12 +30,15 @@
 
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
+use steward_domain::lifecycle::DeletionReceipt;
 use steward_domain::{
-    Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress, UpsertOutcome, UserUpsert,
+    AttachmentId, Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress, UpsertOutcome, UserId,
+    UserUpsert,
 };
 use steward_store::{
     BlobKey, Conflict, FilesExpiry, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput,
-    JobQuery, JobStore, JobTx, NoteKind, OutcomeRun, Page, RowError, RowOutcome, StepWork,
+    JobQuery, JobStore, JobTx, NoteKind, OutcomeRun, Page, PurgeKind, PurgedUser, RowError,
+    RowOutcome, StepWork,
     StoreError, StoreResult,
 };
 
@@ -675,6 +678,20 @@ impl JobTx for StepTx<'_, '_> {
 
     fn add_output(&mut self, output: &JobOutput) -> StoreResult<()> {
         insert_output(self.tx, self.lease, output)
+    }
+
+    fn purge_rows(
+        &mut self,
+        user: UserId,
+        kind: PurgeKind,
+        attachments: &[AttachmentId],
+        limit: u32,
+    ) -> StoreResult<u64> {
+        crate::lifecycle::purge_rows(self.tx, user, kind, attachments, limit)
+    }
+
+    fn finish_purge(&mut self, user: UserId, receipt: &DeletionReceipt) -> StoreResult<PurgedUser> {
+        crate::lifecycle::finish_purge(self.tx, user, receipt)
     }
 }
 

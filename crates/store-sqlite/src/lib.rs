@@ -22,11 +22,13 @@
 //! This module opens the store; each area's queries live in their own module
 //! (`orgs`, `sessions`, `users`, `groups`, `content`, `audit`, `jobs`).
 
+mod archive;
 mod audit;
 mod content;
 mod convert;
 mod groups;
 mod jobs;
+mod lifecycle;
 mod orgs;
 mod schema;
 mod sessions;
@@ -214,10 +216,12 @@ fn open_pool(
         // lock here. NORMAL sync is durable at each checkpoint of the WAL and safe
         // against corruption on power loss. A step of a large import writes
         // gigabytes of WAL; once the WAL restarts, the file is cut back to 64 MiB
-        // instead of keeping that size on disk.
+        // instead of keeping that size on disk. Secure delete overwrites what a
+        // delete frees with zeros, so a purged user's text stays in no free page.
         conn.execute_batch(&format!(
             "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
+             PRAGMA secure_delete = ON;
              {cache}
              PRAGMA journal_size_limit = 67108864;"
         ))

@@ -28,6 +28,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../migrations/0005_job_outputs.sql")),
     Migration::Sql(include_str!("../migrations/0006_throttles.sql")),
     Migration::SplitIntoOrgFiles(include_str!("../migrations/0007_org_files.sql")),
+    Migration::Sql(include_str!("../migrations/0009_user_lifecycle.sql")),
     Migration::Sql(include_str!("../migrations/0010_exports.sql")),
 ];
 
@@ -42,6 +43,7 @@ enum OrgMigration {
 const ORG_MIGRATIONS: &[OrgMigration] = &[
     OrgMigration::Sql(include_str!("../migrations/org/0001_tenant.sql")),
     OrgMigration::TypedAttributes,
+    OrgMigration::Sql(include_str!("../migrations/org/0003_user_lifecycle.sql")),
 ];
 
 /// The version of an org file that holds the tables of the single-file layout as they

@@ -157,7 +157,8 @@ impl SqliteStore {
     /// org. Called inside the org's write transaction, before it commits: the lookup
     /// is then always a superset of the orgs that hold a phone (a rolled-back or
     /// crashed write leaves an extra entry, which `find_users_by_phone` skips), never
-    /// a subset. Users are never removed (deletion is a status), so entries stay true.
+    /// a subset. A purge that removes a user's row removes its entry afterwards
+    /// (`forget_purge`).
     pub(crate) fn remember_phones<'a>(
         &self,
         org: OrgId,
@@ -426,7 +427,7 @@ pub fn build_missing_indexes(conn: &mut Connection) -> StoreResult<()> {
 /// The column of one attribute in the org's `users` table. Keys are validated to
 /// `[a-z][a-z0-9_]*`, so the name is safe to inline, and it must be inlined (SQL
 /// cannot bind a column name).
-fn column(key: &AttributeKey) -> String {
+pub fn column(key: &AttributeKey) -> String {
     format!("a_{}", key.as_str())
 }
 
@@ -457,7 +458,7 @@ impl Columns {
             .map(Columns)
     }
 
-    fn has(&self, key: &AttributeKey) -> bool {
+    pub fn has(&self, key: &AttributeKey) -> bool {
         self.0.iter().any(|(k, _)| k == key)
     }
 
@@ -643,6 +644,44 @@ pub fn get_user(conn: &Connection, org: OrgId, phone: &PhoneNumber) -> StoreResu
         .optional()
         .map_err(db)?;
     row.map(|r| r.into_user(org, &columns)).transpose()
+}
+
+/// The user with this id, whatever their status.
+pub fn get_user_by_id(conn: &Connection, org: OrgId, id: UserId) -> StoreResult<Option<User>> {
+    let columns = Columns::read(conn)?;
+    let sql = format!(
+        "SELECT {USER_COLUMNS}{} FROM users WHERE id = ?1",
+        columns.list("")
+    );
+    let row = conn
+        .prepare_cached(&sql)
+        .map_err(db)?
+        .query_row([id.to_string()], |r| read_user(r, &columns))
+        .optional()
+        .map_err(db)?;
+    row.map(|r| r.into_user(org, &columns)).transpose()
+}
+
+/// Reduces a purged user's row to a stub: the name becomes `name` and every attribute
+/// value is cleared (the row stays for data outside the org's control that names them).
+pub fn clear_user_record(
+    tx: &Transaction<'_>,
+    id: UserId,
+    name: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let columns = Columns::read(tx)?;
+    let cleared: String = columns
+        .0
+        .iter()
+        .map(|(key, _)| format!(", {} = NULL", column(key)))
+        .collect();
+    tx.execute(
+        &format!("UPDATE users SET name = ?2, updated_at = ?3{cleared} WHERE id = ?1"),
+        params![id.to_string(), name, ts(now)],
+    )
+    .map_err(db)?;
+    Ok(())
 }
 
 /// The half-open text range `[prefix, next)` of the strings that start with `prefix`

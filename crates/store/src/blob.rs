@@ -154,7 +154,7 @@ pub fn blob_info_of(data: &mut dyn Read) -> io::Result<BlobInfo> {
 }
 
 /// Lowercase hex of a digest.
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -10,11 +10,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use steward_domain::lifecycle::DeletionReceipt;
 use steward_domain::{
-    Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress, UpsertOutcome, UserUpsert,
+    AttachmentId, Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress, UpsertOutcome, UserId,
+    UserUpsert,
 };
 
-use crate::{BlobKey, Page, StoreResult};
+use crate::{BlobKey, Page, PurgeKind, PurgedUser, StoreResult};
 
 /// Which jobs to list, newest first.
 #[derive(Clone, Debug, Default)]
@@ -158,6 +160,23 @@ pub trait JobTx {
     fn add_outcomes(&mut self, run: &OutcomeRun) -> StoreResult<()>;
     /// Records a blob the job produced (written to the blob store before the step).
     fn add_output(&mut self, output: &JobOutput) -> StoreResult<()>;
+
+    /// One step of a purge of a deleted user of the job's org: marks the user as being
+    /// purged (no restore from now on) and removes up to `limit` rows of `kind` (for
+    /// attachments, exactly those in `attachments`, whose blobs are already gone).
+    /// Answers how many rows went. Refused with a `Rule` conflict when the user is not
+    /// deleted or a legal hold covers them.
+    fn purge_rows(
+        &mut self,
+        user: UserId,
+        kind: PurgeKind,
+        attachments: &[AttachmentId],
+        limit: u32,
+    ) -> StoreResult<u64>;
+    /// The last step of a purge: the user's row goes (or stays as a stub, see
+    /// [`PurgedUser`]) with what was kept for a restore, and the receipt is recorded.
+    /// Refused like [`JobTx::purge_rows`].
+    fn finish_purge(&mut self, user: UserId, receipt: &DeletionReceipt) -> StoreResult<PurgedUser>;
 }
 
 /// The work of one step: writes through the transaction and answers the checkpoint to

@@ -8,19 +8,24 @@
 //! conformance suite. Every method that touches tenant data takes the `OrgId` and the
 //! backend filters by it, so one org can never read or change another's rows.
 
+mod archive;
 mod audit;
 mod blob;
 mod content;
 mod groups;
 mod jobs;
+mod lifecycle;
 mod orgs;
 mod sessions;
 mod users;
 
 use serde::Serialize;
 
+pub use archive::{ArchiveKind, ArchiveStore, Cell, OTHER_ACTOR, OrgSnapshot, RowFilter, RowSink};
 pub use audit::{AuditQuery, AuditStore};
-pub use blob::{BlobError, BlobInfo, BlobKey, BlobReader, BlobStore, LocalBlobStore, blob_info_of};
+pub use blob::{
+    BlobError, BlobInfo, BlobKey, BlobReader, BlobStore, LocalBlobStore, blob_info_of, hex,
+};
 pub use content::{
     ContentStore, DataCounts, DataKind, GroupReport, Publishable, PublishableId, PublishableKind,
 };
@@ -29,6 +34,7 @@ pub use jobs::{
     FilesExpiry, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx,
     NoteKind, OutcomeRun, RowError, RowOutcome, StepWork,
 };
+pub use lifecycle::{LifecycleStore, PurgeAttachment, PurgeKind, PurgedUser};
 pub use orgs::OrgStore;
 pub use sessions::SessionStore;
 pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
@@ -37,7 +43,9 @@ pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
 /// store's methods into scope.
 pub mod prelude {
     pub use crate::{
-        AuditStore, ContentStore, GroupStore, JobStore, OrgStore, SessionStore, Store, UserStore,
+        ArchiveStore, AuditStore, ContentStore, GroupStore, JobStore, LifecycleStore, OrgStore,
+        SessionStore,
+        Store, UserStore,
     };
 }
 
@@ -100,6 +108,8 @@ pub trait Store:
     + ContentStore
     + AuditStore
     + JobStore
+    + LifecycleStore
+    + ArchiveStore
     + Send
     + Sync
     + 'static

@@ -20,6 +20,7 @@ mod groups;
 mod headers;
 mod health;
 mod imports;
+mod lifecycle;
 mod openapi;
 mod portal;
 mod run;
@@ -50,6 +51,7 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(health::router())
         .merge(sessions::router())
         .merge(users::router())
+        .merge(lifecycle::router())
         .merge(attributes::router())
         .merge(groups::router())
         .merge(content::router())

@@ -18,7 +18,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::state::WebState;
 use crate::{
-    ApiError, admin, attributes, content, exports, groups, health, imports, sessions, users,
+    ApiError, admin, attributes, content, exports, groups, health, imports, lifecycle, sessions,
+    users,
 };
 
 /// The media type of every error body.
@@ -58,6 +59,7 @@ pub fn document() -> Document {
         health::Api::openapi(),
         sessions::Api::openapi(),
         users::Api::openapi(),
+        lifecycle::Api::openapi(),
         attributes::Api::openapi(),
         groups::Api::openapi(),
         content::Api::openapi(),

@@ -761,3 +761,130 @@ impl From<steward_app::exports::Export> for ExportJson {
         }
     }
 }
+
+path_params! {
+    HoldPath = "id", true, "The legal hold's id.";
+}
+
+/// A deleted user, until the purge: who deleted them, when, and when the purge is due.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletedUserJson {
+    #[schema(example = "+14155550123")]
+    pub phone: String,
+    pub name: String,
+    /// Always `deleted`.
+    pub status: &'static str,
+    pub deleted_at: DateTime<Utc>,
+    /// Who deleted them, as the audit log names them.
+    pub deleted_by: String,
+    /// From when the purge removes them for good (unless a legal hold covers them).
+    pub purge_after: DateTime<Utc>,
+    /// A purge has begun: they can no longer be restored.
+    pub purging: bool,
+    /// How many org-group memberships a restore gives back.
+    pub memberships: usize,
+    /// Whether a legal hold keeps them from being purged (lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub held: Option<bool>,
+    /// What the purge will remove, rows per kind (lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, u64>>, required = false)]
+    pub to_purge: Option<Counts>,
+}
+
+impl From<steward_domain::lifecycle::DeletedUser> for DeletedUserJson {
+    fn from(d: steward_domain::lifecycle::DeletedUser) -> DeletedUserJson {
+        DeletedUserJson {
+            phone: d.user.phone.as_str().to_owned(),
+            name: d.user.name.as_str().to_owned(),
+            status: d.user.status.as_str(),
+            deleted_at: d.deleted_at,
+            deleted_by: d.deleted_by,
+            purge_after: d.purge_after,
+            purging: d.purging,
+            memberships: d.memberships.len(),
+            held: None,
+            to_purge: None,
+        }
+    }
+}
+
+impl From<steward_app::lifecycle::DeletedUserView> for DeletedUserJson {
+    fn from(v: steward_app::lifecycle::DeletedUserView) -> DeletedUserJson {
+        DeletedUserJson {
+            held: Some(v.held),
+            to_purge: Some(v.to_purge),
+            ..DeletedUserJson::from(v.deleted)
+        }
+    }
+}
+
+/// A legal hold: while it stands, nothing it covers is purged.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldJson {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: steward_domain::HoldId,
+    /// `org` (every user of the org) or `user`.
+    #[schema(example = "user")]
+    pub scope: &'static str,
+    /// The held user's phone (for a hold on one user).
+    pub phone: Option<String>,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<steward_domain::lifecycle::LegalHold> for HoldJson {
+    fn from(h: steward_domain::lifecycle::LegalHold) -> HoldJson {
+        use steward_domain::lifecycle::HoldScope;
+        let (scope, phone) = match h.scope {
+            HoldScope::Org => ("org", None),
+            HoldScope::User(_, phone) => ("user", Some(phone.as_str().to_owned())),
+        };
+        HoldJson {
+            id: h.id,
+            scope,
+            phone,
+            reason: h.reason,
+            created_by: h.created_by,
+            created_at: h.created_at,
+        }
+    }
+}
+
+/// What a purge leaves: no phone, only SHA-256 of the org's salt and the E.164 phone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptJson {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: steward_domain::ReceiptId,
+    pub phone_hash: String,
+    pub deleted_by: String,
+    pub deleted_at: DateTime<Utc>,
+    pub purged_by: String,
+    pub purged_at: DateTime<Utc>,
+    /// Rows removed per kind, and `blobs` (attachment files).
+    #[schema(value_type = BTreeMap<String, u64>)]
+    pub counts: Counts,
+}
+
+impl From<steward_domain::lifecycle::DeletionReceipt> for ReceiptJson {
+    fn from(r: steward_domain::lifecycle::DeletionReceipt) -> ReceiptJson {
+        ReceiptJson {
+            id: r.id,
+            phone_hash: r.phone_hash,
+            deleted_by: r.deleted_by,
+            deleted_at: r.deleted_at,
+            purged_by: r.purged_by,
+            purged_at: r.purged_at,
+            counts: r.counts,
+        }
+    }
+}
+
+/// The org's user-lifecycle settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LifecycleSettingsJson {
+    /// How many days (1 to 30) a deleted user stays restorable before the purge.
+    pub purge_window_days: u32,
+}

@@ -2,7 +2,7 @@
 //! [`BATCH_ROWS`] that a job commits one step at a time, each with the position to
 //! resume from.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use super::input::{RowLimit, SAVE_AS_UTF8};
 use super::scan::{Scan, phone_key, read_byte_record, row_of};
 use crate::App;
 use crate::directory::{MANAGER, ManagerProblem, resolve_manager};
+use crate::lifecycle::deleted_phone_message;
 
 /// One step of an import: a run of consecutive file rows, the valid ones to write and
 /// the notes of the others. Rows of the run that are neither in `users` nor in
@@ -61,6 +62,8 @@ pub(crate) struct RowReader<'a> {
     pub(crate) scan: &'a Scan,
     /// Managers already looked up in the store: whether they are users of the org.
     pub(crate) managers: HashMap<PhoneNumber, bool>,
+    /// Phones of the org's deleted users not yet purged: their rows are refused.
+    pub(crate) deleted: HashSet<PhoneNumber>,
 }
 
 impl RowReader<'_> {
@@ -153,6 +156,14 @@ impl RowReader<'_> {
                         if others.len() > 1 { "s" } else { "" },
                         others.join(", ")
                     ),
+                });
+            }
+            if self.deleted.contains(&user.phone) {
+                errors.push(RowError {
+                    row,
+                    column: self.columns.phone.1.clone(),
+                    value: phone_cell.to_owned(),
+                    reason: format!("row {row}: {}", deleted_phone_message(&user.phone)),
                 });
             }
             if let Some(error) = self.check_manager(user, record, row)? {

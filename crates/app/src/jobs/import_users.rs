@@ -70,6 +70,14 @@ impl BackgroundJob for ImportUsers {
             columns: &columns,
             scan: &scan,
             managers: HashMap::new(),
+            deleted: ctx
+                .app
+                .store
+                .deleted_users(org.id)
+                .map_err(|e| store_stop(e, &committed))?
+                .into_iter()
+                .map(|d| d.user.phone)
+                .collect(),
         };
         std::thread::scope(|scope| {
             // The parser runs one batch ahead of the commits, on the other core.

@@ -8,6 +8,7 @@ pub mod export_tenant;
 pub mod export_users;
 pub mod import_users;
 mod publish;
+pub mod purge_users;
 pub mod runner;
 pub mod worker;
 
@@ -20,6 +21,7 @@ pub fn registry() -> Registry {
         .register_job_type::<crate::import::ImportUsers>()
         .register_job_type::<crate::export::ExportUsers>()
         .register_job_type::<crate::export::ExportTenant>()
+        .register_job_type::<crate::lifecycle::PurgeUsers>()
 }
 
 #[cfg(test)]
@@ -34,7 +36,7 @@ mod tests {
         assert!(jobs.runs(JobKind::ImportUsers));
         assert!(jobs.runs(JobKind::ExportUsers));
         assert!(jobs.runs(JobKind::ExportTenant));
-        assert!(!jobs.runs(JobKind::PurgeUsers));
+        assert!(jobs.runs(JobKind::PurgeUsers));
     }
 
     #[test]

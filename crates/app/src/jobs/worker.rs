@@ -26,6 +26,9 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// How long an idle worker waits before looking for work again.
     pub poll: Duration,
+    /// How often the worker looks for due scheduled work (purges whose window has
+    /// passed) and queues it.
+    pub schedule_every: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -33,6 +36,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(500),
+            schedule_every: Duration::from_secs(60),
         }
     }
 }
@@ -68,7 +72,14 @@ impl Worker {
     /// Runs jobs until shutdown is signalled.
     pub fn run(&self) {
         tracing::info!(worker = %self.id, "job worker started");
+        let mut scheduled: Option<Instant> = None;
         while !self.shutdown.load(Ordering::SeqCst) {
+            if scheduled.is_none_or(|at| at.elapsed() >= self.config.schedule_every) {
+                scheduled = Some(Instant::now());
+                if let Err(error) = crate::lifecycle::schedule_due_purges(&self.app) {
+                    tracing::error!(%error, "job worker could not schedule due purges");
+                }
+            }
             match self.run_next(None) {
                 Ok(Some(_)) => {}
                 Ok(None) => {

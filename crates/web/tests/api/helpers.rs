@@ -69,6 +69,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestAp
         workers: 1,
         worker: WorkerConfig {
             poll: Duration::from_millis(20),
+            schedule_every: Duration::from_millis(100),
             ..WorkerConfig::default()
         },
         clock: clock.clone(),

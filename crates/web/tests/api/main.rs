@@ -10,6 +10,7 @@ mod attributes;
 mod audit;
 mod browser;
 mod content;
+mod deletion_users;
 mod exports;
 mod groups;
 mod health;

@@ -1,8 +1,11 @@
-//! Deterministic synthetic people: the rows of `steward gen users` and the demo org.
+//! Deterministic synthetic people: the rows of `steward gen users`, the demo org, and
+//! a whole generated tenant (`steward gen tenant`, see [`tenant`]).
 //!
 //! The same seed always gives the same people, so benchmarks and tests can regenerate
 //! their input instead of storing it. Phones are unique, valid for their region and
 //! written the many ways real files write them.
+
+pub mod tenant;
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -10,7 +13,10 @@ use std::io::Write;
 use chrono::{Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use steward_domain::{AttributeDef, AttributeKey, AttributeType, PhoneNumber, Region};
+use steward_domain::{
+    AttributeChanges, AttributeDef, AttributeKey, AttributeType, AttributeValue, PersonName,
+    PhoneNumber, Region, UserSource, UserUpsert,
+};
 
 /// The attributes synthetic people carry, as an org's schema.
 pub fn attribute_defs() -> Vec<AttributeDef> {
@@ -59,6 +65,24 @@ pub struct Person {
 }
 
 impl Person {
+    /// The person as a user to create, with typed attributes.
+    pub fn upsert(&self, source: UserSource) -> UserUpsert {
+        let attributes: AttributeChanges = attribute_defs()
+            .iter()
+            .zip(&self.cells()[2..])
+            .map(|(def, cell)| {
+                let value = AttributeValue::parse(def.ty, cell).expect("synthetic cells parse");
+                (def.key.clone(), value)
+            })
+            .collect();
+        UserUpsert {
+            phone: self.phone.clone(),
+            name: PersonName::parse(&self.name).expect("synthetic names are valid"),
+            source,
+            attributes,
+        }
+    }
+
     /// The person's cells in [`header`] order.
     pub fn cells(&self) -> [String; 9] {
         [
