@@ -172,7 +172,7 @@ fn entries(path: &Path) -> BTreeMap<String, Vec<u8>> {
         let mut entry = zip.by_index(i).unwrap();
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).unwrap();
-        out.insert(entry.name().to_owned(), bytes);
+        out.insert(entry.name().unwrap().into_owned(), bytes);
     }
     out
 }

@@ -35,7 +35,8 @@ impl ArchiveStore for SqliteStore {
             .conn
             .query_row("SELECT count(*) FROM attribute_defs", [], |_| Ok(()))
             .map_err(db)?;
-        snapshot.jobs = read_jobs(&self.conn()?, org)?;
+        let shared = self.conn()?;
+        snapshot.jobs = read_jobs(&shared, org)?;
         Ok(Box::new(snapshot))
     }
 }
