@@ -9,8 +9,8 @@ use steward_domain::content::{
 };
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
-    ActionId, ConnectorId, GroupId, GroupName, GroupRole, MessageId, Org, ResponseId, TelemetryId,
-    User, UserSource, UserUpsert,
+    ActionId, AttributeChanges, AttributeValue, ConnectorId, GroupId, GroupName, GroupRole,
+    MessageId, Org, PersonName, Plan, ResponseId, TelemetryId, User, UserSource, UserUpsert,
 };
 use steward_store::Publishable;
 
@@ -66,6 +66,8 @@ pub fn ensure(app: &App, size: DemoSize) -> AppResult<Demo> {
         });
     }
     let org = orgs::create_org(app, &AuditContext::cli(), DEMO_ORG_NAME, "IN")?;
+    // The demo shows every feature, tenant export included.
+    let org = crate::plans::set_plan(app, &AuditContext::cli(), org.id, Plan::Enterprise)?;
     fill(app, &org, size)?;
     let operator = Caller::operator(app, org.id)?;
     let (_, admin_password) = crate::security::add_admin(app, &operator, DEMO_ADMIN, None)?;

@@ -1,6 +1,7 @@
 //! The use-case layer's one error type. Only the web layer and the CLI turn it into
 //! responses and messages.
 
+use steward_domain::{Feature, Plan};
 use steward_store::{BlobError, Conflict, StoreError};
 
 /// One problem with one field of the input, for a person to fix.
@@ -37,6 +38,10 @@ pub enum AppError {
     TooManyAttempts(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The org's plan does not include the feature; `needed` is the smallest plan that
+    /// does. Distinct from `Forbidden`: the caller has the role, the org lacks the plan.
+    #[error("{} is not included in this org's plan: it needs the {needed} plan{}", .feature.describe(), plan_or_larger(*.needed))]
+    PlanRequired { feature: Feature, needed: Plan },
     /// A file over its size limit; the message names the limit.
     #[error("{0}")]
     TooLarge(String),
@@ -72,6 +77,19 @@ impl From<BlobError> for AppError {
             BlobError::NotFound(_) => AppError::NotFound("file"),
             other => AppError::Internal(other.to_string()),
         }
+    }
+}
+
+/// " or enterprise" after a plan that is not the largest.
+fn plan_or_larger(needed: Plan) -> String {
+    let larger: Vec<&str> = Plan::ALL
+        .into_iter()
+        .filter(|p| *p > needed)
+        .map(Plan::as_str)
+        .collect();
+    match larger.as_slice() {
+        [] => String::new(),
+        more => format!(" or {}", more.join(" or ")),
     }
 }
 

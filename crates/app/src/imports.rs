@@ -162,7 +162,7 @@ pub fn original(
     app: &App,
     caller: &Caller,
     raw_id: &str,
-) -> AppResult<(Job, steward_store::BlobReader)> {
+) -> AppResult<(Job, steward_store::BlobReader, &'static str)> {
     let job = find(app, caller, raw_id)?;
     import::open_original(app, job.org_id, job.id)
 }

@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod limits;
 pub mod orgs;
+pub mod plans;
 pub mod security;
 pub mod synthetic;
 pub mod tokens;

@@ -16,6 +16,11 @@ pub struct Limits {
     pub imports_in_flight_per_org: u64,
     /// The largest uploaded import file, in bytes.
     pub upload_bytes: u64,
+    /// The most an uploaded workbook's shared strings (the text of its text cells) and
+    /// styles may hold unpacked: they are held in memory while its sheet is read.
+    pub xlsx_in_memory_bytes: u64,
+    /// The most an uploaded workbook may hold unpacked, all its parts together.
+    pub xlsx_unpacked_bytes: u64,
 }
 
 impl Default for Limits {
@@ -26,6 +31,8 @@ impl Default for Limits {
             tokens_per_org: 100,
             imports_in_flight_per_org: 5,
             upload_bytes: 512 * 1024 * 1024,
+            xlsx_in_memory_bytes: 128 * 1024 * 1024,
+            xlsx_unpacked_bytes: 4 * 1024 * 1024 * 1024,
         }
     }
 }

@@ -5,8 +5,8 @@ use steward_domain::{Org, OrgId, OrgName, Plan, Region};
 use crate::audit::{self, AuditContext};
 use crate::{App, AppError, AppResult};
 
-/// Creates an org (an operator's task). `region` is the default for phone numbers
-/// written without a country code.
+/// Creates an org (an operator's task) on [`Plan::DEFAULT`]. `region` is the default
+/// for phone numbers written without a country code.
 pub fn create_org(app: &App, ctx: &AuditContext, name: &str, region: &str) -> AppResult<Org> {
     let name = OrgName::parse(name).map_err(|e| AppError::invalid("name", e))?;
     let region = Region::parse(region).map_err(|e| AppError::invalid("region", e))?;
@@ -14,7 +14,7 @@ pub fn create_org(app: &App, ctx: &AuditContext, name: &str, region: &str) -> Ap
         id: OrgId::new(),
         name,
         region,
-        plan: Plan::Standard,
+        plan: Plan::DEFAULT,
         created_at: app.clock.now(),
     };
     app.store.create_org(&org)?;

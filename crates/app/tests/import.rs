@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use steward_app::audit::AuditContext;
 use steward_app::import::{ColumnMapping, ImportOptions, NewImport};
 use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::{App, SystemClock, import, orgs, synthetic};
-use steward_domain::{AttributeValue, Job, JobStatus, OrgId, PhoneNumber};
+use steward_domain::{AttributeKey, AttributeValue, Job, JobStatus, OrgId, PhoneNumber};
 use steward_store::LocalBlobStore;
 use steward_store::prelude::*;
 use steward_store_sqlite::SqliteStore;
@@ -107,6 +108,17 @@ fn upload(options: ImportOptions) -> NewImport {
 
 const HEADER: &str = "Phone Number,Name,Employee ID";
 
+/// A CSV file's records, for checks that must not depend on how cells are quoted.
+fn read_csv(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
 #[test]
 fn an_excel_file_with_bom_crlf_and_semicolons_imports() {
     let t = setup();
@@ -126,25 +138,93 @@ fn an_excel_file_with_bom_crlf_and_semicolons_imports() {
 }
 
 #[test]
-fn quoted_cells_may_hold_commas_quotes_and_line_breaks_in_names_are_refused_by_row() {
+fn line_breaks_in_quoted_cells_are_data_in_names_attributes_the_error_log_and_the_result_file() {
     let t = setup();
+    // Excel writes a cell typed with Alt+Enter as a quoted cell holding a line break.
     let file = format!(
-        "{HEADER}\n+919876543210,\"Rao, \"\"Asha\"\"\",E-1\n+919876543211,\"Two\nLines\",E-2\n+919876543212,Ok,E-3\n"
+        "{HEADER},Location\r\n+919876543210,\"Rao, \"\"Asha\"\"\",E-1,x\r\n\
+         +919876543211,\"Two\r\nLines\",E-2,\"Floor 3\nDesk 4\"\r\n\
+         12,\"Bad\nPhone\",E-3,\"a\nb\"\r\n+919876543212,Ok,E-4,\r\n"
     );
     let job = t.import(file.as_bytes());
     assert_eq!(
         (job.counts.get("created"), job.counts.get("failed")),
-        (2, 1)
+        (3, 1),
+        "{:?}",
+        job.error
     );
     assert_eq!(
         t.user("+919876543210").unwrap().name.as_str(),
         "Rao, \"Asha\""
     );
-    let errors = t.errors(&job);
-    assert!(
-        errors.lines().nth(1).unwrap().starts_with("3,Name,"),
-        "row numbers count records: {errors}"
+    let two = t.user("+919876543211").unwrap();
+    assert_eq!(two.name.as_str(), "Two\nLines", "kept, as LF");
+    assert_eq!(
+        two.attributes
+            .get(&AttributeKey::parse("location").unwrap()),
+        Some(&AttributeValue::String("Floor 3\nDesk 4".into()))
     );
+
+    // The error log names the row as a spreadsheet numbers it (records, not lines)
+    // and keeps the multi-line value in one cell.
+    let errors = read_csv(&t.errors(&job));
+    assert_eq!(errors[1][..3], ["4", "Phone Number", "12"], "{errors:?}");
+
+    // The result file holds the cells as they came, and imports again unchanged.
+    let result = t.result(&job);
+    let rows = read_csv(&result);
+    assert_eq!(rows[2][1], "Two\r\nLines");
+    assert_eq!(rows[2][3], "Floor 3\nDesk 4");
+    assert_eq!(rows[3][4], "failed");
+    let again = t.import(result.as_bytes());
+    assert_eq!(
+        (again.counts.get("unchanged"), again.counts.get("failed")),
+        (3, 1)
+    );
+}
+
+#[test]
+fn cells_an_export_neutralized_read_back_to_the_original_value() {
+    let t = setup();
+    // What the error log and result file write (neutralize_formula), as the file
+    // holds it: a leading apostrophe before a formula, and one more before text that
+    // starts with apostrophes and then a formula.
+    let file = format!(
+        "{HEADER},Department\n'+919876543210,'=SUM(A1),'-E-1,'@team\n\
+         +919876543211,''=quoted,E-2,'plain\n"
+    );
+    let job = t.import(file.as_bytes());
+    assert_eq!(job.counts.get("created"), 2, "{:?}", job.error);
+    let one = t.user("+919876543210").unwrap();
+    assert_eq!(one.name.as_str(), "=SUM(A1)");
+    let attr = |u: &steward_domain::User, key: &str| {
+        u.attributes
+            .get(&AttributeKey::parse(key).unwrap())
+            .map(AttributeValue::to_text)
+    };
+    assert_eq!(attr(&one, "employee_id").as_deref(), Some("-E-1"));
+    assert_eq!(attr(&one, "department").as_deref(), Some("@team"));
+    let two = t.user("+919876543211").unwrap();
+    assert_eq!(
+        two.name.as_str(),
+        "'=quoted",
+        "an apostrophe that is data stays"
+    );
+    assert_eq!(
+        attr(&two, "department").as_deref(),
+        Some("'plain"),
+        "only marks before a formula are taken off"
+    );
+    // The result file writes each cell as the import read it, neutralized again, so
+    // it reads back unchanged however often it goes round.
+    let result = t.result(&job);
+    assert!(
+        result.contains("'+919876543211,''=quoted,E-2,'plain,created"),
+        "{result}"
+    );
+    let again = t.import(result.as_bytes());
+    assert_eq!(again.counts.get("unchanged"), 2, "{:?}", again.error);
+    assert_eq!(t.result(&again).replace("unchanged", "created"), result);
 }
 
 #[test]
@@ -161,14 +241,14 @@ fn a_utf16_file_fails_saying_how_to_save_it_and_imports_nothing() {
 }
 
 #[test]
-fn a_spreadsheet_uploaded_as_is_fails_saying_it_is_not_text() {
+fn a_damaged_workbook_fails_saying_it_cannot_be_read_and_how_to_save_it() {
     let t = setup();
-    // The start of an .xlsx file: a zip archive.
+    // The start of an .xlsx file (a zip archive), cut short.
     let job = t.import(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00");
     assert_eq!(job.status, JobStatus::Failed);
     let error = job.error.unwrap();
     assert!(
-        error.contains("not text") && error.contains("CSV UTF-8"),
+        error.contains("not a readable Excel workbook") && error.contains("CSV UTF-8"),
         "{error}"
     );
 }
@@ -620,4 +700,240 @@ fn phones_a_spreadsheet_damaged_are_repaired_and_listed_or_refused_when_digits_w
         lines[4].contains("failed,\"Phone Number: \"\"9.19877E+11\"\" lost its last 6 digits"),
         "{result}"
     );
+}
+
+/// A workbook made with `rust_xlsxwriter` (the writer of our own xlsx exports), its
+/// first sheet filled by `fill`.
+fn workbook(fill: impl FnOnce(&mut Worksheet) -> Result<(), XlsxError>) -> Vec<u8> {
+    let mut book = Workbook::new();
+    fill(book.add_worksheet()).unwrap();
+    book.save_to_buffer().unwrap()
+}
+
+fn header_row(sheet: &mut Worksheet, row: u32, names: &[&str]) -> Result<(), XlsxError> {
+    for (c, name) in names.iter().enumerate() {
+        sheet.write_string(row, c as u16, *name)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_workbook_with_phones_as_text_dates_as_dates_and_yes_no_as_text_imports_like_its_csv() {
+    let t = setup();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let date_time = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let book = workbook(|s| {
+        header_row(
+            s,
+            0,
+            &[
+                "Phone Number",
+                "Name",
+                "Employee ID",
+                "Department",
+                "Location",
+                "Hire Date",
+                "Remote",
+                "Level",
+            ],
+        )?;
+        s.write_string(1, 0, "+919876543210")?;
+        s.write_string(1, 1, "Asha\nRao")?;
+        s.write_string(1, 2, "E-1")?;
+        s.write_string(1, 3, "=Sales")?;
+        s.write_string(1, 4, "Pune, \"MH\"")?;
+        s.write_datetime_with_format(1, 5, ExcelDateTime::from_ymd(2024, 1, 31)?, &date)?;
+        s.write_string(1, 6, "Yes")?;
+        s.write_number(1, 7, 3.0)?;
+        s.write_string(2, 0, "+447911123456")?;
+        s.write_string(2, 1, "Zoë 名簿 🎉")?;
+        s.write_string(2, 2, "E-2")?;
+        let at = ExcelDateTime::from_ymd(2023, 6, 15)?.and_hms(14, 30, 15)?;
+        s.write_datetime_with_format(2, 5, at, &date_time)?;
+        s.write_string(2, 6, "No")?;
+        s.write_number(2, 7, 2.5)?;
+        Ok(())
+    });
+    let first = t.import(&book);
+    assert_eq!(
+        (first.counts.get("created"), first.counts.get("failed")),
+        (2, 0),
+        "{:?} {}",
+        first.error,
+        t.errors(&first)
+    );
+    let asha = t.user("+919876543210").unwrap();
+    assert_eq!(asha.name.as_str(), "Asha\nRao");
+    let text = |u: &steward_domain::User, key: &str| {
+        u.attributes
+            .get(&AttributeKey::parse(key).unwrap())
+            .map(AttributeValue::to_text)
+    };
+    assert_eq!(text(&asha, "department").as_deref(), Some("=Sales"));
+    assert_eq!(text(&asha, "location").as_deref(), Some("Pune, \"MH\""));
+    assert_eq!(
+        text(&asha, "hire_date").as_deref(),
+        Some("2024-01-31T00:00:00Z")
+    );
+    assert_eq!(text(&asha, "remote").as_deref(), Some("Yes"));
+    assert_eq!(text(&asha, "level").as_deref(), Some("3"));
+    let zoe = t.user("+447911123456").unwrap();
+    assert_eq!(zoe.name.as_str(), "Zoë 名簿 🎉");
+    assert_eq!(
+        text(&zoe, "hire_date").as_deref(),
+        Some("2023-06-15T14:30:15Z")
+    );
+    assert_eq!(text(&zoe, "remote").as_deref(), Some("No"));
+    assert_eq!(text(&zoe, "level").as_deref(), Some("2.5"));
+    assert_eq!(text(&zoe, "department"), None);
+
+    // The same workbook again, and the same people as CSV: all unchanged.
+    let again = t.import(&book);
+    assert_eq!(
+        (again.counts.get("unchanged"), again.counts.get("failed")),
+        (2, 0)
+    );
+    let csv = "Phone Number,Name,Employee ID,Department,Location,Hire Date,Remote,Level\n\
+               +919876543210,\"Asha\nRao\",E-1,'=Sales,\"Pune, \"\"MH\"\"\",2024-01-31,Yes,3\n\
+               +447911123456,Zoë 名簿 🎉,E-2,,,2023-06-15 14:30:15,No,2.5\n";
+    let as_csv = t.import(csv.as_bytes());
+    assert_eq!(
+        (as_csv.counts.get("unchanged"), as_csv.counts.get("failed")),
+        (2, 0),
+        "{}",
+        t.errors(&as_csv)
+    );
+    // The original download is the workbook as uploaded.
+    let (_, mut original, media_type) = import::open_original(&t.app, t.org, first.id).unwrap();
+    assert_eq!(media_type, import::xlsx::XLSX_MEDIA_TYPE);
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut original, &mut bytes).unwrap();
+    assert_eq!(bytes, book);
+}
+
+#[test]
+fn phones_and_numbers_excel_stored_as_numbers_read_as_the_digits_typed() {
+    let t = setup();
+    let book = workbook(|s| {
+        header_row(s, 0, &["Phone Number", "Name", "Employee ID", "Level"])?;
+        s.write_number(1, 0, 919876543210.0)?;
+        s.write_string(1, 1, "Asha")?;
+        s.write_number(1, 2, 1234.0)?;
+        s.write_number(1, 3, 4.0)?;
+        s.write_number(2, 0, 447911123456.0)?;
+        s.write_string(2, 1, "Ravi")?;
+        s.write_number(2, 2, 1235.0)?;
+        s.write_number(2, 3, 0.1 + 0.2)?;
+        Ok(())
+    });
+    let job = t.import(&book);
+    assert_eq!(job.counts.get("created"), 2, "{}", t.errors(&job));
+    let asha = t.user("+919876543210").unwrap();
+    let level = AttributeKey::parse("level").unwrap();
+    let id = AttributeKey::parse("employee_id").unwrap();
+    assert_eq!(asha.attributes[&id], AttributeValue::String("1234".into()));
+    assert_eq!(asha.attributes[&level], AttributeValue::Number(4.0));
+    let ravi = t.user("+447911123456").unwrap();
+    assert_eq!(
+        ravi.attributes[&level],
+        AttributeValue::Number(0.3),
+        "to 15 digits, as Excel shows it"
+    );
+    let result = t.result(&job);
+    assert!(
+        result.contains("\n919876543210,Asha,1234,4,created,"),
+        "{result}"
+    );
+    assert!(
+        !result.contains("E+"),
+        "never scientific notation: {result}"
+    );
+}
+
+#[test]
+fn workbook_rows_keep_the_numbers_excel_shows_and_empty_rows_at_the_end_are_ignored() {
+    let t = setup();
+    let bold = Format::new().set_bold();
+    let book = workbook(|s| {
+        header_row(s, 0, &["Phone Number", "Name", "Employee ID"])?;
+        header_row(s, 1, &["+919876543210", "Asha", "E-1"])?;
+        // Row 3 is empty; row 4 has a bad phone.
+        header_row(s, 3, &["12", "Bad", "E-3"])?;
+        header_row(s, 4, &["+919876543211", "Ravi", "E-4"])?;
+        // Formatted but empty cells below the data, as spreadsheets leave them.
+        for row in 5..10 {
+            s.write_blank(row, 0, &bold)?;
+            s.write_blank(row, 4, &bold)?;
+        }
+        Ok(())
+    });
+    let job = t.import(&book);
+    assert_eq!(
+        (job.counts.get("created"), job.counts.get("failed")),
+        (2, 1),
+        "{:?}",
+        job.error
+    );
+    assert_eq!(
+        job.progress.total, 4,
+        "rows 2 to 5: none of the empty ones after"
+    );
+    let errors = read_csv(&t.errors(&job));
+    assert_eq!(errors[1][..3], ["4", "Phone Number", "12"], "{errors:?}");
+}
+
+#[test]
+fn a_workbook_whose_header_is_not_on_row_1_fails_naming_the_row() {
+    let t = setup();
+    let book = workbook(|s| {
+        header_row(s, 2, &["Phone Number", "Name", "Employee ID"])?;
+        header_row(s, 3, &["+919876543210", "Asha", "E-1"])?;
+        Ok(())
+    });
+    let job = t.import(&book);
+    assert_eq!(job.status, JobStatus::Failed);
+    let error = job.error.unwrap();
+    assert!(error.contains("row 3"), "{error}");
+    assert_eq!(t.store.count_users(t.org).unwrap(), 0);
+}
+
+#[test]
+fn an_old_xls_or_password_protected_workbook_fails_saying_how_to_save_it() {
+    let t = setup();
+    let mut file = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    file.resize(4096, 0);
+    let job = t.import(&file);
+    assert_eq!(job.status, JobStatus::Failed);
+    let error = job.error.unwrap();
+    assert!(error.contains("Excel Workbook (.xlsx)"), "{error}");
+}
+
+#[test]
+fn a_workbook_whose_text_would_not_fit_the_memory_bound_is_refused_on_upload() {
+    let mut t = setup();
+    t.app = t.app.clone().with_limits(steward_app::Limits {
+        xlsx_in_memory_bytes: 1024,
+        ..steward_app::Limits::default()
+    });
+    let book = workbook(|s| {
+        header_row(s, 0, &["Phone Number", "Name", "Employee ID"])?;
+        for row in 1..200 {
+            let phone = format!("+9198765{row:05}");
+            header_row(s, row, &[&phone, &format!("Person {row}"), "E"])?;
+        }
+        Ok(())
+    });
+    let refused = import::enqueue(
+        &t.app,
+        t.org,
+        upload(ImportOptions::default()),
+        &mut &book[..],
+    )
+    .unwrap_err();
+    match refused {
+        steward_app::AppError::TooLarge(message) => {
+            assert!(message.contains("more than the 1 KiB"), "{message}")
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
 }

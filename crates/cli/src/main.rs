@@ -20,10 +20,10 @@ use steward_app::imports::{self, Upload};
 use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::{
     App, AppError, Caller, SystemClock, archive, demo, directory, history, import, lifecycle,
-    orgs, security, synthetic, tokens,
+    orgs, plans, security, synthetic, tokens,
 };
 use steward_domain::text::display_safe;
-use steward_domain::{AttributeDef, Job, JobId, JobKind, JobStatus, OrgId};
+use steward_domain::{AttributeDef, Job, JobId, JobKind, JobStatus, OrgId, Plan};
 use steward_store::Page;
 use steward_web::wire::{DeletedUserJson, ExportJson, JobJson, UserJson};
 use steward_web::{Application, ServerConfig, StorageConfig};
@@ -143,6 +143,28 @@ enum OrgCommand {
         /// Default region for phone numbers written without a country code.
         #[arg(long, default_value = "IN")]
         region: String,
+        /// The org's plan: free, standard or enterprise (see the README's table).
+        #[arg(long, default_value = "standard", value_parser = PLANS)]
+        plan: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The org's plan, which decides the features it includes.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+}
+
+/// The names `--plan` and `org plan set` accept.
+const PLANS: [&str; 3] = ["free", "standard", "enterprise"];
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Put an org on a plan (audited).
+    Set {
+        #[arg(long)]
+        org: String,
+        #[arg(value_parser = PLANS)]
+        plan: String,
         #[arg(long)]
         json: bool,
     },
@@ -425,12 +447,44 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print_demo(&app, &demo, &secret, "http://127.0.0.1:8080")
             }
         }
-        Command::Org(OrgCommand::Create { name, region, json }) => {
-            let org = orgs::create_org(&app, &AuditContext::cli(), &name, &region)?;
+        Command::Org(OrgCommand::Create {
+            name,
+            region,
+            plan,
+            json,
+        }) => {
+            let mut org = orgs::create_org(&app, &AuditContext::cli(), &name, &region)?;
+            let plan = parse_plan(&plan)?;
+            if plan != org.plan {
+                org = plans::set_plan(&app, &AuditContext::cli(), org.id, plan)?;
+            }
             if json {
                 print_json(&serde_json::json!({"id": org.id}))
             } else {
                 say(org.id)
+            }
+        }
+        Command::Org(OrgCommand::Plan(PlanCommand::Set { org, plan, json })) => {
+            let org = plans::set_plan(
+                &app,
+                &AuditContext::cli(),
+                parse_org(&org)?,
+                parse_plan(&plan)?,
+            )?;
+            if json {
+                print_json(&serde_json::json!({"id": org.id, "plan": org.plan}))
+            } else {
+                let features: Vec<&str> = org.plan.features().iter().map(|f| f.as_str()).collect();
+                say(format_args!(
+                    "{} is on the {} plan; features beyond the free plan: {}",
+                    display_safe(org.name.as_str()),
+                    org.plan,
+                    if features.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        features.join(", ")
+                    }
+                ))
             }
         }
         Command::Token(TokenCommand::Create {
@@ -1055,6 +1109,11 @@ fn read_password() -> anyhow::Result<Option<String>> {
         .context("while reading the password")?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     Ok((!password.is_empty()).then_some(password))
+}
+
+fn parse_plan(raw: &str) -> anyhow::Result<Plan> {
+    Plan::parse(raw)
+        .with_context(|| format!("{raw:?} is not a plan: use one of {}", PLANS.join(", ")))
 }
 
 fn parse_org(raw: &str) -> anyhow::Result<OrgId> {

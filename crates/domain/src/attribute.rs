@@ -144,7 +144,7 @@ pub enum ValueError {
     NotDateTime { raw: String },
     #[error("the value is {len} characters long; at most {max} are allowed")]
     TooLong { len: usize, max: usize },
-    #[error("the value contains a control character (such as a line break)")]
+    #[error("the value contains a control character (such as a tab); only line breaks are allowed")]
     ControlCharacter,
     #[error("expected a JSON {expected}, got {got}")]
     WrongJsonType { expected: &'static str, got: String },
@@ -247,7 +247,10 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// A string value: it may span lines (kept as `\n`), and holds no other control
+/// character.
 fn parse_string(raw: &str) -> Result<String, ValueError> {
+    let raw = crate::text::normalize_line_breaks(raw);
     let len = raw.chars().count();
     if len > AttributeValue::MAX_STRING_CHARS {
         return Err(ValueError::TooLong {
@@ -255,10 +258,10 @@ fn parse_string(raw: &str) -> Result<String, ValueError> {
             max: AttributeValue::MAX_STRING_CHARS,
         });
     }
-    if raw.chars().any(char::is_control) {
+    if raw.chars().any(|c| c.is_control() && c != '\n') {
         return Err(ValueError::ControlCharacter);
     }
-    Ok(raw.to_owned())
+    Ok(raw.into_owned())
 }
 
 fn parse_number(raw: &str) -> Result<f64, ValueError> {
@@ -437,10 +440,18 @@ mod tests {
     }
 
     #[test]
-    fn strings_refuse_control_characters_and_overlong_text() {
+    fn strings_keep_line_breaks_and_refuse_other_control_characters_and_overlong_text() {
         assert_eq!(
             parse(AttributeType::String, "a\u{0}b"),
             Err(ValueError::ControlCharacter)
+        );
+        assert_eq!(
+            parse(AttributeType::String, "a\tb"),
+            Err(ValueError::ControlCharacter)
+        );
+        assert_eq!(
+            parse(AttributeType::String, "line one\r\nline two"),
+            Ok(Some(AttributeValue::String("line one\nline two".into())))
         );
         let long = "x".repeat(AttributeValue::MAX_STRING_CHARS + 1);
         assert!(matches!(

@@ -5,36 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{OrgId, TokenId};
 use crate::phone::Region;
+use crate::plan::Plan;
 use crate::role::Role;
 use crate::text::OrgName;
-
-/// The commercial plan of an org; limits may hang off it later.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Plan {
-    Free,
-    Standard,
-    Enterprise,
-}
-
-impl Plan {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Plan::Free => "free",
-            Plan::Standard => "standard",
-            Plan::Enterprise => "enterprise",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Plan> {
-        match raw {
-            "free" => Some(Plan::Free),
-            "standard" => Some(Plan::Standard),
-            "enterprise" => Some(Plan::Enterprise),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Org {

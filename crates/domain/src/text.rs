@@ -17,6 +17,8 @@ pub enum TextError {
     },
     #[error("{field} contains a control character (such as a line break or tab)")]
     ControlCharacter { field: &'static str },
+    #[error("{field} contains a control character (such as a tab); only line breaks are allowed")]
+    ControlCharacterBesidesLineBreaks { field: &'static str },
     #[error(
         "{field} {raw:?} may only hold lowercase letters, digits and underscores, and must start with a letter"
     )]
@@ -39,6 +41,33 @@ pub fn clean_line(field: &'static str, raw: &str, max: usize) -> Result<String, 
         return Err(TextError::ControlCharacter { field });
     }
     Ok(trimmed.to_owned())
+}
+
+/// Trims surrounding whitespace and checks a human text that may span lines (a name
+/// typed with Alt+Enter in Excel): line breaks are kept, as `\n` whatever the file
+/// used (CR LF or CR alone), and no other control character is allowed.
+pub fn clean_lines(field: &'static str, raw: &str, max: usize) -> Result<String, TextError> {
+    let text = normalize_line_breaks(raw.trim());
+    if text.is_empty() {
+        return Err(TextError::Empty { field });
+    }
+    let len = text.chars().count();
+    if len > max {
+        return Err(TextError::TooLong { field, len, max });
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(TextError::ControlCharacterBesidesLineBreaks { field });
+    }
+    Ok(text.into_owned())
+}
+
+/// The text with every line break as `\n`: CR LF and a CR alone become LF.
+pub fn normalize_line_breaks(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.contains('\r') {
+        raw.replace("\r\n", "\n").replace('\r', "\n").into()
+    } else {
+        raw.into()
+    }
 }
 
 /// Whether `c` changes how the text around it is shown rather than being shown
@@ -74,33 +103,37 @@ pub fn display_safe(raw: &str) -> std::borrow::Cow<'_, str> {
 /// Characters that make a spreadsheet read a cell as a formula.
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
-/// Whether a cell, past any apostrophes it starts with, opens like a formula.
-fn formula_like(cell: &str) -> bool {
+/// Whether a cell would run as a formula once a spreadsheet drops its leading
+/// apostrophes: those are the cells [`neutralize_formula`] marks, so that
+/// [`restore_formula`] can tell a mark from an apostrophe that is data (`'=x` is
+/// written `''=x`).
+fn marked_as_formula(cell: &str) -> bool {
     cell.trim_start_matches('\'').starts_with(FORMULA_STARTS)
 }
 
 /// A cell for a CSV a person will open in a spreadsheet: one that would run as a
-/// formula gets a leading apostrophe, so it shows as text. A cell that already starts
-/// with apostrophes before such a character gets one more, so that
-/// [`restore_formula`] gives back every cell exactly (`'=x` stays `'=x`).
+/// formula gets a leading apostrophe, so it shows as text. So does a cell of leading
+/// apostrophes before such text, so that [`restore_formula`] reads every cell back
+/// exactly.
 pub fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
-    if formula_like(cell) {
+    if marked_as_formula(cell) {
         format!("'{cell}").into()
     } else {
         cell.into()
     }
 }
 
-/// Reads back a cell written by [`neutralize_formula`]: the original text.
+/// Reads back a cell written by [`neutralize_formula`]: the original text. The
+/// importer reads every cell through it.
 pub fn restore_formula(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if formula_like(rest) => rest,
+        Some(rest) if marked_as_formula(rest) => rest,
         _ => cell,
     }
 }
 
 macro_rules! line_type {
-    ($(#[$doc:meta])* $name:ident, $field:literal, $max:literal) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:literal, $clean:ident) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
         #[serde(transparent)]
@@ -110,7 +143,7 @@ macro_rules! line_type {
             pub const MAX_CHARS: usize = $max;
 
             pub fn parse(raw: &str) -> Result<Self, TextError> {
-                clean_line($field, raw, $max).map(Self)
+                $clean($field, raw, $max).map(Self)
             }
 
             pub fn as_str(&self) -> &str {
@@ -133,12 +166,12 @@ macro_rules! line_type {
     };
 }
 
-line_type!(/// A person's display name.
-    PersonName, "name", 256);
+line_type!(/// A person's display name; it may span lines (Excel's Alt+Enter), kept as `\n`.
+    PersonName, "name", 256, clean_lines);
 line_type!(/// An organization's name.
-    OrgName, "org name", 200);
+    OrgName, "org name", 200, clean_line);
 line_type!(/// A group's name.
-    GroupName, "group name", 200);
+    GroupName, "group name", 200, clean_line);
 
 #[cfg(test)]
 mod tests {
@@ -161,6 +194,28 @@ mod tests {
     }
 
     #[test]
+    fn names_keep_line_breaks_as_lf_and_refuse_other_control_characters() {
+        assert_eq!(
+            PersonName::parse(" Ada\r\nLovelace ").map(|n| n.as_str().to_owned()),
+            Ok("Ada\nLovelace".to_owned())
+        );
+        assert_eq!(
+            PersonName::parse("Ada\rLovelace").map(|n| n.as_str().to_owned()),
+            Ok("Ada\nLovelace".to_owned())
+        );
+        assert_eq!(
+            PersonName::parse("Ada\tLovelace"),
+            Err(TextError::ControlCharacterBesidesLineBreaks { field: "name" })
+        );
+        assert_eq!(
+            GroupName::parse("Sales\nEast"),
+            Err(TextError::ControlCharacter {
+                field: "group name"
+            })
+        );
+    }
+
+    #[test]
     fn formula_cells_are_neutralized_and_read_back_unchanged() {
         for cell in [
             "=1+2",
@@ -174,9 +229,19 @@ mod tests {
             "''+twice",
             "'",
             "",
+            "'",
+            "'=1+2",
+            "''-5",
+            "two\nlines",
+            "=two\nlines",
         ] {
-            assert_eq!(restore_formula(&neutralize_formula(cell)), cell);
+            assert_eq!(restore_formula(&neutralize_formula(cell)), cell, "{cell:?}");
         }
+        assert_eq!(
+            neutralize_formula("'=1"),
+            "''=1",
+            "an apostrophe that is data"
+        );
         assert_eq!(
             neutralize_formula("=HYPERLINK(\"x\")"),
             "'=HYPERLINK(\"x\")"

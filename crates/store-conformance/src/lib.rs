@@ -51,6 +51,7 @@ macro_rules! conformance_tests {
     ($factory:expr) => {
         $crate::conformance_tests!(@each $factory;
             orgs_read_back_as_written,
+            an_org_changes_plan_and_no_other_org_does,
             tokens_are_found_by_their_hash_alone,
             attribute_schema_is_replaced_whole_and_keeps_its_order,
             upsert_creates_then_leaves_equal_rows_unchanged_then_updates,

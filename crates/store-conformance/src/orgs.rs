@@ -1,7 +1,7 @@
 //! Checks of orgs and their credentials: orgs, API tokens and admin accounts.
 
 use chrono::Duration;
-use steward_domain::{Account, AccountId, ApiToken, OrgId, Role, SessionOwner, TokenId};
+use steward_domain::{Account, AccountId, ApiToken, OrgId, Plan, Role, SessionOwner, TokenId};
 use steward_store::{Store, StoreError, TokenHash};
 
 use crate::{new_account, new_org, new_session, t0};
@@ -12,6 +12,23 @@ pub fn orgs_read_back_as_written(store: &dyn Store) {
     assert_eq!(store.find_orgs_by_name("Contoso").unwrap(), vec![org]);
     assert_eq!(store.get_org(OrgId::new()).unwrap(), None);
     store.ping().unwrap();
+}
+
+pub fn an_org_changes_plan_and_no_other_org_does(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let other = new_org(store, "Fabrikam");
+    assert!(store.set_org_plan(org.id, Plan::Free).unwrap());
+    assert_eq!(
+        store.get_org(org.id).unwrap().map(|o| o.plan),
+        Some(Plan::Free)
+    );
+    assert!(store.set_org_plan(org.id, Plan::Enterprise).unwrap());
+    assert_eq!(
+        store.get_org(org.id).unwrap().map(|o| o.plan),
+        Some(Plan::Enterprise)
+    );
+    assert_eq!(store.get_org(other.id).unwrap(), Some(other));
+    assert!(!store.set_org_plan(OrgId::new(), Plan::Free).unwrap());
 }
 
 pub fn tokens_are_found_by_their_hash_alone(store: &dyn Store) {

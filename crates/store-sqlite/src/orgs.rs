@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
-use steward_domain::{Account, AccountId, ApiToken, Email, Org, OrgId, TokenId};
+use steward_domain::{Account, AccountId, ApiToken, Email, Org, OrgId, Plan, TokenId};
 use steward_store::{OrgStore, StoreResult, TokenHash};
 
 use crate::SqliteStore;
@@ -52,6 +52,18 @@ impl OrgStore for SqliteStore {
             .collect::<Result<Vec<_>, _>>()
             .map_err(db)?;
         rows.into_iter().map(convert::OrgRow::into_org).collect()
+    }
+
+    fn set_org_plan(&self, id: OrgId, plan: Plan) -> StoreResult<bool> {
+        self.write(|tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE orgs SET plan = ?2 WHERE id = ?1",
+                    params![id.to_string(), plan.as_str()],
+                )
+                .map_err(db)?;
+            Ok(changed > 0)
+        })
     }
 
     fn create_api_token(&self, token: &ApiToken, hash: &TokenHash) -> StoreResult<()> {

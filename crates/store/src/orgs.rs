@@ -1,7 +1,7 @@
 //! Orgs and their credentials: the orgs themselves, API tokens and admin accounts.
 
 use chrono::{DateTime, Utc};
-use steward_domain::{Account, AccountId, ApiToken, Org, OrgId, TokenId};
+use steward_domain::{Account, AccountId, ApiToken, Org, OrgId, Plan, TokenId};
 
 use crate::{StoreResult, TokenHash};
 
@@ -10,6 +10,8 @@ pub trait OrgStore {
     fn create_org(&self, org: &Org) -> StoreResult<()>;
     fn get_org(&self, id: OrgId) -> StoreResult<Option<Org>>;
     fn find_orgs_by_name(&self, name: &str) -> StoreResult<Vec<Org>>;
+    /// Puts the org on `plan`; false if there is no such org.
+    fn set_org_plan(&self, id: OrgId, plan: Plan) -> StoreResult<bool>;
     fn create_api_token(&self, token: &ApiToken, hash: &TokenHash) -> StoreResult<()>;
     fn find_api_token(&self, hash: &TokenHash) -> StoreResult<Option<ApiToken>>;
     fn touch_api_token(&self, id: TokenId, at: DateTime<Utc>) -> StoreResult<()>;

@@ -6,20 +6,29 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use steward_app::{AppError, FieldError};
+use steward_domain::{Feature, Plan};
 use utoipa::ToSchema;
+
+/// The problem `type` of a request refused because the org's plan lacks a feature: a
+/// 403 a client can tell apart from the 403 of a missing role.
+pub const PLAN_REQUIRED_TYPE: &str = "https://steward.dev/problems/plan-required";
 
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
+    kind: &'static str,
     title: &'static str,
     detail: String,
     errors: Vec<FieldError>,
+    plan_required: Option<(Feature, Plan)>,
 }
 
 /// An RFC 9457 problem: every 4xx and 5xx body, as `application/problem+json`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
-    /// Always `about:blank`: the status and title say what happened.
+    /// `about:blank` when the status and title say what happened; a URI for a cause
+    /// the status alone does not tell: `https://steward.dev/problems/plan-required`
+    /// (403: the org's plan does not include the feature, see `needed_plan`).
     #[serde(rename = "type")]
     #[schema(example = "about:blank")]
     pub kind: &'static str,
@@ -32,6 +41,14 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(required = false)]
     pub errors: Vec<ProblemField>,
+    /// With the plan-required type: the feature asked for (e.g. `tenant_export`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, example = "tenant_export")]
+    pub feature: Option<&'static str>,
+    /// With the plan-required type: the smallest plan that includes the feature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, example = "standard")]
+    pub needed_plan: Option<&'static str>,
 }
 
 /// One problem with one field of the input.
@@ -55,9 +72,11 @@ impl ApiError {
     pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError {
             status,
+            kind: "about:blank",
             title,
             detail: detail.into(),
             errors: Vec::new(),
+            plan_required: None,
         }
     }
 
@@ -87,10 +106,12 @@ impl From<AppError> for ApiError {
                 format!("{what} not found"),
             ),
             AppError::Invalid(errors) => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                title: "Invalid request",
-                detail: AppError::Invalid(errors.clone()).to_string(),
-                errors,
+                errors: errors.clone(),
+                ..ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid request",
+                    AppError::Invalid(errors).to_string(),
+                )
             },
             AppError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "Conflict", detail),
             AppError::Unauthenticated => ApiError::new(
@@ -101,6 +122,15 @@ impl From<AppError> for ApiError {
             AppError::Forbidden(detail) => {
                 ApiError::new(StatusCode::FORBIDDEN, "Forbidden", detail)
             }
+            AppError::PlanRequired { feature, needed } => ApiError {
+                kind: PLAN_REQUIRED_TYPE,
+                plan_required: Some((feature, needed)),
+                ..ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "Plan required",
+                    AppError::PlanRequired { feature, needed }.to_string(),
+                )
+            },
             AppError::BadCredentials(detail) => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", detail)
             }
@@ -122,11 +152,13 @@ impl From<AppError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = Problem {
-            kind: "about:blank",
+            kind: self.kind,
             title: self.title,
             status: self.status.as_u16(),
             detail: self.detail,
             errors: self.errors.into_iter().map(ProblemField::from).collect(),
+            feature: self.plan_required.map(|(feature, _)| feature.as_str()),
+            needed_plan: self.plan_required.map(|(_, plan)| plan.as_str()),
         };
         let mut response = (self.status, Json(problem)).into_response();
         response.headers_mut().insert(
@@ -139,4 +171,42 @@ impl IntoResponse for ApiError {
 
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "Not found", "no such path")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_plan_is_a_403_with_its_own_problem_type_naming_the_plan() {
+        let response = ApiError::from(AppError::PlanRequired {
+            feature: Feature::TenantExport,
+            needed: Plan::Standard,
+        })
+        .into_response();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .expect("a small body");
+        let problem: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(problem["type"], PLAN_REQUIRED_TYPE);
+        assert_eq!(problem["title"], "Plan required");
+        assert_eq!(problem["feature"], "tenant_export");
+        assert_eq!(problem["needed_plan"], "standard");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("the standard plan"), "{detail}");
+
+        // The 403 of a missing role stays plain.
+        let role = ApiError::from(AppError::Forbidden("org admins only".into())).into_response();
+        let body = axum::body::to_bytes(role.into_body(), 64 * 1024)
+            .await
+            .expect("a small body");
+        let problem: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(problem["type"], "about:blank");
+        assert!(problem.get("needed_plan").is_none());
+    }
 }

@@ -2,10 +2,11 @@
 //! the error log and the result file).
 //!
 //! The upload streams straight to the blob store (never whole in memory), with a size
-//! cap; the job itself runs on the server's workers. The body is the CSV itself (any
+//! cap; the job itself runs on the server's workers. The body is the file itself (any
 //! content type but multipart) or a `multipart/form-data` form whose `file` part is the
-//! CSV; options come as query parameters (`dry_run`, `mapping`) or as form fields sent
-//! before the file.
+//! file; options come as query parameters (`dry_run`, `mapping`) or as form fields sent
+//! before the file. The file is a CSV or an Excel workbook (.xlsx), told apart by its
+//! content.
 
 use axum::body::Body;
 use axum::extract::multipart::Field;
@@ -86,7 +87,7 @@ struct UploadForm {
     dry_run: Option<bool>,
     /// A built-in mapping's name (`m365`) or a mapping as JSON.
     mapping: Option<String>,
-    /// The CSV file.
+    /// The CSV file or Excel workbook (.xlsx).
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
 }
@@ -95,8 +96,8 @@ struct UploadForm {
     description = "Queues an import job. The same `Idempotency-Key` with the same file gives back the first upload's job.",
     params(OrgPath, UploadParams,
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
-    request_body(description = "The CSV itself, or a form with the options and then the file",
-        content((String = "text/csv"), (UploadForm = "multipart/form-data"))),
+    request_body(description = "The CSV or Excel workbook (.xlsx) itself, or a form with the options and then the file",
+        content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (UploadForm = "multipart/form-data"))),
     responses((status = 202, description = "The queued job", body = JobJson)))]
 async fn upload(
     caller: Caller,
@@ -231,9 +232,14 @@ async fn detail(
 
 /// A CSV download, always an attachment.
 fn csv_file(name: String, body: impl Into<Body>) -> Response {
+    download(name, "text/csv; charset=utf-8", body)
+}
+
+/// A file download, always an attachment.
+fn download(name: String, media_type: &str, body: impl Into<Body>) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_TYPE, media_type.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
                 crate::content::content_disposition(&name),
@@ -258,15 +264,17 @@ async fn template(caller: Caller, State(app): State<App>) -> Result<Response, Ap
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/imports/{id}/original", tag = "imports", summary = "The uploaded file",
-    params(OrgPath, ImportPath), responses((status = 200, description = "The file as uploaded", content_type = "text/csv", body = String)))]
+    params(OrgPath, ImportPath), responses((status = 200, description = "The file as uploaded: a CSV, or an Excel workbook",
+        content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
 async fn original(
     caller: Caller,
     State(app): State<App>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (job, file) = call(app, &caller, move |app, c| imports::original(app, c, &id)).await?;
+    let (job, file, media_type) =
+        call(app, &caller, move |app, c| imports::original(app, c, &id)).await?;
     let name = job.file_name.unwrap_or_else(|| "upload.csv".into());
-    Ok(csv_file(name, crate::upload::send(file)))
+    Ok(download(name, media_type, crate::upload::send(file)))
 }
 
 /// One of a job's generated CSV files, written in memory on a blocking thread.

@@ -10,8 +10,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cookie::{Cookie, SameSite};
 use serde::Deserialize;
-use steward_app::App;
 use steward_app::security::{self, Principal};
+use steward_app::{App, orgs};
 
 use crate::ApiError;
 use crate::auth::{Credential, Origin, SESSION_COOKIE, Signed};
@@ -187,18 +187,24 @@ async fn otp_verify(
 #[utoipa::path(get, path = "/api/v1/me", tag = "sessions", summary = "Who the caller is",
     responses((status = 200, description = "A token, an admin or a member", body = MeJson)))]
 async fn me(State(app): State<App>, signed: Signed) -> Result<Json<MeJson>, ApiError> {
+    let plan_of = |org| {
+        let app = app.clone();
+        blocking(move || Ok(orgs::get_org(&app, org)?.plan.into()))
+    };
     let body = match signed.principal {
         Principal::Token(t) => MeJson::Token {
             token_id: t.id,
             org_id: t.org_id,
             role: t.role,
             label: t.label,
+            plan: plan_of(t.org_id).await?,
         },
         Principal::Admin(a) => MeJson::Admin {
             account_id: a.id,
             email: a.email.to_string(),
             org_id: a.org_id,
             role: steward_domain::Role::OrgAdmin,
+            plan: plan_of(a.org_id).await?,
         },
         Principal::Member(phone) => {
             let lookup = phone.clone();

@@ -15,8 +15,8 @@ use steward_domain::content::{
 use steward_domain::group::Group;
 use steward_domain::{
     AccountId, ActionId, ApiToken, AttachmentId, AttributeDef, AttributeType, AuditId, ConnectorId,
-    Counts, GroupId, GroupRole, Job, JobId, JobKind, JobStatus, MessageId, OrgId, ResponseId, Role,
-    TokenId, User, UserId,
+    Counts, Feature, GroupId, GroupRole, Job, JobId, JobKind, JobStatus, MessageId, OrgId, Plan,
+    ResponseId, Role, TokenId, User, UserId,
 };
 use utoipa::openapi::Required;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
@@ -612,6 +612,8 @@ pub enum MeJson {
         #[schema(schema_with = role_schema)]
         role: Role,
         label: String,
+        #[serde(flatten)]
+        plan: OrgPlanJson,
     },
     Admin {
         #[schema(value_type = uuid::Uuid)]
@@ -621,6 +623,8 @@ pub enum MeJson {
         org_id: OrgId,
         #[schema(schema_with = role_schema)]
         role: Role,
+        #[serde(flatten)]
+        plan: OrgPlanJson,
     },
     Member {
         phone: String,
@@ -762,6 +766,25 @@ impl From<steward_app::exports::Export> for ExportJson {
     }
 }
 
+/// The plan of the org a token or an admin acts in, and the features it includes
+/// beyond those of every plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgPlanJson {
+    #[schema(schema_with = plan_schema)]
+    pub plan: Plan,
+    #[schema(schema_with = features_schema)]
+    pub features: Vec<Feature>,
+}
+
+impl From<Plan> for OrgPlanJson {
+    fn from(plan: Plan) -> OrgPlanJson {
+        OrgPlanJson {
+            plan,
+            features: plan.features(),
+        }
+    }
+}
+
 path_params! {
     HoldPath = "id", true, "The legal hold's id.";
 }
@@ -887,4 +910,12 @@ impl From<steward_domain::lifecycle::DeletionReceipt> for ReceiptJson {
 pub struct LifecycleSettingsJson {
     /// How many days (1 to 30) a deleted user stays restorable before the purge.
     pub purge_window_days: u32,
+}
+
+fn plan_schema() -> Object {
+    names(&Plan::ALL.map(Plan::as_str))
+}
+
+fn features_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::Array::new(names(&Feature::ALL.map(Feature::as_str)))
 }

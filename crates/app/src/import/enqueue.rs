@@ -8,6 +8,7 @@ use steward_domain::{Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress};
 use steward_store::BlobKey;
 
 use super::columns::ColumnMapping;
+use super::xlsx::{Format, check_size, format_of_blob};
 use crate::{App, AppError, AppResult};
 
 /// What an import counts, in the order it shows them.
@@ -67,6 +68,12 @@ pub fn enqueue(app: &App, org: OrgId, new: NewImport, data: &mut dyn Read) -> Ap
     let blob = format!("orgs/{org}/imports/{id}/original.csv");
     let key = BlobKey::parse(&blob)?;
     let sha256 = app.blobs.put(&key, data)?.sha256;
+    if let Ok(Format::Xlsx) = format_of_blob(app, &key)?
+        && let Err(e) = check_size(app, &key)
+    {
+        app.blobs.delete(&key)?;
+        return Err(e);
+    }
     let payload = ImportUsers {
         blob,
         sha256: sha256.clone(),

@@ -11,6 +11,7 @@ use steward_store::{BlobKey, BlobReader, OutcomeRun, RowError, RowOutcome};
 use super::columns::{RESULT_HEADERS, normalize_header};
 use super::enqueue::ImportUsers;
 use super::input::{RowTooLong, csv_problem, open_csv};
+use super::xlsx::{Format, XLSX_MEDIA_TYPE, format_of_blob};
 use crate::{App, AppError, AppResult};
 
 /// An import job of the org, or not found.
@@ -44,12 +45,21 @@ pub fn template_header(defs: &[AttributeDef]) -> Vec<&str> {
         .collect()
 }
 
-/// The uploaded file as it was received.
-pub fn open_original(app: &App, org: OrgId, id: JobId) -> AppResult<(Job, BlobReader)> {
+/// The uploaded file as it was received, and its media type (a CSV or a workbook, by
+/// its content).
+pub fn open_original(
+    app: &App,
+    org: OrgId,
+    id: JobId,
+) -> AppResult<(Job, BlobReader, &'static str)> {
     let job = find_import(app, org, id)?;
     let payload = ImportUsers::of(&job)?;
-    let file = app.blobs.open(&BlobKey::parse(&payload.blob)?)?;
-    Ok((job, file))
+    let key = BlobKey::parse(&payload.blob)?;
+    let media_type = match format_of_blob(app, &key)? {
+        Ok(Format::Xlsx) => XLSX_MEDIA_TYPE,
+        _ => "text/csv; charset=utf-8",
+    };
+    Ok((job, app.blobs.open(&key)?, media_type))
 }
 
 /// Writes a job's error log as CSV: row, column, value, reason.
@@ -139,10 +149,10 @@ pub fn write_result_csv(app: &App, org: OrgId, id: JobId, out: &mut dyn Write) -
         message.dedup();
         let status = status_word(outcome, payload.options.dry_run);
         let message = message.join("; ");
+        // Each cell as the import read it (a mark of an earlier neutralization taken
+        // off), neutralized again: a result file goes round any number of times.
         let cells: Vec<std::borrow::Cow<'_, str>> = keep
             .iter()
-            // The cell as the import read it, neutralized again: uploading the result
-            // file reads every cell back to the same value.
             .map(|i| neutralize_formula(restore_formula(record.get(*i).unwrap_or(""))))
             .chain([status.into(), neutralize_formula(&message)])
             .collect();

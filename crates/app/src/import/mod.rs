@@ -17,7 +17,8 @@
 //! phone or name column, unknown columns) fail the job before any row is written.
 //!
 //! The import is split by what each part does: [`enqueue`] stores the upload and
-//! queues the job; `input` opens the upload as CSV and sniffs its dialect; `columns`
+//! queues the job; `input` opens the upload as CSV and sniffs its dialect; [`xlsx`]
+//! reads an Excel workbook's first sheet into a CSV the rest reads like any upload; `columns`
 //! maps headers to fields and reads a row; `scan` reads the whole file once before any
 //! write; `rows` reads rows into steps; [`files`] writes the template, error log and
 //! result file. The job that runs the steps is [`crate::jobs::import_users`].
@@ -28,6 +29,7 @@ pub mod files;
 mod input;
 pub(crate) mod rows;
 pub(crate) mod scan;
+pub mod xlsx;
 
 pub(crate) use columns::Columns;
 pub use columns::{ColumnMapping, RESULT_HEADERS, normalize_header};

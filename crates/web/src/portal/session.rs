@@ -306,6 +306,8 @@ impl From<AppError> for PageError {
             AppError::NotFound(_) => PageError::NotFound,
             AppError::Unauthenticated => PageError::SignIn,
             AppError::Forbidden(reason) => PageError::Forbidden(reason),
+            // The page says which plan includes the feature.
+            e @ AppError::PlanRequired { .. } => PageError::Forbidden(e.to_string()),
             AppError::Invalid(errors) => PageError::Invalid(errors),
             AppError::Conflict(reason) | AppError::Gone(reason) => PageError::Conflict(reason),
             AppError::BadCredentials(reason) => {

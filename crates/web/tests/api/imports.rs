@@ -297,3 +297,154 @@ async fn a_hostile_upload_file_name_is_kept_as_data_and_downloaded_under_a_safe_
     let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["errors"][0]["field"], "file_name");
 }
+
+/// Records of a CSV download, whatever its quoting.
+fn records(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_workbook_is_recognized_by_its_content_and_imported_with_its_multi_line_cells() {
+    let t = spawn_app().await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let rows: [[&str; 2]; 3] = [
+        ["Phone Number", "Name"],
+        ["+919876543210", "Asha\nRao"],
+        ["12", "Bad\nPhone"],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, *cell).unwrap();
+        }
+    }
+    // A phone Excel stored as a number.
+    sheet.write_number(3, 0, 919876543211.0).unwrap();
+    sheet.write_string(3, 1, "Ravi").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+
+    // As a form whose file is named .csv, and as a raw body: the content decides.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.clone()).file_name("people.csv"),
+    );
+    let as_form: Value = t
+        .client
+        .post(format!("{}/api/v1/orgs/{}/imports", t.base, t.org))
+        .bearer_auth(&t.admin)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let done = t.finished_import(as_form["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "completed_with_errors", "{done}");
+    assert_eq!(
+        (&done["counts"]["created"], &done["counts"]["failed"]),
+        (&Value::from(2), &Value::from(1)),
+        "{done}"
+    );
+    let asha: Value = t
+        .get(
+            &format!("/api/v1/orgs/{}/users/%2B919876543210", t.org),
+            &t.admin,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asha["name"], "Asha\nRao");
+    let id = done["id"].as_str().unwrap();
+    let (_, errors) = t.download(&format!("{id}/errors.csv")).await;
+    let errors = records(&errors);
+    assert_eq!(errors[1][..3], ["3", "Phone Number", "12"], "{errors:?}");
+    let (headers, original) = t
+        .client
+        .get(t.url(&format!("/api/v1/orgs/{}/imports/{id}/original", t.org)))
+        .bearer_auth(&t.admin)
+        .send()
+        .await
+        .map(|r| (r.headers().clone(), r))
+        .unwrap();
+    assert_eq!(
+        headers["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert_eq!(original.bytes().await.unwrap().to_vec(), bytes);
+    let (_, result) = t.download(&format!("{id}/result.csv")).await;
+    let result = records(&result);
+    assert_eq!(result[1][1..], ["Asha\nRao", "created", ""], "{result:?}");
+    assert_eq!(result[3][0], "919876543211", "digits, never 9.19877E+11");
+
+    let as_body: Value = t
+        .client
+        .post(format!("{}/api/v1/orgs/{}/imports", t.base, t.org))
+        .bearer_auth(&t.admin)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let again = t.finished_import(as_body["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (&again["counts"]["unchanged"], &again["counts"]["failed"]),
+        (&Value::from(2), &Value::from(1)),
+        "{again}"
+    );
+}
+
+#[tokio::test]
+async fn a_workbook_too_big_to_read_in_bounded_memory_is_refused_with_413() {
+    let t = crate::helpers::spawn_app_with(|config| {
+        config.limits = steward_app::Limits {
+            xlsx_in_memory_bytes: 4 * 1024,
+            ..steward_app::Limits::default()
+        }
+    })
+    .await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "Phone Number").unwrap();
+    sheet.write_string(0, 1, "Name").unwrap();
+    for row in 1..500u32 {
+        sheet
+            .write_string(row, 0, format!("+9198765{row:05}"))
+            .unwrap();
+        sheet.write_string(row, 1, format!("Person {row}")).unwrap();
+    }
+    let response = t
+        .client
+        .post(format!("{}/api/v1/orgs/{}/imports", t.base, t.org))
+        .bearer_auth(&t.admin)
+        .body(book.save_to_buffer().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("4 KiB") && detail.contains("CSV UTF-8"),
+        "{detail}"
+    );
+    let history: Value = t
+        .get(&format!("/api/v1/orgs/{}/imports", t.org), &t.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["total"], 0, "no job");
+}

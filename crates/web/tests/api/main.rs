@@ -18,6 +18,7 @@ mod imports;
 mod isolation;
 mod limits;
 mod openapi;
+mod plans;
 mod portal;
 mod requests;
 mod sessions;
