@@ -9,8 +9,8 @@ use steward_domain::content::{
 };
 use steward_domain::group::{Group, Membership};
 use steward_domain::{
-    ActionId, AttributeChanges, AttributeValue, ConnectorId, GroupId, GroupName, GroupRole,
-    MessageId, Org, PersonName, Plan, ResponseId, TelemetryId, User, UserSource, UserUpsert,
+    ActionId, ConnectorId, GroupId, GroupName, GroupRole, MessageId, Org, Plan, ResponseId,
+    TelemetryId, User, UserSource, UserUpsert,
 };
 use steward_store::Publishable;
 

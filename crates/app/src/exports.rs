@@ -18,14 +18,14 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use steward_domain::access::{Action, AdminTask};
-use steward_domain::{Counts, Job, JobId, JobKind, JobStatus, OrgId, Progress};
+use steward_domain::{Counts, Feature, Job, JobId, JobKind, JobStatus, OrgId, Progress};
 use steward_store::{BlobKey, BlobReader, FilesExpiry, JobOutput, JobQuery, Page};
 
 use crate::caller::AuditContext;
 use crate::directory::user_query;
 use crate::export::{ExportOptions, ExportTenant, ExportUsers, TenantScopeRequest, UsersFormat};
 use crate::security::{Principal, caller_in};
-use crate::{App, AppError, AppResult, Caller, FieldError, audit, import};
+use crate::{App, AppError, AppResult, Caller, FieldError, audit, import, plans};
 
 /// How long an export's file is kept when the request does not say.
 pub const DEFAULT_RETENTION_DAYS: u32 = 7;
@@ -178,6 +178,9 @@ fn prepare(app: &App, caller: &Caller, new: NewExport) -> AppResult<Prepared> {
             (json(&payload)?, name)
         }
         ExportRequest::Tenant(scope) => {
+            // The role first (above), then the plan: a missing role is a 403, a plan
+            // without the archive is its own problem naming the plan that has it.
+            plans::require(app, org, Feature::TenantExport)?;
             let payload = ExportTenant::validate(app, org, &scope, options)?;
             (json(&payload)?, format!("tenant-{stamp}.zip"))
         }
@@ -194,7 +197,14 @@ fn prepare(app: &App, caller: &Caller, new: NewExport) -> AppResult<Prepared> {
 /// needs a plan that includes it). Answers the queued job.
 pub fn request(app: &App, caller: &Caller, new: NewExport) -> AppResult<Job> {
     let p = prepare(app, caller, new)?;
-    let job = enqueue(app, p.org, p.kind, p.file_name, &caller.audit().actor, p.payload)?;
+    let job = enqueue(
+        app,
+        p.org,
+        p.kind,
+        p.file_name,
+        &caller.audit().actor,
+        p.payload,
+    )?;
     audit::record(
         app,
         caller.audit(),
@@ -306,7 +316,14 @@ pub fn request_own(
             &caller.audit().actor,
             json(&payload)?,
         )?;
-        audit::record(app, caller.audit(), org, "export.own_data", &job.id.to_string(), "ok")?;
+        audit::record(
+            app,
+            caller.audit(),
+            org,
+            "export.own_data",
+            &job.id.to_string(),
+            "ok",
+        )?;
         jobs.push(job);
     }
     Ok(jobs)
@@ -389,7 +406,11 @@ pub fn find(app: &App, caller: &Caller, raw_id: &str) -> AppResult<Export> {
 }
 
 fn with_file(app: &App, job: Job) -> AppResult<Export> {
-    let output = app.store.job_outputs(job.org_id, job.id)?.into_iter().next();
+    let output = app
+        .store
+        .job_outputs(job.org_id, job.id)?
+        .into_iter()
+        .next();
     let file = match output {
         None => None,
         Some(JobOutput {
@@ -406,9 +427,8 @@ fn with_file(app: &App, job: Job) -> AppResult<Export> {
                 sha256,
                 expires_at: expiry.map(|e| e.expires_at),
                 deleted_at: expiry.and_then(|e| e.deleted_at),
-                expired: expiry.is_some_and(|e: FilesExpiry| {
-                    e.deleted_at.is_some() || e.expires_at <= now
-                }),
+                expired: expiry
+                    .is_some_and(|e: FilesExpiry| e.deleted_at.is_some() || e.expires_at <= now),
                 key,
             })
         }
@@ -492,4 +512,3 @@ pub fn delete_expired_files(app: &App) -> AppResult<u64> {
     }
     Ok(due.len() as u64)
 }
-

@@ -19,8 +19,8 @@ use steward_app::import::{ColumnMapping, ImportOptions};
 use steward_app::imports::{self, Upload};
 use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::{
-    App, AppError, Caller, SystemClock, archive, demo, directory, history, import, lifecycle,
-    orgs, plans, security, synthetic, tokens,
+    App, AppError, Caller, SystemClock, archive, demo, directory, history, import, lifecycle, orgs,
+    plans, security, synthetic, tokens,
 };
 use steward_domain::text::display_safe;
 use steward_domain::{AttributeDef, Job, JobId, JobKind, JobStatus, OrgId, Plan};
@@ -152,22 +152,6 @@ enum OrgCommand {
     /// The org's plan, which decides the features it includes.
     #[command(subcommand)]
     Plan(PlanCommand),
-}
-
-/// The names `--plan` and `org plan set` accept.
-const PLANS: [&str; 3] = ["free", "standard", "enterprise"];
-
-#[derive(Subcommand)]
-enum PlanCommand {
-    /// Put an org on a plan (audited).
-    Set {
-        #[arg(long)]
-        org: String,
-        #[arg(value_parser = PLANS)]
-        plan: String,
-        #[arg(long)]
-        json: bool,
-    },
     /// Export the org's data as a zip of CSV files with a manifest, in this process;
     /// shows progress on a terminal. A run killed part-way is resumed by running the
     /// same command again.
@@ -192,6 +176,22 @@ enum PlanCommand {
         /// Leave out the attachments' files (their metadata stays).
         #[arg(long)]
         no_attachments: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The names `--plan` and `org plan set` accept.
+const PLANS: [&str; 3] = ["free", "standard", "enterprise"];
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Put an org on a plan (audited).
+    Set {
+        #[arg(long)]
+        org: String,
+        #[arg(value_parser = PLANS)]
+        plan: String,
         #[arg(long)]
         json: bool,
     },
@@ -1024,25 +1024,37 @@ fn export_file(
     }
 }
 
-/// Checks an archive against its manifest; any mismatch fails the command.
+/// Checks an archive against its manifest; any mismatch fails the command, naming
+/// each file that differs.
 fn verify_archive(file: &Path) -> anyhow::Result<()> {
     let report = archive::verify_archive(file)
         .with_context(|| format!("cannot verify {}", file.display()))?;
-    for checked in &report.checked {
-        say(format!("ok  {checked}"))?;
+    let bad: std::collections::BTreeSet<&str> =
+        report.mismatches.iter().map(|m| m.name.as_str()).collect();
+    for checked in report
+        .files
+        .iter()
+        .filter(|f| !bad.contains(f.name.as_str()))
+    {
+        say(format!("ok        {}", display_safe(&checked.name)))?;
     }
-    if report.mismatches.is_empty() {
+    if report.is_intact() {
         say(format!(
-            "{}: all {} files match the manifest",
+            "{}: all {} files match manifest.json",
             file.display(),
-            report.checked.len()
+            report.files.len()
         ))
     } else {
         for mismatch in &report.mismatches {
-            eprintln!("MISMATCH  {mismatch}");
+            eprintln!(
+                "MISMATCH  {}: {}",
+                display_safe(&mismatch.name),
+                display_safe(&mismatch.problem)
+            );
         }
         bail!(
-            "{} of the archive's files do not match its manifest",
+            "{} does not match its manifest ({} problems)",
+            file.display(),
             report.mismatches.len()
         )
     }

@@ -38,8 +38,7 @@ use steward_domain::{
 use steward_store::{
     BlobKey, Conflict, FilesExpiry, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput,
     JobQuery, JobStore, JobTx, NoteKind, OutcomeRun, Page, PurgeKind, PurgedUser, RowError,
-    RowOutcome, StepWork,
-    StoreError, StoreResult,
+    RowOutcome, StepWork, StoreError, StoreResult,
 };
 
 use crate::convert::{corrupt, db, json_text, parse_id, parse_opt_ts, parse_ts, ts};

@@ -44,8 +44,7 @@ pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
 pub mod prelude {
     pub use crate::{
         ArchiveStore, AuditStore, ContentStore, GroupStore, JobStore, LifecycleStore, OrgStore,
-        SessionStore,
-        Store, UserStore,
+        SessionStore, Store, UserStore,
     };
 }
 

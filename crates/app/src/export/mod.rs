@@ -81,12 +81,20 @@ pub fn published(checkpoint: &JobCheckpoint) -> bool {
         .is_some_and(|s| s.get("published").is_some())
 }
 
-/// A user's phone as a request gives it, for a scope; a bad one is a field error.
+/// The user of a scope, by a phone as a request gives it: a bad phone, or one of no
+/// user of the org, is a field error.
 pub(crate) fn scope_phone(app: &App, org: OrgId, raw: &str) -> AppResult<PhoneNumber> {
     let region = app
         .store
         .get_org(org)?
         .ok_or(AppError::NotFound("org"))?
         .region;
-    PhoneNumber::parse(raw, region).map_err(|e| AppError::invalid("scope.user", e))
+    let phone = PhoneNumber::parse(raw, region).map_err(|e| AppError::invalid("scope.user", e))?;
+    if app.store.get_user(org, &phone)?.is_none() {
+        return Err(AppError::invalid(
+            "scope.user",
+            "no user of this org has this phone number",
+        ));
+    }
+    Ok(phone)
 }

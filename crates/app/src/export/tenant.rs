@@ -55,12 +55,9 @@ impl ExportTenant {
         let since = datetime("scope.since", scope.since.as_deref())?;
         let until = datetime("scope.until", scope.until.as_deref())?;
         if let (Some(since), Some(until)) = (since, until)
-            && since > until
+            && since >= until
         {
-            return Err(AppError::invalid(
-                "scope.until",
-                "the end of the date range is before its start",
-            ));
+            return Err(AppError::invalid("scope.until", "must be after since"));
         }
         let user = scope
             .user
@@ -119,4 +116,3 @@ impl ExportTenant {
         })
     }
 }
-

@@ -18,4 +18,3 @@ pub struct ExportUsers {
     #[serde(flatten)]
     pub options: ExportOptions,
 }
-

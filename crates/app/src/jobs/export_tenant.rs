@@ -10,6 +10,7 @@ use steward_store::JobCheckpoint;
 
 use super::publish::publish;
 use super::runner::{BackgroundJob, JobContext, JobStop, checkpoint_of};
+use crate::AppError;
 use crate::archive::{ArchiveStop, write_archive};
 use crate::export::{ExportTenant, published};
 
@@ -46,15 +47,18 @@ impl BackgroundJob for ExportTenant {
             &mut |done, total| {
                 if let Err(stop) = ctx.check(&committed) {
                     stopped = Some(stop);
-                    return Err(ArchiveStop);
+                    return Err(ArchiveStop(AppError::Conflict(
+                        "the export was stopped".into(),
+                    )));
                 }
                 progress.progress.done = done;
                 progress.progress.total = total;
                 if last_saved.elapsed() >= std::time::Duration::from_millis(500) {
                     last_saved = std::time::Instant::now();
                     if let Err(e) = ctx.app.store.checkpoint_job(ctx.lease(), &progress) {
+                        let message = e.to_string();
                         stopped = Some(JobStop::from_store(e, &committed));
-                        return Err(ArchiveStop);
+                        return Err(ArchiveStop(AppError::Internal(message)));
                     }
                 }
                 Ok(())
@@ -63,21 +67,21 @@ impl BackgroundJob for ExportTenant {
         if let Some(stop) = stopped {
             return Err(stop);
         }
-        let manifest = written.map_err(|e| {
-            tracing::error!(error = %e, job = %job.id, "tenant export failed");
-            fail(format!("the archive could not be written: {e}"))
+        let manifest = written.map_err(|e| match e {
+            // What a person can act on (the scope's user is not in the org, ...).
+            AppError::NotFound(_) | AppError::Invalid(_) | AppError::Conflict(_) => {
+                fail(format!("the archive could not be written: {e}"))
+            }
+            other => {
+                tracing::error!(error = %other, job = %job.id, "tenant export failed");
+                fail("the archive could not be written; see the server log".into())
+            }
         })?;
         progress.counts.add(FILES, manifest.files.len() as u64);
         progress
             .counts
-            .add(ROWS, manifest.files.iter().map(|f| f.rows).sum());
+            .add(ROWS, manifest.files.iter().filter_map(|f| f.rows).sum());
         progress.progress.done = progress.progress.total;
-        publish(
-            ctx,
-            &mut file,
-            self.options.retention_days,
-            &[],
-            progress,
-        )
+        publish(ctx, &mut file, self.options.retention_days, &[], progress)
     }
 }

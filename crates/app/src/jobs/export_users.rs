@@ -167,7 +167,8 @@ impl CsvSheet {
     fn start(file: &File, defs: &[AttributeDef]) -> Result<CsvSheet, String> {
         let file = file.try_clone().map_err(write_problem)?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
-        out.write_all("\u{feff}".as_bytes()).map_err(write_problem)?;
+        out.write_all("\u{feff}".as_bytes())
+            .map_err(write_problem)?;
         let mut writer = csv::Writer::from_writer(out);
         writer
             .write_record(template_header(defs))
@@ -187,9 +188,12 @@ impl Sheet for CsvSheet {
                 .map(AttributeValue::to_text)
                 .unwrap_or_default()
         });
-        for cell in [user.phone.as_str().to_owned(), user.name.as_str().to_owned()]
-            .into_iter()
-            .chain(attributes)
+        for cell in [
+            user.phone.as_str().to_owned(),
+            user.name.as_str().to_owned(),
+        ]
+        .into_iter()
+        .chain(attributes)
         {
             self.writer
                 .write_field(neutralize_formula(&cell).as_bytes())

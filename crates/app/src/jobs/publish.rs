@@ -59,4 +59,3 @@ pub(crate) fn publish(
         })
         .map_err(|e| JobStop::from_store(e, &previous))
 }
-

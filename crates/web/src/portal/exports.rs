@@ -70,8 +70,8 @@ struct HistoryPage {
     frame: Frame,
     action: String,
     refresh_href: String,
-    users: Vec<Row>,
-    tenant: Vec<Row>,
+    /// Users exports, then tenant data exports.
+    sections: Vec<(&'static str, Vec<Row>)>,
     running: bool,
     notice: Option<&'static str>,
 }
@@ -150,8 +150,16 @@ async fn history(
         frame: page.frame("Export History", Section::Exports),
         action: page.path("/exports"),
         refresh_href: page.path("/exports"),
-        users: users.items.iter().map(|e| row(&org, e)).collect(),
-        tenant: tenant.items.iter().map(|e| row(&org, e)).collect(),
+        sections: vec![
+            (
+                "Users exports",
+                users.items.iter().map(|e| row(&org, e)).collect(),
+            ),
+            (
+                "Tenant data exports",
+                tenant.items.iter().map(|e| row(&org, e)).collect(),
+            ),
+        ],
         running,
         notice,
     })

@@ -498,3 +498,141 @@ async fn an_xlsx_export_is_a_workbook_offered_with_its_type() {
     assert!(body.starts_with(b"PK\x03\x04"), "a zip container");
     assert!(export["file"]["name"].as_str().unwrap().ends_with(".xlsx"));
 }
+
+/// The files of a zip, by name.
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).unwrap();
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut content).unwrap();
+            (file.name().to_owned(), content)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_tenant_export_is_a_zip_whose_manifest_an_independent_reader_confirms() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876543210", "+919876543211"]);
+    t.group_with("+919876543210", &["+919876543211"]);
+    let (export, download) = export_and_download(
+        &t,
+        json!({"kind": "tenant", "scope": {"kinds": ["users", "groups", "memberships"]}}),
+    )
+    .await;
+    assert_eq!(export["status"], "completed", "{export}");
+    assert_eq!(download.headers()["content-type"], "application/zip");
+    let bytes = download.bytes().await.unwrap();
+    let files = unzip(&bytes);
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let listed = manifest["files"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{manifest}");
+    for file in listed {
+        let content = &files[file["name"].as_str().unwrap()];
+        let hex: String = Sha256::digest(content)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(file["sha256"], hex.as_str(), "{file}");
+        assert_eq!(file["bytes"], content.len());
+    }
+    assert_eq!(export["counts"]["files"], 3);
+}
+
+#[tokio::test]
+async fn a_tenant_export_on_a_plan_without_it_is_a_plan_problem_not_a_role_problem() {
+    let t = spawn_app().await;
+    steward_app::plans::set_plan(
+        &t.app,
+        &steward_app::audit::AuditContext::cli(),
+        t.org,
+        steward_domain::Plan::Free,
+    )
+    .unwrap();
+    let path = format!("/api/v1/orgs/{}/exports", t.org);
+    let plan = t
+        .send("POST", &path, &t.admin, json!({"kind": "tenant"}))
+        .await;
+    let plan = problem(plan, StatusCode::FORBIDDEN).await;
+    assert_ne!(plan["type"], "about:blank", "{plan}");
+    assert!(
+        plan["detail"].as_str().unwrap().contains("standard"),
+        "{plan}"
+    );
+    let role = t
+        .send("POST", &path, &t.member, json!({"kind": "tenant"}))
+        .await;
+    let role = problem(role, StatusCode::FORBIDDEN).await;
+    assert_ne!(
+        role["type"], plan["type"],
+        "a missing role is another problem"
+    );
+    // Users exports are on every plan.
+    request_export(&t, json!({"kind": "users"})).await;
+}
+
+#[tokio::test]
+async fn a_member_exports_their_own_data_and_only_they_can_download_it() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876543210", "+919876543211"]);
+    t.group_with("+919876543210", &["+919876543211"]);
+    let asha = t.member_session("+919876543210").await;
+    let ravi = t.member_session("+919876543211").await;
+    let response = t
+        .client
+        .post(t.url("/api/v1/me/export"))
+        .bearer_auth(&asha)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let queued: Value = response.json().await.unwrap();
+    assert_eq!(queued["total"], 1, "one org: {queued}");
+    let id = queued["items"][0]["id"].as_str().unwrap().to_owned();
+    let export = finished_export(&t, &id).await;
+    assert_eq!(export["status"], "completed", "{export}");
+    assert_eq!(export["created_by"], "user:+919876543210");
+
+    let own = format!("/api/v1/me/exports/{id}/download");
+    let download = t.get(&own, &asha).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    let files = unzip(&download.bytes().await.unwrap());
+    let users = String::from_utf8(files["users.csv"].clone()).unwrap();
+    assert!(users.contains("919876543210"), "{users}");
+    for (name, content) in &files {
+        assert!(
+            !String::from_utf8_lossy(content).contains("919876543211"),
+            "{name} holds no other person's phone"
+        );
+    }
+    // Nobody else: another member, the org admin's token, another org.
+    problem(
+        t.get(&own, &ravi).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        t.get(&own, &t.admin).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let admin = t
+        .get(
+            &format!("/api/v1/orgs/{}/exports/{id}/download", t.org),
+            &t.admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    problem(admin, StatusCode::FORBIDDEN).await;
+    let token = t
+        .client
+        .post(t.url("/api/v1/me/export"))
+        .bearer_auth(&t.admin)
+        .send()
+        .await
+        .unwrap();
+    problem(token, StatusCode::FORBIDDEN).await;
+}
