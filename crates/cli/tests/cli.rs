@@ -842,9 +842,9 @@ fn an_org_export_killed_mid_way_restarts_and_writes_a_complete_archive_that_veri
             "--org",
             &org,
             "--users",
-            "40000",
+            "20000",
             "--messages",
-            "150000",
+            "80000",
         ],
     );
     assert!(generated.status.success(), "{generated:?}");
@@ -913,7 +913,11 @@ fn an_org_export_killed_mid_way_restarts_and_writes_a_complete_archive_that_veri
     std::fs::write(&bad, tampered).unwrap();
     let refused = run(data, &["export", "verify", bad.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(1), "{refused:?}");
-    assert!(!refused.stderr.is_empty());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("MISMATCH") || said.contains("error:"),
+        "{said}"
+    );
 }
 
 #[test]

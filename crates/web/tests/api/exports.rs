@@ -507,7 +507,7 @@ fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
             let mut file = archive.by_index(i).unwrap();
             let mut content = Vec::new();
             std::io::Read::read_to_end(&mut file, &mut content).unwrap();
-            (file.name().to_owned(), content)
+            (file.name().unwrap().to_string(), content)
         })
         .collect()
 }
