@@ -29,6 +29,13 @@ pub enum AppError {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// Refused while these jobs are queued or running; the message says how to
+    /// cancel them.
+    #[error("{message}")]
+    JobsPending {
+        message: String,
+        jobs: Vec<steward_domain::Job>,
+    },
     #[error("authentication required")]
     Unauthenticated,
     /// A sign-in that failed; the message is the same whatever the reason.

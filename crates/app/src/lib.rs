@@ -21,6 +21,7 @@ pub mod imports;
 pub mod jobs;
 pub mod lifecycle;
 pub mod limits;
+pub mod org_deletion;
 pub mod orgs;
 pub mod plans;
 pub mod security;

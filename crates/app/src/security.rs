@@ -59,7 +59,7 @@ impl Throttle {
 
     /// The store's key: the throttle's name and a hash of the key, so the table holds
     /// no email, phone or IP and every key has the same short length.
-    fn store_key(&self, key: &str) -> String {
+    pub(crate) fn store_key(&self, key: &str) -> String {
         let digest = Sha256::digest(key.as_bytes());
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         format!("{}:{hex}", self.name)
@@ -172,6 +172,9 @@ impl Principal {
             }),
             Principal::Admin(a) if a.org_id == org => Ok(Actor::org_admin()),
             Principal::Member(phone) => {
+                // An org being deleted is gone at once, also for a process whose
+                // cache still holds its file open.
+                app.store.get_org(org)?.ok_or_else(not_found)?;
                 let user = app
                     .store
                     .get_user(org, phone)?
@@ -219,7 +222,7 @@ fn argon2() -> Argon2<'static> {
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-fn random_secret(prefix: &str) -> String {
+pub(crate) fn random_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     std::iter::once(prefix.to_owned())
@@ -361,13 +364,7 @@ pub fn login(
     let stored = found
         .as_ref()
         .map_or(dummy.as_str(), |(_, hash)| hash.as_str());
-    let matches = PasswordHash::new(stored)
-        .map(|parsed| {
-            argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false);
+    let matches = password_matches(stored, password);
     match found {
         Some((account, _)) if matches && account.disabled_at.is_none() => {
             for (throttle, key) in checks {
@@ -391,6 +388,17 @@ pub fn login(
 }
 
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Whether `password` is the one `stored` (an argon2 PHC string) was made from.
+fn password_matches(stored: &str, password: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
 
 /// The principal behind a session secret, if the session is alive; keeps it alive.
 pub fn resolve_session(
@@ -515,17 +523,34 @@ pub fn verify_otp(
     code: &str,
     ip: &str,
 ) -> AppResult<NewSession> {
+    let phone = parse_international(raw_phone).ok();
+    let phone = use_code(app, throttles, phone, code, ip)?;
+    for user in app.store.find_users_by_phone(&phone)? {
+        let properties = serde_json::json!({"method": "otp"});
+        crate::content::record_telemetry(app, user.org_id, Some(user.id), "sign_in", properties);
+    }
+    start_session(app, SessionOwner::Member(phone), policy)
+}
+
+/// Checks the newest code sent to `phone` and uses it up (a code works once).
+/// Counted against the IP's budget before the code is checked, so concurrent guesses
+/// from one IP cannot all pass; given back only when the code was right.
+fn use_code(
+    app: &App,
+    throttles: &Throttles,
+    phone: Option<PhoneNumber>,
+    code: &str,
+    ip: &str,
+) -> AppResult<PhoneNumber> {
     let now = app.clock.now();
     let wrong =
         || AppError::BadCredentials("the code is wrong or has expired; ask for a new one".into());
-    // Counted before the code is checked, so concurrent guesses from one IP cannot
-    // all pass; given back only when the code was right.
     if !throttles.otp_per_ip.try_hit(app, ip)? {
         return Err(AppError::TooManyAttempts(
             "too many attempts; wait an hour".into(),
         ));
     }
-    let phone = parse_international(raw_phone).map_err(|_| wrong())?;
+    let phone = phone.ok_or_else(wrong)?;
     let Some(otp) = app.store.latest_otp(&phone)? else {
         return Err(wrong());
     };
@@ -545,11 +570,107 @@ pub fn verify_otp(
     if !app.store.use_otp(otp.id, OTP_MAX_ATTEMPTS, now)? {
         return Err(wrong());
     }
-    for user in app.store.find_users_by_phone(&phone)? {
-        let properties = serde_json::json!({"method": "otp"});
-        crate::content::record_telemetry(app, user.org_id, Some(user.id), "sign_in", properties);
+    Ok(phone)
+}
+
+/// How recent a member's sign-in with a one-time code must be for it to confirm
+/// something irreversible without a new code.
+pub const FRESH_CODE: Duration = Duration::minutes(5);
+
+/// What a caller sends to confirm who they are, just before something irreversible:
+/// an admin's password, or a member's new one-time code.
+#[derive(Clone, Debug, Default)]
+pub struct Reconfirm {
+    pub password: Option<String>,
+    pub code: Option<String>,
+}
+
+/// How the caller of an irreversible use case proves, again, who they are.
+#[derive(Clone, Copy, Debug)]
+pub enum Proof<'a> {
+    /// The operator at the command line, trusted like [`Caller::operator`].
+    Operator,
+    /// A signed-in principal, with what they sent to confirm.
+    Signed {
+        principal: &'a Principal,
+        /// The session the request came with (none for an API token).
+        session: Option<&'a Session>,
+        given: &'a Reconfirm,
+        throttles: &'a Throttles,
+        ip: &'a str,
+    },
+}
+
+impl Proof<'_> {
+    /// Checks the proof; answers how the caller confirmed (`operator`, `password`,
+    /// `code`, `recent code`), for the audit log. An API token cannot confirm: it is a
+    /// script's credential, not a person's.
+    pub(crate) fn check(&self, app: &App) -> AppResult<&'static str> {
+        let Proof::Signed {
+            principal,
+            session,
+            given,
+            throttles,
+            ip,
+        } = *self
+        else {
+            return Ok("operator");
+        };
+        match principal {
+            Principal::Token(_) => Err(AppError::Forbidden(
+                "an API token cannot confirm this; sign in as an org admin and give your password"
+                    .into(),
+            )),
+            Principal::Admin(account) => {
+                let password = given.password.as_deref().ok_or_else(|| {
+                    AppError::invalid("password", "give your password again to confirm this")
+                })?;
+                let key = account.email.as_str();
+                if !throttles.login_per_account.try_hit(app, key)? {
+                    return Err(AppError::TooManyAttempts(
+                        "too many wrong passwords; wait 15 minutes".into(),
+                    ));
+                }
+                let stored = app.store.find_account_by_email(key)?;
+                match stored {
+                    Some((_, hash)) if password_matches(&hash, password) => {
+                        throttles.login_per_account.release(app, key)?;
+                        Ok("password")
+                    }
+                    _ => Err(AppError::Forbidden("the password is wrong".into())),
+                }
+            }
+            Principal::Member(phone) => {
+                if let Some(code) = &given.code {
+                    use_code(app, throttles, Some(phone.clone()), code, ip)?;
+                    return Ok("code");
+                }
+                let recent = session.is_some_and(|s| app.clock.now() - s.created_at <= FRESH_CODE);
+                if recent {
+                    return Ok("recent code");
+                }
+                Err(AppError::Forbidden(format!(
+                    "this needs a fresh one-time code: ask for one (POST /api/v1/auth/otp/start) and send it as \"code\", or sign in again and do this within {} minutes",
+                    FRESH_CODE.num_minutes()
+                )))
+            }
+        }
     }
-    start_session(app, SessionOwner::Member(phone), policy)
+}
+
+/// The keys under which the sign-in throttles count attempts for an email, phone or
+/// IP, so that a deletion can remove them with the rest of a person's data.
+pub(crate) fn throttle_keys_of(identifier: &str) -> Vec<String> {
+    let t = Throttles::default();
+    [
+        t.login_per_account,
+        t.login_per_ip,
+        t.otp_per_phone,
+        t.otp_per_ip,
+    ]
+    .iter()
+    .map(|throttle| throttle.store_key(identifier))
+    .collect()
 }
 
 /// A phone as a member types it to sign in: with its country code, `+` optional.

@@ -18,6 +18,8 @@ use steward_app::exports::{self, ExportRequest, NewExport};
 use steward_app::import::{ColumnMapping, ImportOptions};
 use steward_app::imports::{self, Upload};
 use steward_app::jobs::{self, Worker, WorkerConfig};
+use steward_app::org_deletion::{self, DeletionRequest, DeletionStatus};
+use steward_app::security::Proof;
 use steward_app::{
     App, AppError, Caller, SystemClock, archive, demo, directory, history, import, lifecycle, orgs,
     plans, security, synthetic, tokens,
@@ -25,7 +27,7 @@ use steward_app::{
 use steward_domain::text::display_safe;
 use steward_domain::{AttributeDef, Job, JobId, JobKind, JobStatus, OrgId, Plan};
 use steward_store::Page;
-use steward_web::wire::{DeletedUserJson, ExportJson, JobJson, UserJson};
+use steward_web::wire::{DeletedUserJson, ExportJson, JobJson, OrgDeletionJson, UserJson};
 use steward_web::{Application, ServerConfig, StorageConfig};
 
 #[derive(Parser)]
@@ -192,6 +194,28 @@ enum PlanCommand {
         org: String,
         #[arg(value_parser = PLANS)]
         plan: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete the org and everything it holds, irreversibly: its sessions and tokens
+    /// end at once, then its data, files and sign-in data are removed in this process,
+    /// and the receipt is printed. Run it again after an interruption to finish.
+    Delete {
+        #[arg(long)]
+        org: String,
+        /// The org's name, typed again to confirm.
+        #[arg(long)]
+        confirm: String,
+        /// Delete without a tenant export from the last 24 hours.
+        #[arg(long)]
+        skip_final_export: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an org deletion's progress, or its receipt once done.
+    Deletion {
+        #[arg(long)]
+        org: String,
         #[arg(long)]
         json: bool,
     },
@@ -486,6 +510,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 ))
             }
+        Command::Org(OrgCommand::Delete {
+            org,
+            confirm,
+            skip_final_export,
+            json,
+        }) => {
+            let request = DeletionRequest {
+                confirm_name: confirm,
+                skip_final_export,
+            };
+            delete_org(app, workers, &org, &request, json)
+        }
+        Command::Org(OrgCommand::Deletion { org, json }) => {
+            let status = org_deletion::operator_status(&app, parse_org(&org)?)?
+                .with_context(|| format!("no deletion of org {org} has begun"))?;
+            print_deletion(&status, json)
         }
         Command::Token(TokenCommand::Create {
             org,
@@ -606,7 +646,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Users(UsersCommand::Purge { phone, org, json }) => {
             let job = lifecycle::purge_now(&app, &operator(&app, &org)?, &phone)?;
-            let job = run_here(&app, workers, job)?;
+            let job = run_here(&app, workers, job.id)?;
             if job.status == JobStatus::Failed {
                 bail!(
                     "the purge failed: {}",
@@ -905,7 +945,7 @@ fn import_file(
             imports::upload(&app, &operator, upload, &mut open()?)?
         }
     };
-    let job = run_here(&app, config, job)?;
+    let job = run_here(&app, config, job.id)?;
     match job.status {
         JobStatus::Failed => bail!(
             "the import failed: {}",
@@ -931,16 +971,16 @@ fn import_file(
 /// Runs a job in this process, with a progress bar. If another process holds it (a
 /// server's worker, or a killed run whose lease has not ended yet), follows it and
 /// takes it over once it is free. Answers the job as it ended.
-fn run_here(app: &App, config: WorkerConfig, job: Job) -> anyhow::Result<Job> {
+fn run_here(app: &App, config: WorkerConfig, id: JobId) -> anyhow::Result<Job> {
     let shutdown = Arc::new(AtomicBool::new(false));
     let worker = Worker::new(app.clone(), Arc::new(jobs::registry()), config, shutdown);
-    let progress = Progress::start(app, job.id);
-    let mut finished = worker.run_next(Some(job.id))?;
+    let progress = Progress::start(app, id);
+    let mut finished = worker.run_next(Some(id))?;
     while !finished.as_ref().is_some_and(|j| j.status.is_finished()) {
         std::thread::sleep(Duration::from_millis(200));
-        finished = match worker.run_next(Some(job.id))? {
+        finished = match worker.run_next(Some(id))? {
             Some(ran) => Some(ran),
-            None => Some(history::find_job(app, job.id)?),
+            None => Some(history::find_job(app, id)?),
         };
     }
     progress.stop();
@@ -1058,6 +1098,72 @@ fn verify_archive(file: &Path) -> anyhow::Result<()> {
             report.mismatches.len()
         )
     }
+/// Deletes an org in this process, or finishes a deletion an interruption left
+/// unfinished, and prints the receipt.
+fn delete_org(
+    app: App,
+    config: WorkerConfig,
+    raw_org: &str,
+    request: &DeletionRequest,
+    json: bool,
+) -> anyhow::Result<()> {
+    let org = parse_org(raw_org)?;
+    let status = match org_deletion::operator_status(&app, org)? {
+        // The name was confirmed when the deletion began; the org's name is gone now.
+        Some(status) if status.receipt.finished_at.is_none() => {
+            eprintln!(
+                "Finishing the deletion of org {org}, begun {} by {}.",
+                status.receipt.requested_at.format("%Y-%m-%d %H:%M:%S"),
+                status.receipt.requested_by
+            );
+            status
+        }
+        Some(status) => {
+            eprintln!("Org {org} was deleted already; its receipt:");
+            return print_deletion(&status, json);
+        }
+        None => {
+            let operator = Caller::operator(&app, org)?;
+            org_deletion::request(&app, &operator, Proof::Operator, request)?.status
+        }
+    };
+    let job = run_here(&app, config, status.receipt.job_id)?;
+    if job.status != JobStatus::Completed {
+        bail!(
+            "the deletion stopped: {}; run this command again to finish it",
+            display_safe(job.error.as_deref().unwrap_or(job.status.as_str()))
+        );
+    }
+    let status = org_deletion::operator_status(&app, org)?.context("the receipt disappeared")?;
+    print_deletion(&status, json)
+}
+
+fn print_deletion(status: &DeletionStatus, json: bool) -> anyhow::Result<()> {
+    if json {
+        return print_json(&OrgDeletionJson::from(status));
+    }
+    let r = &status.receipt;
+    let state = match r.finished_at {
+        Some(at) => format!("deleted {}", at.format("%Y-%m-%d %H:%M:%S")),
+        None => "being deleted".into(),
+    };
+    say(format!(
+        "Org {} {state}; asked by {} at {}.",
+        r.org_id,
+        r.requested_by,
+        r.requested_at.format("%Y-%m-%d %H:%M:%S")
+    ))?;
+    let counts: Vec<String> = r.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    say(format!("Counts: {}", counts.join(", ")))?;
+    for e in &status.events {
+        say(format!(
+            "{}  {:<22}  {}",
+            e.at.format("%Y-%m-%d %H:%M:%S"),
+            e.step,
+            e.detail
+        ))?;
+    }
+    Ok(())
 }
 
 /// A progress bar on stderr while a job runs, when stderr is a terminal: rows done,

@@ -11,6 +11,7 @@ pub enum JobKind {
     ImportUsers,
     ExportUsers,
     ExportTenant,
+    DeleteUsers,
     PurgeUsers,
     DeleteOrg,
 }
@@ -22,6 +23,7 @@ impl JobKind {
             JobKind::ImportUsers => "import_users",
             JobKind::ExportUsers => "export_users",
             JobKind::ExportTenant => "export_tenant",
+            JobKind::DeleteUsers => "delete_users",
             JobKind::PurgeUsers => "purge_users",
             JobKind::DeleteOrg => "delete_org",
         }
@@ -32,6 +34,7 @@ impl JobKind {
             JobKind::ImportUsers,
             JobKind::ExportUsers,
             JobKind::ExportTenant,
+            JobKind::DeleteUsers,
             JobKind::PurgeUsers,
             JobKind::DeleteOrg,
         ]
@@ -218,6 +221,7 @@ mod tests {
             JobKind::ImportUsers,
             JobKind::ExportUsers,
             JobKind::ExportTenant,
+            JobKind::DeleteUsers,
             JobKind::PurgeUsers,
             JobKind::DeleteOrg,
         ] {

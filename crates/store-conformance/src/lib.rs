@@ -20,6 +20,7 @@
 mod archive;
 mod audit;
 mod content;
+mod deletion;
 mod groups;
 mod jobs;
 mod orgs;
@@ -30,6 +31,7 @@ mod users;
 pub use archive::*;
 pub use audit::*;
 pub use content::*;
+pub use deletion::*;
 pub use groups::*;
 pub use jobs::*;
 pub use orgs::*;
@@ -101,6 +103,8 @@ macro_rules! conformance_tests {
             a_snapshot_reads_every_kind_of_its_org_alone_in_the_named_columns,
             a_per_user_read_keeps_their_rows_and_names_no_one_else,
             a_date_range_selects_dated_rows_and_reads_state_whole,
+            beginning_an_org_deletion_hides_it_and_ends_its_credentials_alone,
+            a_deleted_org_forgets_its_phones_and_leaves_only_its_receipt,
         );
     };
     (@each $factory:expr; $($check:ident),* $(,)?) => {

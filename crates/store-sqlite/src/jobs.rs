@@ -119,7 +119,7 @@ impl JobRow {
     }
 }
 
-fn insert(tx: &Transaction<'_>, job: &Job) -> StoreResult<()> {
+pub(crate) fn insert(tx: &Transaction<'_>, job: &Job) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO jobs (id, org_id, kind, status, file_name, created_by, created_at,
                            progress_done, progress_total, counts, payload, attempts,
@@ -460,7 +460,7 @@ fn request_cancel(
     Ok(get_row(tx, id)?.filter(|job| job.org_id == org.to_string()))
 }
 
-fn counts_text(counts: &Counts) -> StoreResult<String> {
+pub(crate) fn counts_text(counts: &Counts) -> StoreResult<String> {
     serde_json::to_string(counts).map_err(|e| StoreError::Backend(e.to_string()))
 }
 

@@ -26,6 +26,7 @@ mod archive;
 mod audit;
 mod content;
 mod convert;
+mod deletion;
 mod groups;
 mod jobs;
 mod lifecycle;
@@ -75,6 +76,9 @@ struct PoolShape {
     idle_timeout: Option<Duration>,
     /// `PRAGMA cache_size` in KiB per connection.
     cache_kib: u32,
+    /// `PRAGMA secure_delete`: zero what a delete or an update frees, so removed
+    /// data leaves no bytes in free space.
+    secure_delete: bool,
 }
 
 impl SqliteStore {
@@ -106,6 +110,9 @@ impl SqliteStore {
             min_idle: None,
             idle_timeout: None,
             cache_kib: 16384,
+            // The shared file holds credentials, codes and the rows an org deletion
+            // removes; its writes are small, so zeroing what they free costs little.
+            secure_delete: true,
         };
         let pool = open_pool(&path, &shape, threads.clone())?;
         schema::migrate(&mut *conn_of(&pool)?, &path, &orgs_dir)?;
@@ -208,7 +215,11 @@ fn open_pool(
     threads: Arc<ScheduledThreadPool>,
 ) -> StoreResult<Pool> {
     switch_to_wal(path)?;
-    let cache = format!("PRAGMA cache_size = -{};", shape.cache_kib);
+    let cache = format!(
+        "PRAGMA cache_size = -{}; PRAGMA secure_delete = {};",
+        shape.cache_kib,
+        if shape.secure_delete { "ON" } else { "OFF" }
+    );
     let manager = SqliteConnectionManager::file(path).with_init(move |conn| {
         conn.busy_timeout(Duration::from_secs(30))?;
         // The file is already in WAL mode (see `switch_to_wal`), and the mode is

@@ -90,8 +90,13 @@ impl Tenants {
         open.tick += 1;
         let tick = open.tick;
         if let Some((pool, used)) = open.pools.get_mut(&org) {
-            *used = tick;
-            return Ok(Some(pool.clone()));
+            // Another process may have deleted the org and removed its file: then the
+            // pool reads a file that no longer exists, and must go.
+            if org_file(&self.dir, &org.to_string()).exists() {
+                *used = tick;
+                return Ok(Some(pool.clone()));
+            }
+            open.pools.remove(&org);
         }
         if !exists()? {
             return Ok(None);
@@ -111,12 +116,24 @@ impl Tenants {
         Ok(Some(pool))
     }
 
+    /// Closes the org's pool in this process (its file closes when the last connection
+    /// in use is returned); the next use opens the file again if the org exists.
+    pub fn evict(&self, org: OrgId) -> StoreResult<()> {
+        self.open
+            .lock()
+            .map_err(|_| StoreError::Backend("the org file cache is poisoned".into()))?
+            .pools
+            .remove(&org);
+        Ok(())
+    }
+
     fn open_file(&self, org: OrgId) -> StoreResult<Pool> {
         let shape = PoolShape {
             max_size: POOL_SIZE,
             min_idle: Some(0),
             idle_timeout: Some(Duration::from_secs(60)),
             cache_kib: CACHE_KIB,
+            secure_delete: false,
         };
         let pool = open_pool(
             &org_file(&self.dir, &org.to_string()),

@@ -81,6 +81,11 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Joins parts `0..parts` into the blob under `key`, atomically, and removes the
     /// parts. A missing part is `NotFound`; the blob is not written then.
     fn compose(&self, key: &BlobKey, parts: u32) -> Result<BlobInfo, BlobError>;
+    /// Removes up to `limit` files under `prefix/`: blobs, their parts, and parts or
+    /// temporary files a crash left behind. Answers how many files and bytes it
+    /// removed; `(0, 0)` once nothing is left under the prefix (then its directories
+    /// are gone too). Called again until then, so a large prefix goes in bounded steps.
+    fn delete_under(&self, prefix: &BlobKey, limit: usize) -> Result<(u64, u64), BlobError>;
 }
 
 /// Blobs as files under one directory.
@@ -266,6 +271,58 @@ impl BlobStore for LocalBlobStore {
         }
         Ok(info)
     }
+
+    fn delete_under(&self, prefix: &BlobKey, limit: usize) -> Result<(u64, u64), BlobError> {
+        let io = |source| io_error(prefix, source);
+        let dirs = [self.path(prefix), self.parts_dir(prefix)];
+        let mut found = Vec::new();
+        for dir in &dirs {
+            files_under(dir, limit.max(1), &mut found).map_err(io)?;
+        }
+        let (mut files, mut bytes) = (0, 0);
+        for (path, size) in &found {
+            match fs::remove_file(path) {
+                Ok(()) => {
+                    files += 1;
+                    bytes += size;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(io(source)),
+            }
+        }
+        if found.is_empty() {
+            for dir in &dirs {
+                match fs::remove_dir_all(dir) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(source) => return Err(io(source)),
+                }
+            }
+        }
+        Ok((files, bytes))
+    }
+}
+
+/// Up to `limit` files under `dir`, deepest first within each directory.
+fn files_under(dir: &Path, limit: usize, found: &mut Vec<(PathBuf, u64)>) -> io::Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        if found.len() >= limit {
+            break;
+        }
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            files_under(&entry.path(), limit, found)?;
+        } else {
+            found.push((entry.path(), entry.metadata()?.len()));
+        }
+    }
+    Ok(())
 }
 
 /// Makes a rename durable: the directory entry itself must reach the disk.
@@ -276,6 +333,34 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deleting_under_a_prefix_goes_in_bounded_steps_and_touches_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let key = |raw: &str| BlobKey::parse(raw).unwrap();
+        for n in 0..5 {
+            let k = key(&format!("orgs/a/attachments/{n}"));
+            store.put(&k, &mut &b"doomed"[..]).unwrap();
+        }
+        store
+            .put_part(&key("orgs/a/exports/x.zip"), 0, &mut &b"part"[..])
+            .unwrap();
+        store.put(&key("orgs/ab/kept"), &mut &b"kept"[..]).unwrap();
+        let prefix = key("orgs/a");
+        assert_eq!(store.delete_under(&prefix, 4).unwrap(), (4, 24));
+        assert_eq!(store.delete_under(&prefix, 4).unwrap(), (2, 10));
+        assert_eq!(store.delete_under(&prefix, 4).unwrap(), (0, 0));
+        assert!(!dir.path().join("orgs/a").exists());
+        assert!(!dir.path().join(".parts/orgs/a").exists());
+        let mut kept = String::new();
+        store
+            .open(&key("orgs/ab/kept"))
+            .unwrap()
+            .read_to_string(&mut kept)
+            .unwrap();
+        assert_eq!(kept, "kept");
+    }
 
     #[test]
     fn keys_cannot_escape_the_store_directory() {

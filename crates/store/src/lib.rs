@@ -12,6 +12,7 @@ mod archive;
 mod audit;
 mod blob;
 mod content;
+mod deletion;
 mod groups;
 mod jobs;
 mod lifecycle;
@@ -29,6 +30,7 @@ pub use blob::{
 pub use content::{
     ContentStore, DataCounts, DataKind, GroupReport, Publishable, PublishableId, PublishableKind,
 };
+pub use deletion::{DeletionEvent, OrgDeletion, OrgDeletionStore, OrgPhone, ThrottleKeys};
 pub use groups::GroupStore;
 pub use jobs::{
     FilesExpiry, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx,
@@ -43,8 +45,9 @@ pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
 /// store's methods into scope.
 pub mod prelude {
     pub use crate::{
-        ArchiveStore, AuditStore, ContentStore, GroupStore, JobStore, LifecycleStore, OrgStore,
-        SessionStore, Store, UserStore,
+        ArchiveStore, AuditStore, ContentStore, GroupStore, JobStore, LifecycleStore,
+        OrgDeletionStore, OrgStore, SessionStore,
+        Store, UserStore,
     };
 }
 
@@ -109,6 +112,7 @@ pub trait Store:
     + JobStore
     + LifecycleStore
     + ArchiveStore
+    + OrgDeletionStore
     + Send
     + Sync
     + 'static

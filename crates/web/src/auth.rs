@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, Method};
 use steward_app::security::{self, Principal};
 use steward_app::{self as app, App, AppError, tokens};
-use steward_domain::OrgId;
+use steward_domain::{OrgId, Session};
 
 use crate::ApiError;
 use crate::run::blocking;
@@ -101,6 +101,8 @@ pub struct Signed {
     pub principal: Principal,
     pub credential: Credential,
     pub origin: Origin,
+    /// The session behind the credential (none for an API token).
+    pub session: Option<Session>,
 }
 
 impl<S> FromRequestParts<S> for Signed
@@ -126,9 +128,12 @@ where
         let secret = credential.secret().to_owned();
         let cookie = matches!(credential, Credential::Cookie(_));
         let policy = security.policy;
-        let principal = blocking(move || {
+        let (principal, session) = blocking(move || {
             if secret.starts_with(tokens::TOKEN_PREFIX) && !cookie {
-                return Ok(Principal::Token(tokens::authenticate(&app, &secret)?));
+                return Ok((
+                    Principal::Token(tokens::authenticate(&app, &secret)?),
+                    None,
+                ));
             }
             let (principal, session) = security::resolve_session(&app, policy, &secret)?;
             if cookie && !safe && csrf.as_deref() != Some(session.csrf_token.as_str()) {
@@ -137,13 +142,14 @@ where
                 ))
                 .into());
             }
-            Ok(principal)
+            Ok((principal, Some(session)))
         })
         .await?;
         Ok(Signed {
             principal,
             credential,
             origin,
+            session,
         })
     }
 }
@@ -153,6 +159,8 @@ where
 #[derive(Debug)]
 pub struct Caller {
     pub caller: app::Caller,
+    /// How the caller signed in (for use cases that ask them to confirm who they are).
+    pub signed: Signed,
 }
 
 impl std::ops::Deref for Caller {
@@ -195,7 +203,7 @@ where
             )?)
         })
         .await?;
-        Ok(Caller { caller })
+        Ok(Caller { caller, signed })
     }
 }
 

@@ -21,6 +21,7 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     plan_required: Option<(Feature, Plan)>,
+    jobs: Vec<PendingJob>,
 }
 
 /// An RFC 9457 problem: every 4xx and 5xx body, as `application/problem+json`.
@@ -49,6 +50,39 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false, example = "standard")]
     pub needed_plan: Option<&'static str>,
+    /// The jobs that keep the request from going ahead, each with how to cancel it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub jobs: Vec<PendingJob>,
+}
+
+/// A queued or running job that blocks a request, and how to cancel it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingJob {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: steward_domain::JobId,
+    #[schema(value_type = String, example = "import_users")]
+    pub kind: &'static str,
+    #[schema(value_type = String, example = "running")]
+    pub status: &'static str,
+    /// The request that cancels it.
+    #[schema(example = "POST /api/v1/orgs/{org}/jobs/{id}/cancel")]
+    pub cancel: String,
+    /// The command that cancels it.
+    #[schema(example = "steward jobs cancel {id}")]
+    pub cancel_command: String,
+}
+
+impl From<&steward_domain::Job> for PendingJob {
+    fn from(job: &steward_domain::Job) -> PendingJob {
+        PendingJob {
+            id: job.id,
+            kind: job.kind.as_str(),
+            status: job.status.as_str(),
+            cancel: format!("POST /api/v1/orgs/{}/jobs/{}/cancel", job.org_id, job.id),
+            cancel_command: format!("steward jobs cancel {}", job.id),
+        }
+    }
 }
 
 /// One problem with one field of the input.
@@ -77,6 +111,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             plan_required: None,
+            jobs: Vec::new(),
         }
     }
 
@@ -112,6 +147,10 @@ impl From<AppError> for ApiError {
                     "Invalid request",
                     AppError::Invalid(errors).to_string(),
                 )
+            },
+            AppError::JobsPending { message, jobs } => ApiError {
+                jobs: jobs.iter().map(PendingJob::from).collect(),
+                ..ApiError::new(StatusCode::CONFLICT, "Conflict", message)
             },
             AppError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "Conflict", detail),
             AppError::Unauthenticated => ApiError::new(
@@ -159,6 +198,7 @@ impl IntoResponse for ApiError {
             errors: self.errors.into_iter().map(ProblemField::from).collect(),
             feature: self.plan_required.map(|(feature, _)| feature.as_str()),
             needed_plan: self.plan_required.map(|(_, plan)| plan.as_str()),
+            jobs: self.jobs,
         };
         let mut response = (self.status, Json(problem)).into_response();
         response.headers_mut().insert(

@@ -13,6 +13,7 @@ mod application;
 mod attributes;
 mod auth;
 mod content;
+mod deletion;
 mod error;
 mod exports;
 mod extract;
@@ -21,6 +22,7 @@ mod headers;
 mod health;
 mod imports;
 mod lifecycle;
+mod jobs;
 mod openapi;
 mod portal;
 mod run;
@@ -57,6 +59,8 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(content::router())
         .merge(imports::router())
         .merge(exports::router())
+        .merge(jobs::router())
+        .merge(deletion::router())
         .merge(admin::router())
         .merge(openapi::router())
         .merge(portal::router())

@@ -18,8 +18,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::state::WebState;
 use crate::{
-    ApiError, admin, attributes, content, exports, groups, health, imports, lifecycle, sessions,
-    users,
+    ApiError, admin, attributes, content, deletion, exports, groups, health, imports, jobs,
+    lifecycle, sessions, users,
 };
 
 /// The media type of every error body.
@@ -44,6 +44,8 @@ const PROBLEM: &str = "application/problem+json";
         (name = "imports", description = "Bulk user imports from CSV"),
         (name = "exports", description = "Users exports, tenant archives and members' own data"),
         (name = "content", description = "Messages, actions, connectors and reports"),
+        (name = "jobs", description = "Background jobs of every kind"),
+        (name = "deletion", description = "Deleting company data, its status and receipt"),
         (name = "tokens", description = "API tokens"),
         (name = "audit", description = "The audit log"),
         (name = "health", description = "Liveness and readiness"),
@@ -65,6 +67,8 @@ pub fn document() -> Document {
         content::Api::openapi(),
         imports::Api::openapi(),
         exports::Api::openapi(),
+        jobs::Api::openapi(),
+        deletion::Api::openapi(),
         admin::Api::openapi(),
     ] {
         doc.merge(part);

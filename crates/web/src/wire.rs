@@ -42,6 +42,7 @@ fn job_kind_schema() -> Object {
         "import_users",
         "export_users",
         "export_tenant",
+        "delete_users",
         "purge_users",
         "delete_org",
     ])
@@ -675,6 +676,7 @@ path_params! {
     MessagePath = "message", true, "The message's id.";
     AttachmentPath = "attachment", true, "The attachment's id.";
     ExportPath = "id", true, "The export job's id.";
+    JobPath = "id", true, "The job's id.";
 }
 
 /// A user as the API shows it.
@@ -918,4 +920,110 @@ fn plan_schema() -> Object {
 
 fn features_schema() -> utoipa::openapi::schema::Array {
     utoipa::openapi::schema::Array::new(names(&Feature::ALL.map(Feature::as_str)))
+}
+
+/// One step of an org's deletion, as its log (which outlives the org) records it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletionEventJson {
+    pub at: DateTime<Utc>,
+    /// The requester (`account:<email>`, `cli`), or `job:<id>` for the background job.
+    pub actor: String,
+    #[schema(example = "org_database_removed")]
+    pub step: String,
+    pub detail: String,
+}
+
+/// Where the deletion of an org stands, and then its receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgDeletionJson {
+    #[schema(value_type = uuid::Uuid)]
+    pub org_id: OrgId,
+    /// `running` until the org is gone, then `completed` (or the job's status if it
+    /// failed; a failed deletion resumes when a worker runs it again).
+    #[schema(schema_with = job_status_schema)]
+    pub status: JobStatus,
+    #[schema(value_type = uuid::Uuid)]
+    pub job_id: JobId,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Phases done of four: the org's database, its files, its phones, the rest.
+    pub progress: ProgressJson,
+    /// What the org held when the deletion began (by kind), and, once it ends, what
+    /// each phase removed (`removed_...`).
+    #[schema(value_type = BTreeMap<String, u64>)]
+    pub counts: Counts,
+    /// What the job has removed so far.
+    #[schema(value_type = BTreeMap<String, u64>)]
+    pub removed_so_far: Counts,
+    /// Every step, oldest first.
+    pub events: Vec<DeletionEventJson>,
+}
+
+impl From<&steward_app::org_deletion::DeletionStatus> for OrgDeletionJson {
+    fn from(s: &steward_app::org_deletion::DeletionStatus) -> OrgDeletionJson {
+        let r = &s.receipt;
+        let (status, progress, removed) = match &s.job {
+            _ if r.finished_at.is_some() => (
+                JobStatus::Completed,
+                ProgressJson { done: 4, total: 4 },
+                s.job.as_ref().map(|j| j.counts.clone()).unwrap_or_default(),
+            ),
+            Some(job) => (
+                job.status,
+                ProgressJson {
+                    done: job.progress.done,
+                    total: job.progress.total,
+                },
+                job.counts.clone(),
+            ),
+            None => (JobStatus::Running, ProgressJson { done: 0, total: 4 }, Counts::default()),
+        };
+        OrgDeletionJson {
+            org_id: r.org_id,
+            status,
+            job_id: r.job_id,
+            requested_by: r.requested_by.clone(),
+            requested_at: r.requested_at,
+            finished_at: r.finished_at,
+            progress,
+            counts: r.counts.clone(),
+            removed_so_far: removed,
+            events: s
+                .events
+                .iter()
+                .map(|e| DeletionEventJson {
+                    at: e.at,
+                    actor: e.actor.clone(),
+                    step: e.step.clone(),
+                    detail: e.detail.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A deletion just begun.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletionStartedJson {
+    pub deletion: OrgDeletionJson,
+    /// Shown once. Every session and token of the org has ended: follow the deletion
+    /// with `GET {status_url}` and `Authorization: Bearer <status_key>`.
+    #[schema(example = "sdk_0123...")]
+    pub status_key: String,
+    #[schema(example = "/api/v1/orgs/{org}/deletion")]
+    pub status_url: String,
+}
+
+/// Before a deletion is asked for: what would block it now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletionReadinessJson {
+    /// Always `not_requested`.
+    #[schema(example = "not_requested")]
+    pub status: &'static str,
+    /// Jobs queued or running: a deletion is refused until they end or are canceled.
+    pub pending_jobs: Vec<JobJson>,
+    /// When the newest tenant export finished, if one did in the last 24 hours;
+    /// without one, a deletion needs `"skip_final_export": true`.
+    pub final_export_at: Option<DateTime<Utc>>,
 }

@@ -6,6 +6,7 @@
 
 pub mod export_tenant;
 pub mod export_users;
+pub mod delete_org;
 pub mod import_users;
 mod publish;
 pub mod purge_users;
@@ -22,6 +23,7 @@ pub fn registry() -> Registry {
         .register_job_type::<crate::export::ExportUsers>()
         .register_job_type::<crate::export::ExportTenant>()
         .register_job_type::<crate::lifecycle::PurgeUsers>()
+        .register_job_type::<crate::org_deletion::DeleteOrg>()
 }
 
 #[cfg(test)]
@@ -37,6 +39,7 @@ mod tests {
         assert!(jobs.runs(JobKind::ExportUsers));
         assert!(jobs.runs(JobKind::ExportTenant));
         assert!(jobs.runs(JobKind::PurgeUsers));
+        assert!(jobs.runs(JobKind::DeleteOrg));
     }
 
     #[test]

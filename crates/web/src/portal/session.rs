@@ -309,7 +309,9 @@ impl From<AppError> for PageError {
             // The page says which plan includes the feature.
             e @ AppError::PlanRequired { .. } => PageError::Forbidden(e.to_string()),
             AppError::Invalid(errors) => PageError::Invalid(errors),
-            AppError::Conflict(reason) | AppError::Gone(reason) => PageError::Conflict(reason),
+            AppError::Conflict(reason)
+            | AppError::Gone(reason)
+            | AppError::JobsPending { message: reason, .. } => PageError::Conflict(reason),
             AppError::BadCredentials(reason) => {
                 PageError::Invalid(vec![FieldError::new("", reason)])
             }
