@@ -94,7 +94,10 @@ pub fn request(
     request: &DeletionRequest,
 ) -> AppResult<Started> {
     let org_id = caller.authorize(&DELETE)?;
-    let org = app.store.get_org(org_id)?.ok_or(AppError::NotFound("org"))?;
+    let org = app
+        .store
+        .get_org(org_id)?
+        .ok_or(AppError::NotFound("org"))?;
     if request.confirm_name.trim() != org.name.as_str() {
         return Err(AppError::invalid(
             "confirm_name",

@@ -181,22 +181,6 @@ enum OrgCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// The names `--plan` and `org plan set` accept.
-const PLANS: [&str; 3] = ["free", "standard", "enterprise"];
-
-#[derive(Subcommand)]
-enum PlanCommand {
-    /// Put an org on a plan (audited).
-    Set {
-        #[arg(long)]
-        org: String,
-        #[arg(value_parser = PLANS)]
-        plan: String,
-        #[arg(long)]
-        json: bool,
-    },
     /// Delete the org and everything it holds, irreversibly: its sessions and tokens
     /// end at once, then its data, files and sign-in data are removed in this process,
     /// and the receipt is printed. Run it again after an interruption to finish.
@@ -219,6 +203,23 @@ enum PlanCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The names `--plan` and `org plan set` accept.
+const PLANS: [&str; 3] = ["free", "standard", "enterprise"];
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Put an org on a plan (audited).
+    Set {
+        #[arg(long)]
+        org: String,
+        #[arg(value_parser = PLANS)]
+        plan: String,
+        #[arg(long)]
+        json: bool,
+    },
+
 }
 
 #[derive(Subcommand)]
@@ -288,8 +289,8 @@ enum AttributesCommand {
 
 #[derive(Subcommand)]
 enum UsersCommand {
-    /// Import users from a CSV file, in this process; shows progress on a terminal and
-    /// prints a summary.
+    /// Import users from a CSV file or an Excel workbook (.xlsx, its first sheet), in
+    /// this process; shows progress on a terminal and prints a summary.
     Import {
         file: PathBuf,
         #[arg(long)]

@@ -927,6 +927,99 @@ fn exports_run_at_the_command_line_while_the_server_runs_on_the_same_data() {
     let (org, file) = org_with_users_file(data, 500);
     let (mut server, _) = serve(data);
     let imported = run_json(
+fn org_plan_set_changes_the_plan_audits_it_and_refuses_an_unknown_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let org = run_json(
+        data,
+        &[
+            "org", "create", "--name", "Tailspin", "--plan", "free", "--json",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let set = run_json(
+        data,
+        &["org", "plan", "set", "--org", &org, "enterprise", "--json"],
+    );
+    assert_eq!(
+        (set["id"].as_str(), set["plan"].as_str()),
+        (Some(org.as_str()), Some("enterprise"))
+    );
+    let said = run(data, &["org", "plan", "set", "--org", &org, "standard"]);
+    assert!(said.status.success());
+    assert!(
+        String::from_utf8_lossy(&said.stdout)
+            .contains("standard plan; features beyond the free plan: tenant_export"),
+        "{}",
+        String::from_utf8_lossy(&said.stdout)
+    );
+    let audit = run_json(
+        data,
+        &["audit", "--org", &org, "--action", "org.plan.set", "--json"],
+    );
+    let targets: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "enterprise -> standard",
+            "free -> enterprise",
+            "standard -> free"
+        ]
+    );
+
+    let unknown = run(data, &["org", "plan", "set", "--org", &org, "gold"]);
+    assert_eq!(unknown.status.code(), Some(2), "bad usage");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("enterprise"));
+    let nobody = run(
+        data,
+        &[
+            "org",
+            "plan",
+            "set",
+            "--org",
+            "0190a6c2-0000-7000-8000-000000000000",
+            "free",
+        ],
+    );
+    assert_eq!(nobody.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("org not found"));
+}
+
+#[test]
+fn users_import_reads_an_excel_workbook() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (org, _) = org_with_users_file(data, 0);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, header) in ["Phone Number", "Name", "Employee ID", "Hire Date"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *header).unwrap();
+    }
+    let date = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
+    sheet.write_number(1, 0, 919876543210.0).unwrap();
+    sheet.write_string(1, 1, "Asha\nRao").unwrap();
+    sheet.write_string(1, 2, "E-1").unwrap();
+    sheet
+        .write_datetime_with_format(
+            1,
+            3,
+            rust_xlsxwriter::ExcelDateTime::from_ymd(2024, 1, 31).unwrap(),
+            &date,
+        )
+        .unwrap();
+    let file = data.join("people.xlsx");
+    book.save(&file).unwrap();
+    let job = run_json(
         data,
         &[
             "users",
@@ -969,4 +1062,13 @@ fn exports_run_at_the_command_line_while_the_server_runs_on_the_same_data() {
     let verified = run(data, &["export", "verify", zip.to_str().unwrap()]);
     assert!(verified.status.success(), "{verified:?}");
     assert!(terminate(&mut server).success());
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["counts"]["created"], 1);
+    // The result file shows the cells as the import read them from the sheet.
+    let result = run(data, &["jobs", "result", job["id"].as_str().unwrap()]);
+    let text = String::from_utf8(result.stdout).unwrap();
+    assert!(
+        text.contains("919876543210,\"Asha\nRao\",E-1,2024-01-31T00:00:00Z,created,"),
+        "{text}"
+    );
 }

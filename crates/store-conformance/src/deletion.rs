@@ -69,7 +69,9 @@ fn token(store: &dyn Store, org: OrgId, hash: u8) -> TokenHash {
         last_used_at: None,
         revoked_at: None,
     };
-    store.create_api_token(&token, &TokenHash([hash; 32])).unwrap();
+    store
+        .create_api_token(&token, &TokenHash([hash; 32]))
+        .unwrap();
     TokenHash([hash; 32])
 }
 
@@ -105,9 +107,7 @@ fn two_orgs(store: &dyn Store) -> (OrgId, OrgId) {
                     created_by: user.id,
                     created_at: t0(),
                 };
-                store
-                    .insert_publishables(org, &[connector.into()])
-                    .unwrap();
+                store.insert_publishables(org, &[connector.into()]).unwrap();
             }
         }
     }
@@ -128,7 +128,12 @@ pub fn beginning_an_org_deletion_hides_it_and_ends_its_credentials_alone(store: 
     let job = deletion_job(a);
     let throttle_keys = |id: &str| vec![format!("k:{id}")];
     let ended = store
-        .begin_org_deletion(&receipt(a, &job), &job, &event("requested", 0), &throttle_keys)
+        .begin_org_deletion(
+            &receipt(a, &job),
+            &job,
+            &event("requested", 0),
+            &throttle_keys,
+        )
         .unwrap();
     assert_eq!(
         (
@@ -153,15 +158,26 @@ pub fn beginning_an_org_deletion_hides_it_and_ends_its_credentials_alone(store: 
         .list_publishables(b, PublishableKind::Connector, None)
         .unwrap();
     assert_eq!(b_connectors.len(), 1);
-    assert_eq!(store.find_job(job.id).unwrap().unwrap().kind, JobKind::DeleteOrg);
+    assert_eq!(
+        store.find_job(job.id).unwrap().unwrap().kind,
+        JobKind::DeleteOrg
+    );
 
     let kept = store.org_deletion(a).unwrap().unwrap();
     assert_eq!(kept, receipt(a, &job));
-    assert_eq!(store.org_deletion_events(a).unwrap(), vec![event("requested", 0)]);
+    assert_eq!(
+        store.org_deletion_events(a).unwrap(),
+        vec![event("requested", 0)]
+    );
     assert_eq!(store.org_deletion(b).unwrap(), None);
     let again = deletion_job(a);
     assert!(matches!(
-        store.begin_org_deletion(&receipt(a, &again), &again, &event("requested", 1), &throttle_keys),
+        store.begin_org_deletion(
+            &receipt(a, &again),
+            &again,
+            &event("requested", 1),
+            &throttle_keys
+        ),
         Err(StoreError::NotFound | StoreError::Conflict(_))
     ));
     assert!(matches!(
@@ -200,19 +216,21 @@ pub fn a_deleted_org_forgets_its_phones_and_leaves_only_its_receipt(store: &dyn 
     assert_eq!(all.len(), 2);
     let forgotten = store.forget_org_phones(a, &all, &keys).unwrap();
     assert_eq!(
-        (
-            forgotten.get("phones"),
-            forgotten.get("sign_in_codes")
-        ),
+        (forgotten.get("phones"), forgotten.get("sign_in_codes")),
         (2, 1),
         "both links go; the codes of the phone only this org knew go: {forgotten:?}"
     );
     assert_eq!(store.org_phones(a, 10).unwrap(), vec![]);
     assert_eq!(store.latest_otp(&phone(PHONES[0])).unwrap(), None);
     assert!(store.latest_otp(&phone(PHONES[1])).unwrap().is_some());
-    assert_eq!(store.find_users_by_phone(&phone(PHONES[1])).unwrap().len(), 1);
+    assert_eq!(
+        store.find_users_by_phone(&phone(PHONES[1])).unwrap().len(),
+        1
+    );
 
-    store.add_org_deletion_event(a, &event("phones_forgotten", 1)).unwrap();
+    store
+        .add_org_deletion_event(a, &event("phones_forgotten", 1))
+        .unwrap();
     let mut counts = Counts::default();
     counts.add("users", 2);
     counts.add("removed_phones", 2);
@@ -221,7 +239,10 @@ pub fn a_deleted_org_forgets_its_phones_and_leaves_only_its_receipt(store: &dyn 
         .unwrap();
     assert_eq!(removed, 1, "the org's other job");
     assert_eq!(store.find_job(older_a.id).unwrap(), None);
-    assert!(store.find_job(job.id).unwrap().is_some(), "the deletion's own job stays");
+    assert!(
+        store.find_job(job.id).unwrap().is_some(),
+        "the deletion's own job stays"
+    );
     assert!(store.find_job(job_b.id).unwrap().is_some());
     let done = store.org_deletion(a).unwrap().unwrap();
     assert_eq!(done.finished_at, Some(t0() + Duration::minutes(2)));

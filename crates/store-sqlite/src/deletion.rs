@@ -10,8 +10,8 @@
 use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, Row, Transaction, params};
 use steward_domain::{Counts, Job, JobId, OrgId, PhoneNumber};
 use steward_store::{
-    DeletionEvent, OrgDeletion, OrgDeletionStore, OrgPhone, StoreError, StoreResult,
-    ThrottleKeys, TokenHash,
+    DeletionEvent, OrgDeletion, OrgDeletionStore, OrgPhone, StoreError, StoreResult, ThrottleKeys,
+    TokenHash,
 };
 
 use crate::SqliteStore;
@@ -32,8 +32,11 @@ impl OrgDeletionStore for SqliteStore {
         // process stopped right here, the job removes the whole file anyway.)
         let connectors = self.write_org(org, |tx| {
             let key = org.to_string();
-            tx.execute("DELETE FROM connector_publications WHERE org_id = ?1", [&key])
-                .map_err(db)?;
+            tx.execute(
+                "DELETE FROM connector_publications WHERE org_id = ?1",
+                [&key],
+            )
+            .map_err(db)?;
             tx.execute("DELETE FROM connectors WHERE org_id = ?1", [&key])
                 .map_err(db)
         })?;
@@ -229,7 +232,10 @@ impl OrgDeletionStore for SqliteStore {
                 .map_err(db)?;
             for p in phones {
                 let phone = p.phone.as_str();
-                counts.add("phones", unlink.execute(params![phone, key]).map_err(db)? as u64);
+                counts.add(
+                    "phones",
+                    unlink.execute(params![phone, key]).map_err(db)? as u64,
+                );
                 // Whether another org knows the phone is read again here, inside the
                 // write: a user added there meanwhile keeps their sign-in.
                 let elsewhere: bool = tx

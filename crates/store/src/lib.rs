@@ -46,8 +46,7 @@ pub use users::{AttributeRewrite, UserQuery, UserSort, UserStore};
 pub mod prelude {
     pub use crate::{
         ArchiveStore, AuditStore, ContentStore, GroupStore, JobStore, LifecycleStore,
-        OrgDeletionStore, OrgStore, SessionStore,
-        Store, UserStore,
+        OrgDeletionStore, OrgStore, SessionStore, Store, UserStore,
     };
 }
 

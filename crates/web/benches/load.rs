@@ -62,16 +62,25 @@ struct Phase {
     writes: Samples,
 }
 
-fn peak_rss_mib() -> u64 {
+/// A line of `/proc/self/status` in MiB: `VmHWM` (peak RSS) or `VmRSS` (RSS now).
+fn status_mib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb / 1024)
+}
+
+fn peak_rss_mib() -> u64 {
+    status_mib("VmHWM:")
+}
+
+fn rss_mib() -> u64 {
+    status_mib("VmRSS:")
 }
 
 struct Target {
@@ -194,6 +203,7 @@ fn main() {
         let file = std::fs::File::create(&csv_path).expect("the CSV file");
         synthetic::write_users_csv(rows, 7, std::io::BufWriter::new(file)).expect("the CSV");
         let csv = tokio::fs::read(&csv_path).await.expect("the CSV bytes");
+        let csv_mib = csv.len() >> 20;
 
         let config = ServerConfig {
             listen: "127.0.0.1:0".into(),
@@ -234,6 +244,7 @@ fn main() {
         println!("Idle server ({baseline_secs} s):");
         println!("  {}", idle.reads.report("reads"));
         println!("  {}", idle.writes.report("writes"));
+        let before_import = rss_mib();
 
         let imports = format!("{base}/api/v1/orgs/{}/imports?file_name=users.csv", org.id);
         let started = Instant::now();
@@ -292,9 +303,17 @@ fn main() {
         );
         println!("  {}", busy.reads.report("reads"));
         println!("  {}", busy.writes.report("writes"));
+        let peak = peak_rss_mib();
+        let after_import = rss_mib();
+        // Idle: the org's connections close after a minute unused; `IDLE_SECS=65` shows
+        // what the server keeps once they have.
+        let idle_secs = env_u64("IDLE_SECS", 5);
+        tokio::time::sleep(Duration::from_secs(idle_secs)).await;
         println!(
-            "Peak RSS of the process (server and clients): {} MiB",
-            peak_rss_mib()
+            "RSS of the process (server and clients; the upload body, {csv_mib} MiB, is held \
+             by the client until sent): before the import {before_import} MiB, peak {peak} MiB, \
+             right after {after_import} MiB, {idle_secs} s idle later {} MiB",
+            rss_mib()
         );
         let _ = stop_server.send(());
         let _ = serving.await;

@@ -130,10 +130,7 @@ where
         let policy = security.policy;
         let (principal, session) = blocking(move || {
             if secret.starts_with(tokens::TOKEN_PREFIX) && !cookie {
-                return Ok((
-                    Principal::Token(tokens::authenticate(&app, &secret)?),
-                    None,
-                ));
+                return Ok((Principal::Token(tokens::authenticate(&app, &secret)?), None));
             }
             let (principal, session) = security::resolve_session(&app, policy, &secret)?;
             if cookie && !safe && csrf.as_deref() != Some(session.csrf_token.as_str()) {

@@ -124,17 +124,18 @@ async fn status(
             .parse()
             .map_err(|_| AppError::NotFound("deletion"))?;
         let app = state.app.clone();
-        let status =
-            blocking(move || Ok(org_deletion::status_by_key(&app, org, &key)?)).await?;
+        let status = blocking(move || Ok(org_deletion::status_by_key(&app, org, &key)?)).await?;
         return Ok(Json(DeletionStatusJson::Deletion(OrgDeletionJson::from(
             &status,
         ))));
     }
     let caller = Caller::from_request_parts(&mut parts, &state).await?;
     let readiness = call(state.app.clone(), &caller, org_deletion::readiness).await?;
-    Ok(Json(DeletionStatusJson::NotRequested(DeletionReadinessJson {
-        status: "not_requested",
-        pending_jobs: readiness.pending_jobs.iter().map(Into::into).collect(),
-        final_export_at: readiness.final_export_at,
-    })))
+    Ok(Json(DeletionStatusJson::NotRequested(
+        DeletionReadinessJson {
+            status: "not_requested",
+            pending_jobs: readiness.pending_jobs.iter().map(Into::into).collect(),
+            final_export_at: readiness.final_export_at,
+        },
+    )))
 }

@@ -183,29 +183,38 @@ async fn otp_verify(
     }))
 }
 
-/// `GET /api/v1/me`: who the caller is, and for a member, the orgs they belong to.
+/// `GET /api/v1/me`: who the caller is; for a member, the orgs they belong to; for a
+/// token or an admin, their org's plan.
 #[utoipa::path(get, path = "/api/v1/me", tag = "sessions", summary = "Who the caller is",
     responses((status = 200, description = "A token, an admin or a member", body = MeJson)))]
 async fn me(State(app): State<App>, signed: Signed) -> Result<Json<MeJson>, ApiError> {
     let plan_of = |org| {
         let app = app.clone();
-        blocking(move || Ok(orgs::get_org(&app, org)?.plan.into()))
+        blocking(move || Ok(orgs::get_org(&app, org)?.plan))
     };
     let body = match signed.principal {
-        Principal::Token(t) => MeJson::Token {
-            token_id: t.id,
-            org_id: t.org_id,
-            role: t.role,
-            label: t.label,
-            plan: plan_of(t.org_id).await?,
-        },
-        Principal::Admin(a) => MeJson::Admin {
-            account_id: a.id,
-            email: a.email.to_string(),
-            org_id: a.org_id,
-            role: steward_domain::Role::OrgAdmin,
-            plan: plan_of(a.org_id).await?,
-        },
+        Principal::Token(t) => {
+            let plan = plan_of(t.org_id).await?;
+            MeJson::Token {
+                token_id: t.id,
+                org_id: t.org_id,
+                role: t.role,
+                label: t.label,
+                plan,
+                features: plan.features(),
+            }
+        }
+        Principal::Admin(a) => {
+            let plan = plan_of(a.org_id).await?;
+            MeJson::Admin {
+                account_id: a.id,
+                email: a.email.to_string(),
+                org_id: a.org_id,
+                role: steward_domain::Role::OrgAdmin,
+                plan,
+                features: plan.features(),
+            }
+        }
         Principal::Member(phone) => {
             let lookup = phone.clone();
             let users = blocking(move || Ok(security::member_orgs(&app, &lookup)?)).await?;

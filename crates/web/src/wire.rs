@@ -613,8 +613,12 @@ pub enum MeJson {
         #[schema(schema_with = role_schema)]
         role: Role,
         label: String,
-        #[serde(flatten)]
-        plan: OrgPlanJson,
+        /// The org's plan.
+        #[schema(schema_with = plan_schema)]
+        plan: Plan,
+        /// The features of the plan beyond those of every plan.
+        #[schema(schema_with = features_schema)]
+        features: Vec<Feature>,
     },
     Admin {
         #[schema(value_type = uuid::Uuid)]
@@ -624,8 +628,12 @@ pub enum MeJson {
         org_id: OrgId,
         #[schema(schema_with = role_schema)]
         role: Role,
-        #[serde(flatten)]
-        plan: OrgPlanJson,
+        /// The org's plan.
+        #[schema(schema_with = plan_schema)]
+        plan: Plan,
+        /// The features of the plan beyond those of every plan.
+        #[schema(schema_with = features_schema)]
+        features: Vec<Feature>,
     },
     Member {
         phone: String,
@@ -977,7 +985,11 @@ impl From<&steward_app::org_deletion::DeletionStatus> for OrgDeletionJson {
                 },
                 job.counts.clone(),
             ),
-            None => (JobStatus::Running, ProgressJson { done: 0, total: 4 }, Counts::default()),
+            None => (
+                JobStatus::Running,
+                ProgressJson { done: 0, total: 4 },
+                Counts::default(),
+            ),
         };
         OrgDeletionJson {
             org_id: r.org_id,

@@ -55,9 +55,8 @@ impl BackgroundJob for DeleteOrg {
             checkpoint: cp.clone(),
         };
         let mut phase: Phase = match &cp.state {
-            Some(state) => serde_json::from_value(state.clone()).map_err(|e| {
-                fail(format!("the deletion's checkpoint is unreadable: {e}"), &cp)
-            })?,
+            Some(state) => serde_json::from_value(state.clone())
+                .map_err(|e| fail(format!("the deletion's checkpoint is unreadable: {e}"), &cp))?,
             None => Phase::OrgDatabase,
         };
         let run = Run { ctx, org };
@@ -84,7 +83,10 @@ impl BackgroundJob for DeleteOrg {
                         .delete_under(&prefix, BLOBS_PER_STEP)
                         .map_err(|e| {
                             tracing::error!(error = %e, "cannot remove an org's blobs");
-                            fail("the org's files could not be removed; see the server log".into(), &cp)
+                            fail(
+                                "the org's files could not be removed; see the server log".into(),
+                                &cp,
+                            )
                         })?;
                     if files > 0 {
                         cp.counts.add("blobs", files);
@@ -145,7 +147,9 @@ impl BackgroundJob for DeleteOrg {
                         at: ctx.app.clock.now(),
                         actor: format!("job:{}", job.id),
                         step: "completed".into(),
-                        detail: "the org's rows, files and sign-in data are gone; this receipt remains".into(),
+                        detail:
+                            "the org's rows, files and sign-in data are gone; this receipt remains"
+                                .into(),
                     };
                     let jobs = store
                         .finish_org_deletion(org, job.id, &counts, &event)
@@ -161,9 +165,7 @@ impl BackgroundJob for DeleteOrg {
                 done: phase.number(),
                 total: PHASES,
             };
-            cp.state = Some(
-                serde_json::to_value(phase).map_err(|e| fail(e.to_string(), &cp))?,
-            );
+            cp.state = Some(serde_json::to_value(phase).map_err(|e| fail(e.to_string(), &cp))?);
             run.save(&cp)?;
         }
     }

@@ -4,9 +4,9 @@
 //! To add a job: write its module (a payload type implementing [`BackgroundJob`]) and
 //! register it in [`registry`]; nothing in the runtime names it.
 
+pub mod delete_org;
 pub mod export_tenant;
 pub mod export_users;
-pub mod delete_org;
 pub mod import_users;
 mod publish;
 pub mod purge_users;

@@ -311,7 +311,9 @@ impl From<AppError> for PageError {
             AppError::Invalid(errors) => PageError::Invalid(errors),
             AppError::Conflict(reason)
             | AppError::Gone(reason)
-            | AppError::JobsPending { message: reason, .. } => PageError::Conflict(reason),
+            | AppError::JobsPending {
+                message: reason, ..
+            } => PageError::Conflict(reason),
             AppError::BadCredentials(reason) => {
                 PageError::Invalid(vec![FieldError::new("", reason)])
             }
