@@ -219,7 +219,6 @@ enum PlanCommand {
         #[arg(long)]
         json: bool,
     },
-
 }
 
 #[derive(Subcommand)]
@@ -511,6 +510,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 ))
             }
+        }
         Command::Org(OrgCommand::Delete {
             org,
             confirm,
@@ -1099,6 +1099,8 @@ fn verify_archive(file: &Path) -> anyhow::Result<()> {
             report.mismatches.len()
         )
     }
+}
+
 /// Deletes an org in this process, or finishes a deletion an interruption left
 /// unfinished, and prints the receipt.
 fn delete_org(
