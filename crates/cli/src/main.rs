@@ -1011,7 +1011,7 @@ fn export_file(
         }
         None => exports::request(&app, &operator, request)?,
     };
-    let job = run_here(&app, config, job)?;
+    let job = run_here(&app, config, job.id)?;
     match job.status {
         JobStatus::Failed => bail!(
             "the export failed: {}",
