@@ -59,12 +59,29 @@ pub fn list_users(
     params: &[(String, String)],
 ) -> AppResult<Page<User>> {
     let org = caller.authorize(&Action::ViewUsers)?;
-    let in_groups =
-        (!caller.is_org_admin()).then(|| caller.actor().admin_of.iter().copied().collect());
     let defs = app.store.attribute_defs(org)?;
+    let (mut query, columns) = user_query(&defs, params)?;
+    query.in_groups =
+        (!caller.is_org_admin()).then(|| caller.actor().admin_of.iter().copied().collect());
+    let mut page = app.store.list_users(org, &query)?;
+    if let Some(columns) = columns {
+        for user in &mut page.items {
+            user.attributes
+                .retain(|key, _| columns.iter().any(|c| c == key.as_str()));
+        }
+    }
+    Ok(page)
+}
+
+/// Reads the list's query parameters (see [`list_users`]) against the org's schema
+/// into a query of everyone and the attribute columns to keep; every bad parameter
+/// is a field error. Exports read their filter with it too.
+pub(crate) fn user_query(
+    defs: &[AttributeDef],
+    params: &[(String, String)],
+) -> AppResult<(UserQuery, Option<Vec<String>>)> {
     let mut query = UserQuery {
         limit: DEFAULT_LIMIT,
-        in_groups,
         ..UserQuery::default()
     };
     let mut columns: Option<Vec<String>> = None;
@@ -134,14 +151,7 @@ pub fn list_users(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let mut page = app.store.list_users(org, &query)?;
-    if let Some(columns) = columns {
-        for user in &mut page.items {
-            user.attributes
-                .retain(|key, _| columns.iter().any(|c| c == key.as_str()));
-        }
-    }
-    Ok(page)
+    Ok((query, columns))
 }
 
 /// The org's attribute schema, in display order (everyone who may see users).

@@ -52,6 +52,10 @@ pub enum AppError {
     /// A file over its size limit; the message names the limit.
     #[error("{0}")]
     TooLarge(String),
+    /// Something that existed and is gone for good (an expired export's file); the
+    /// message says why.
+    #[error("{0}")]
+    Gone(String),
     /// Something failed on our side (the store, the disk). The message is for the
     /// log and the operator; a caller of the API sees a generic 500.
     #[error("internal error: {0}")]

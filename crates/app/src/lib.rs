@@ -12,6 +12,8 @@ pub mod content;
 pub mod demo;
 pub mod directory;
 pub mod error;
+pub mod export;
+pub mod exports;
 pub mod groups;
 pub mod history;
 pub mod import;

@@ -1,6 +1,7 @@
 //! The `steward` command: the server (API, portal and job workers) and every admin
 //! command, all on the same data directory.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,19 +13,21 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use steward_app::audit::{self, AuditContext, AuditFilter};
+use steward_app::export::{self, TenantScopeRequest, UsersFormat};
+use steward_app::exports::{self, ExportRequest, NewExport};
 use steward_app::import::{ColumnMapping, ImportOptions};
 use steward_app::imports::{self, Upload};
 use steward_app::jobs::{self, Worker, WorkerConfig};
 use steward_app::org_deletion::{self, DeletionRequest, DeletionStatus};
 use steward_app::security::Proof;
 use steward_app::{
-    App, AppError, Caller, SystemClock, demo, directory, history, import, lifecycle, orgs, plans,
-    security, synthetic, tokens, user_deletions,
+    App, AppError, Caller, SystemClock, archive, demo, directory, history, import, lifecycle, orgs,
+    plans, security, synthetic, tokens, user_deletions,
 };
 use steward_domain::text::display_safe;
 use steward_domain::{AttributeDef, Job, JobId, JobKind, JobStatus, OrgId, Plan};
 use steward_store::Page;
-use steward_web::wire::{DeletedUserJson, JobJson, OrgDeletionJson, UserJson};
+use steward_web::wire::{DeletedUserJson, ExportJson, JobJson, OrgDeletionJson, UserJson};
 use steward_web::{Application, ServerConfig, StorageConfig};
 
 #[derive(Parser)]
@@ -105,6 +108,16 @@ enum Command {
     /// Generate synthetic data.
     #[command(subcommand)]
     Gen(GenCommand),
+    /// Check export archives.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Check every file of an archive against its manifest.json (size, rows, SHA-256);
+    /// exits 1 on any mismatch, naming the file.
+    Verify { file: PathBuf },
 }
 
 #[derive(Args)]
@@ -135,6 +148,33 @@ enum OrgCommand {
         /// The org's plan: free, standard or enterprise (see the README's table).
         #[arg(long, default_value = "standard", value_parser = PLANS)]
         plan: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the org's data as a zip of CSV files with a manifest, in this process;
+    /// shows progress on a terminal. A run killed part-way is resumed by running the
+    /// same command again.
+    Export {
+        #[arg(long)]
+        org: String,
+        /// The zip file to write (written whole, then renamed into place).
+        #[arg(short = 'o', long = "output", value_name = "FILE.zip")]
+        output: PathBuf,
+        /// Kinds of data, comma-separated (users,groups,messages,...); all by default.
+        #[arg(long, value_name = "LIST")]
+        scope: Option<String>,
+        /// Only what is by or about this user.
+        #[arg(long, value_name = "PHONE")]
+        user: Option<String>,
+        /// Content and telemetry from this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Content and telemetry up to this date.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Leave out the attachments' files (their metadata stays).
+        #[arg(long)]
+        no_attachments: bool,
         #[arg(long)]
         json: bool,
     },
@@ -260,6 +300,21 @@ enum UsersCommand {
         /// A built-in column mapping (m365) or a JSON mapping file.
         #[arg(long, value_name = "NAME|FILE")]
         mapping: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export users with the import template's columns, in this process; the format
+    /// follows the file's extension (.csv or .xlsx).
+    Export {
+        #[arg(long)]
+        org: String,
+        /// The file to write (written whole, then renamed into place).
+        #[arg(short = 'o', long = "output", value_name = "FILE.csv|FILE.xlsx")]
+        output: PathBuf,
+        /// A filter of the users list: an attribute (department=Sales), q=TEXT or
+        /// sort=name; repeat for more.
+        #[arg(long, value_name = "KEY=VALUE")]
+        filter: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -527,6 +582,56 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             import_file(app, workers, &file, &org, options, json)
         }
+        Command::Users(UsersCommand::Export {
+            org,
+            output,
+            filter,
+            json,
+        }) => {
+            let format = match output.extension().and_then(|e| e.to_str()) {
+                Some(ext) => UsersFormat::parse(ext),
+                None => None,
+            }
+            .context("the output file must end in .csv or .xlsx")?;
+            let mut pairs = BTreeMap::new();
+            for raw in filter {
+                let (key, value) = raw
+                    .split_once('=')
+                    .with_context(|| format!("--filter {raw:?} is not KEY=VALUE"))?;
+                pairs.insert(key.trim().to_owned(), value.to_owned());
+            }
+            let request = NewExport {
+                what: ExportRequest::Users {
+                    format,
+                    filter: pairs,
+                },
+                retention_days: None,
+            };
+            export_file(app, workers, &org, request, &output, json)
+        }
+        Command::Org(OrgCommand::Export {
+            org,
+            output,
+            scope,
+            user,
+            since,
+            until,
+            no_attachments,
+            json,
+        }) => {
+            let request = NewExport {
+                what: ExportRequest::Tenant(TenantScopeRequest {
+                    kinds: scope,
+                    since,
+                    until,
+                    user,
+                    attachments: Some(!no_attachments),
+                }),
+                retention_days: None,
+            };
+            export_file(app, workers, &org, request, &output, json)
+        }
+        Command::Export(ExportCommand::Verify { file }) => verify_archive(&file),
         Command::Users(UsersCommand::Delete {
             file: Some(file),
             org,
@@ -734,7 +839,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Jobs(JobsCommand::Errors { id }) => {
             let job = find_job(&app, &id)?;
-            import::write_errors_csv(&app, job.org_id, job.id, &mut std::io::stdout().lock())?;
+            import::write_notes_csv(&app, job.org_id, job.id, &mut std::io::stdout().lock())?;
             Ok(())
         }
         Command::Jobs(JobsCommand::Result { id }) => {
@@ -936,6 +1041,119 @@ fn run_here(app: &App, config: WorkerConfig, id: JobId) -> anyhow::Result<Job> {
     }
     progress.stop();
     finished.context("the job disappeared")
+}
+
+/// Runs an export in this process (or resumes the same export left unfinished by a
+/// killed run) and writes its file to `output`: to a temporary file beside it,
+/// fsynced, then renamed, so `output` is never a partial file.
+fn export_file(
+    app: App,
+    config: WorkerConfig,
+    org: &str,
+    request: NewExport,
+    output: &Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let operator = operator(&app, org)?;
+    let job = match exports::unfinished_like(&app, &operator, request.clone())? {
+        Some(job) => {
+            eprintln!(
+                "Resuming export {} ({}), left unfinished by an earlier run.",
+                job.id,
+                job.status.as_str()
+            );
+            job
+        }
+        None => exports::request(&app, &operator, request)?,
+    };
+    let job = run_here(&app, config, job.id)?;
+    match job.status {
+        JobStatus::Failed => bail!(
+            "the export failed: {}",
+            display_safe(job.error.as_deref().unwrap_or("unknown reason"))
+        ),
+        JobStatus::Canceled => bail!("the export was canceled"),
+        _ => {}
+    }
+    let (export, mut reader) = exports::download(&app, &operator, &job.id.to_string())?;
+    let dir = output
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".steward-export-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    std::io::copy(&mut reader, &mut tmp).context("while writing the export file")?;
+    tmp.as_file()
+        .sync_all()
+        .context("while writing the export file")?;
+    tmp.persist(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    if json {
+        print_json(&ExportJson::from(export))
+    } else {
+        let file = export.file.context("the export has no file")?;
+        let counts: Vec<String> = export
+            .job
+            .counts
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        say(format!(
+            "{} {} {}: {}\nwrote {} ({} bytes, sha256 {})",
+            export.job.kind.as_str(),
+            export.job.id,
+            export.job.status.as_str(),
+            counts.join(", "),
+            output.display(),
+            file.size,
+            file.sha256
+        ))?;
+        if export.job.counts.get(export::WARNINGS) > 0 {
+            say(format!(
+                "Rows that would not import again as they are, and why: steward jobs errors {}",
+                export.job.id
+            ))?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks an archive against its manifest; any mismatch fails the command, naming
+/// each file that differs.
+fn verify_archive(file: &Path) -> anyhow::Result<()> {
+    let report = archive::verify_archive(file)
+        .with_context(|| format!("cannot verify {}", file.display()))?;
+    let bad: std::collections::BTreeSet<&str> =
+        report.mismatches.iter().map(|m| m.name.as_str()).collect();
+    for checked in report
+        .files
+        .iter()
+        .filter(|f| !bad.contains(f.name.as_str()))
+    {
+        say(format!("ok        {}", display_safe(&checked.name)))?;
+    }
+    if report.is_intact() {
+        say(format!(
+            "{}: all {} files match manifest.json",
+            file.display(),
+            report.files.len()
+        ))
+    } else {
+        for mismatch in &report.mismatches {
+            eprintln!(
+                "MISMATCH  {}: {}",
+                display_safe(&mismatch.name),
+                display_safe(&mismatch.problem)
+            );
+        }
+        bail!(
+            "{} does not match its manifest ({} problems)",
+            file.display(),
+            report.mismatches.len()
+        )
+    }
 }
 
 /// Deletes an org in this process, or finishes a deletion an interruption left

@@ -1146,6 +1146,246 @@ fn users_delete_with_a_file_deletes_the_listed_users_after_a_dry_run() {
 }
 
 #[test]
+fn a_users_export_at_the_command_line_imports_again_unchanged_as_csv_and_as_xlsx() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let rows = 2_000;
+    let (org, file) = org_with_users_file(data, rows);
+    let imported = run_json(
+        data,
+        &[
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--json",
+        ],
+    );
+    assert_eq!(imported["counts"]["created"], rows, "{imported}");
+    for name in ["export.csv", "export.xlsx"] {
+        let out = data.join(name);
+        let export = run_json(
+            data,
+            &[
+                "users",
+                "export",
+                "--org",
+                &org,
+                "-o",
+                out.to_str().unwrap(),
+                "--json",
+            ],
+        );
+        assert_eq!(export["status"], "completed", "{export}");
+        assert_eq!(export["counts"]["exported"], rows);
+        let bytes = std::fs::read(&out).unwrap();
+        assert_eq!(
+            export["file"]["size"],
+            bytes.len(),
+            "the whole file was written"
+        );
+        let again = run_json(
+            data,
+            &[
+                "users",
+                "import",
+                out.to_str().unwrap(),
+                "--org",
+                &org,
+                "--json",
+            ],
+        );
+        assert_eq!(again["status"], "completed", "{name}: {again}");
+        assert_eq!(
+            (
+                again["counts"]["unchanged"].as_u64(),
+                again["counts"]["created"].as_u64(),
+                again["counts"]["updated"].as_u64(),
+                again["counts"]["failed"].as_u64()
+            ),
+            (Some(rows), Some(0), Some(0), Some(0)),
+            "{name} imports again as all unchanged: {again}"
+        );
+    }
+    // A filter narrows the export; a bad one is refused in one sentence, exit 1.
+    let filtered = run_json(
+        data,
+        &[
+            "users",
+            "export",
+            "--org",
+            &org,
+            "-o",
+            data.join("remote.csv").to_str().unwrap(),
+            "--filter",
+            "remote=yes",
+            "--json",
+        ],
+    );
+    let remote = filtered["counts"]["exported"].as_u64().unwrap();
+    assert!(remote > 0 && remote < rows, "{filtered}");
+    let bad = run(
+        data,
+        &[
+            "users",
+            "export",
+            "--org",
+            &org,
+            "-o",
+            data.join("x.pdf").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains(".csv or .xlsx"));
+}
+
+#[test]
+fn an_org_export_killed_mid_way_restarts_and_writes_a_complete_archive_that_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let org = run_json(data, &["org", "create", "--name", "Fabrikam", "--json"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let generated = run(
+        data,
+        &[
+            "gen",
+            "tenant",
+            "--org",
+            &org,
+            "--users",
+            "20000",
+            "--messages",
+            "80000",
+        ],
+    );
+    assert!(generated.status.success(), "{generated:?}");
+    let out = data.join("fabrikam.zip");
+    let export = || {
+        let mut command = steward(data);
+        command.args([
+            "org",
+            "export",
+            "--org",
+            &org,
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+        ]);
+        command
+    };
+    let mut first = export()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut job = Value::Null;
+    wait_for(
+        "the export to report progress",
+        Duration::from_secs(120),
+        || {
+            let list = run_json(data, &["jobs", "list", "--org", &org, "--json"]);
+            job = list["items"][0].clone();
+            job["kind"] == "export_tenant" && job["progress"]["done"].as_u64().unwrap_or(0) > 0
+        },
+    );
+    // kill -9: no chance to clean up.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    let killed = run_json(data, &["jobs", "show", &id, "--json"]);
+    assert_eq!(killed["status"], "running", "killed mid-way: {killed}");
+    assert!(
+        !out.exists(),
+        "no partial archive is left under the output name"
+    );
+
+    let again = export().output().unwrap();
+    assert!(again.status.success(), "{again:?}");
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains(&format!("Resuming export {id}")), "{said}");
+    let finished: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(finished["id"], id.as_str(), "the same job: {finished}");
+    assert_eq!(finished["status"], "completed", "{finished}");
+    assert!(finished["attempts"].as_u64().unwrap() >= 2, "{finished}");
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(finished["file"]["size"], bytes.len());
+
+    let verified = run(data, &["export", "verify", out.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(said.contains("match manifest.json"), "{said}");
+    assert!(said.contains("users.csv"), "{said}");
+
+    // A changed byte anywhere is found, and the command fails.
+    let mut tampered = bytes.clone();
+    let middle = tampered.len() / 3;
+    tampered[middle] ^= 0x55;
+    let bad = data.join("tampered.zip");
+    std::fs::write(&bad, tampered).unwrap();
+    let refused = run(data, &["export", "verify", bad.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("MISMATCH") || said.contains("error:"),
+        "{said}"
+    );
+}
+
+#[test]
+fn exports_run_at_the_command_line_while_the_server_runs_on_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (org, file) = org_with_users_file(data, 500);
+    let (mut server, _) = serve(data);
+    let imported = run_json(
+        data,
+        &[
+            "users",
+            "import",
+            file.to_str().unwrap(),
+            "--org",
+            &org,
+            "--json",
+        ],
+    );
+    assert_eq!(imported["counts"]["created"], 500);
+    let out = data.join("users.csv");
+    let export = run_json(
+        data,
+        &[
+            "users",
+            "export",
+            "--org",
+            &org,
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(export["counts"]["exported"], 500, "{export}");
+    let zip = data.join("all.zip");
+    let tenant = run_json(
+        data,
+        &[
+            "org",
+            "export",
+            "--org",
+            &org,
+            "-o",
+            zip.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(tenant["status"], "completed", "{tenant}");
+    let verified = run(data, &["export", "verify", zip.to_str().unwrap()]);
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(terminate(&mut server).success());
+}
+
+#[test]
 fn org_plan_set_changes_the_plan_audits_it_and_refuses_an_unknown_plan() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();

@@ -113,6 +113,9 @@ pub enum Action {
     ManageOrgMapping(GroupRef),
     /// Work reserved to org admins.
     OrgAdminOnly(AdminTask),
+    /// Export one's own data (profile, memberships, messages, responses, telemetry):
+    /// any person with a record in the org, for themselves only.
+    ExportOwnData,
 }
 
 /// Tasks only org admins may do.
@@ -160,6 +163,12 @@ pub fn authorize(actor: &Actor, action: &Action) -> Result<(), Denied> {
     let deny = |text: String| Err(Denied(text));
     match action {
         Action::ViewHierarchy | Action::ViewConnectors | Action::ViewActions => Ok(()),
+        // A person's own data belongs to that person, whatever their role; a token or
+        // an admin account is nobody's own data.
+        Action::ExportOwnData if actor.user.is_none() => {
+            deny("exporting your own data needs a member's own sign-in".into())
+        }
+        Action::ExportOwnData => Ok(()),
         _ if actor.is_org_admin() => match action {
             // Org admins govern org groups; consumer groups stay their members' own.
             Action::ViewGroup(g)
@@ -293,6 +302,7 @@ mod tests {
                 [true, false, false],
             ),
             ("list users", ViewUsers, [true, true, false]),
+            ("export one's own data", ExportOwnData, [false, true, true]),
             ("view group A", ViewGroup(a), [true, true, true]),
             ("view group B", ViewGroup(b), [true, false, false]),
             ("view the hierarchy", ViewHierarchy, [true, true, true]),

@@ -7,8 +7,8 @@ use steward_domain::{
     UpsertOutcome,
 };
 use steward_store::{
-    BlobKey, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, NoteKind, OutcomeRun,
-    RowError, RowOutcome, Store, StoreError,
+    BlobKey, FilesExpiry, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery,
+    NoteKind, OutcomeRun, RowError, RowOutcome, Store, StoreError,
 };
 
 use crate::{PHONES, new_org, set, t0, upsert};
@@ -658,4 +658,68 @@ pub fn a_lease_taken_during_a_step_never_lets_the_step_be_done_twice(store: &dyn
         store.get_job(org.id, job.id).unwrap().unwrap().progress,
         next.progress
     );
+}
+
+pub fn job_files_expire_per_org_and_are_found_once_due_until_marked_deleted(store: &dyn Store) {
+    let org = new_org(store, "Contoso");
+    let other = new_org(store, "Fabrikam");
+    let soon = new_job(store, org.id, t0());
+    let later = new_job(store, other.id, t0());
+    let never = new_job(store, org.id, t0());
+    assert_eq!(store.job_files_expiry(org.id, soon.id).unwrap(), None);
+    assert!(matches!(
+        store.set_job_files_expiry(other.id, soon.id, t0()),
+        Err(StoreError::NotFound)
+    ));
+    store
+        .set_job_files_expiry(org.id, soon.id, t0() + Duration::days(1))
+        .unwrap();
+    // Publishing again moves the expiry.
+    store
+        .set_job_files_expiry(org.id, soon.id, t0() + Duration::days(2))
+        .unwrap();
+    store
+        .set_job_files_expiry(other.id, later.id, t0() + Duration::days(7))
+        .unwrap();
+    assert_eq!(
+        store.job_files_expiry(org.id, soon.id).unwrap(),
+        Some(FilesExpiry {
+            expires_at: t0() + Duration::days(2),
+            deleted_at: None
+        })
+    );
+    assert_eq!(store.job_files_expiry(other.id, soon.id).unwrap(), None);
+    assert_eq!(store.job_files_expiry(org.id, never.id).unwrap(), None);
+
+    let due = |days| {
+        store
+            .expired_job_files(t0() + Duration::days(days), 10)
+            .unwrap()
+    };
+    assert_eq!(due(1), vec![]);
+    assert_eq!(due(2), vec![(org.id, soon.id)]);
+    assert_eq!(due(30), vec![(org.id, soon.id), (other.id, later.id)]);
+    assert_eq!(
+        store
+            .expired_job_files(t0() + Duration::days(30), 1)
+            .unwrap(),
+        vec![(org.id, soon.id)]
+    );
+
+    let deleted_at = t0() + Duration::days(3);
+    store
+        .mark_job_files_deleted(org.id, soon.id, deleted_at)
+        .unwrap();
+    store
+        .mark_job_files_deleted(org.id, soon.id, deleted_at + Duration::days(1))
+        .unwrap();
+    assert_eq!(
+        store.job_files_expiry(org.id, soon.id).unwrap(),
+        Some(FilesExpiry {
+            expires_at: t0() + Duration::days(2),
+            deleted_at: Some(deleted_at)
+        }),
+        "the first deletion is the one kept"
+    );
+    assert_eq!(due(30), vec![(other.id, later.id)]);
 }

@@ -69,6 +69,7 @@ macro_rules! conformance_tests {
             a_failed_step_keeps_nothing,
             classifying_rows_answers_like_an_upsert_and_writes_nothing,
             a_job_lists_the_outputs_it_recorded_in_its_own_org,
+            job_files_expire_per_org_and_are_found_once_due_until_marked_deleted,
             counts_of_any_names_read_back_in_order,
             an_idempotency_key_gives_back_the_job_that_holds_it,
             canceling_a_queued_job_ends_it_and_a_running_job_is_asked_to_stop,

@@ -36,9 +36,9 @@ use steward_domain::{
     UserUpsert,
 };
 use steward_store::{
-    BlobKey, Conflict, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore,
-    JobTx, NoteKind, OutcomeRun, Page, PurgeKind, PurgedUser, RowError, RowOutcome, StepWork,
-    StoreError, StoreResult,
+    BlobKey, Conflict, FilesExpiry, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput,
+    JobQuery, JobStore, JobTx, NoteKind, OutcomeRun, Page, PurgeKind, PurgedUser, RowError,
+    RowOutcome, StepWork, StoreError, StoreResult,
 };
 
 use crate::convert::{corrupt, db, json_text, parse_id, parse_opt_ts, parse_ts, ts};
@@ -941,6 +941,93 @@ impl JobStore for SqliteStore {
 
     fn job_outputs(&self, org: OrgId, job: JobId) -> StoreResult<Vec<JobOutput>> {
         self.read_org(org, Vec::new, |conn| outputs(conn, org, job))
+    }
+
+    fn set_job_files_expiry(
+        &self,
+        org: OrgId,
+        job: JobId,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND org_id = ?2)",
+                    params![job.to_string(), org.to_string()],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+            tx.execute(
+                "INSERT INTO job_files_expiry (job_id, org_id, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (job_id) DO UPDATE SET expires_at = excluded.expires_at, deleted_at = NULL",
+                params![job.to_string(), org.to_string(), ts(expires_at)],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn job_files_expiry(&self, org: OrgId, job: JobId) -> StoreResult<Option<FilesExpiry>> {
+        let row = self
+            .conn()?
+            .query_row(
+                "SELECT expires_at, deleted_at FROM job_files_expiry WHERE job_id = ?1 AND org_id = ?2",
+                params![job.to_string(), org.to_string()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|(expires_at, deleted_at)| {
+            Ok(FilesExpiry {
+                expires_at: parse_ts(&expires_at)?,
+                deleted_at: parse_opt_ts(deleted_at)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn expired_job_files(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(OrgId, JobId)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT org_id, job_id FROM job_files_expiry
+                 WHERE deleted_at IS NULL AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![ts(now), limit], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|(org, job)| Ok((parse_id(&org)?, parse_id(&job)?)))
+            .collect()
+    }
+
+    fn mark_job_files_deleted(
+        &self,
+        org: OrgId,
+        job: JobId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE job_files_expiry SET deleted_at = ?3
+                 WHERE job_id = ?1 AND org_id = ?2 AND deleted_at IS NULL",
+                params![job.to_string(), org.to_string(), ts(now)],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
     }
 }
 

@@ -29,6 +29,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../migrations/0006_throttles.sql")),
     Migration::SplitIntoOrgFiles(include_str!("../migrations/0007_org_files.sql")),
     Migration::Sql(include_str!("../migrations/0009_user_lifecycle.sql")),
+    Migration::Sql(include_str!("../migrations/0010_exports.sql")),
     Migration::Sql(include_str!("../migrations/0011_org_deletion.sql")),
 ];
 

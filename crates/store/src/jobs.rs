@@ -132,6 +132,14 @@ pub struct JobOutput {
     pub sha256: String,
 }
 
+/// How long a job's files are offered: after `expires_at` they are gone for good, and
+/// `deleted_at` says when the worker removed them from the blob store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FilesExpiry {
+    pub expires_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
 /// The writes a job can make inside one step's transaction. Each applies only when
 /// the step commits; all of them are scoped to the leased job and its org.
 pub trait JobTx {
@@ -244,4 +252,22 @@ pub trait JobStore: Send + Sync {
     ) -> StoreResult<Vec<OutcomeRun>>;
     /// The blobs a job produced, in the order it recorded them.
     fn job_outputs(&self, org: OrgId, job: JobId) -> StoreResult<Vec<JobOutput>>;
+
+    /// Sets when the files of a job of the org expire, replacing an earlier time (a
+    /// job that is run again publishes again). An unknown job is `NotFound`.
+    fn set_job_files_expiry(
+        &self,
+        org: OrgId,
+        job: JobId,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// When the files of a job of the org expire, if they do.
+    fn job_files_expiry(&self, org: OrgId, job: JobId) -> StoreResult<Option<FilesExpiry>>;
+    /// Jobs of any org whose files expired by `now` and are not deleted yet, the
+    /// longest expired first: the work of the worker that deletes them.
+    fn expired_job_files(&self, now: DateTime<Utc>, limit: u32)
+    -> StoreResult<Vec<(OrgId, JobId)>>;
+    /// Records that the files of a job were deleted (the first time counts).
+    fn mark_job_files_deleted(&self, org: OrgId, job: JobId, now: DateTime<Utc>)
+    -> StoreResult<()>;
 }

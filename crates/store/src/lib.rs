@@ -35,8 +35,8 @@ pub use deletion::{
 };
 pub use groups::GroupStore;
 pub use jobs::{
-    Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx, NoteKind,
-    OutcomeRun, RowError, RowOutcome, StepWork,
+    FilesExpiry, Heartbeat, JobCheckpoint, JobEnd, JobLease, JobOutput, JobQuery, JobStore, JobTx,
+    NoteKind, OutcomeRun, RowError, RowOutcome, StepWork,
 };
 pub use lifecycle::{LifecycleStore, PurgeAttachment, PurgeKind, PurgedUser};
 pub use orgs::OrgStore;

@@ -173,6 +173,7 @@ impl From<AppError> for ApiError {
             AppError::BadCredentials(detail) => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", detail)
             }
+            AppError::Gone(detail) => ApiError::new(StatusCode::GONE, "Gone", detail),
             AppError::TooLarge(detail) => {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "File too large", detail)
             }

@@ -15,6 +15,7 @@ mod auth;
 mod content;
 mod deletion;
 mod error;
+mod exports;
 mod extract;
 mod groups;
 mod headers;
@@ -58,6 +59,7 @@ pub fn router(app: App, security: Arc<Security>) -> Router {
         .merge(groups::router())
         .merge(content::router())
         .merge(imports::router())
+        .merge(exports::router())
         .merge(jobs::router())
         .merge(user_deletions::router())
         .merge(deletion::router())

@@ -18,8 +18,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::state::WebState;
 use crate::{
-    ApiError, admin, attributes, content, deletion, groups, health, imports, jobs, lifecycle,
-    sessions, user_deletions, users,
+    ApiError, admin, attributes, content, deletion, exports, groups, health, imports, jobs,
+    lifecycle, sessions, user_deletions, users,
 };
 
 /// The media type of every error body.
@@ -42,6 +42,7 @@ const PROBLEM: &str = "application/problem+json";
         (name = "attributes", description = "The org's attribute schema"),
         (name = "groups", description = "The group hierarchy and its members"),
         (name = "imports", description = "Bulk user imports from CSV"),
+        (name = "exports", description = "Users exports, tenant archives and members' own data"),
         (name = "content", description = "Messages, actions, connectors and reports"),
         (name = "jobs", description = "Background jobs of every kind"),
         (name = "deletion", description = "Deleting company data, its status and receipt"),
@@ -65,6 +66,7 @@ pub fn document() -> Document {
         groups::Api::openapi(),
         content::Api::openapi(),
         imports::Api::openapi(),
+        exports::Api::openapi(),
         jobs::Api::openapi(),
         user_deletions::Api::openapi(),
         deletion::Api::openapi(),

@@ -683,6 +683,7 @@ path_params! {
     ConnectorPath = "id", true, "The connector's id.";
     MessagePath = "message", true, "The message's id.";
     AttachmentPath = "attachment", true, "The attachment's id.";
+    ExportPath = "id", true, "The export job's id.";
     JobPath = "id", true, "The job's id.";
 }
 
@@ -979,4 +980,54 @@ pub struct SelfDeletionJson {
     pub removed: Counts,
     /// Orgs that keep a record of the member, under their own control.
     pub orgs_keeping_records: u64,
+}
+
+/// The file an export published.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportFileJson {
+    /// The name the download is offered under.
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// SHA-256 of the file, lowercase hex (the download also sends it in `Repr-Digest`).
+    pub sha256: String,
+    /// When the file stops being offered (the retention ends).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the file was deleted, after it expired.
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Past its expiry: the download answers 410 Gone.
+    pub expired: bool,
+}
+
+/// An export: its job (every field of a Job) and, once published, its file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportJson {
+    #[serde(flatten)]
+    pub job: JobJson,
+    /// The status as the portal shows it: Queued, Processing, Completed, Failed,
+    /// Canceled, or Expired once the file is gone.
+    pub label: &'static str,
+    pub file: Option<ExportFileJson>,
+}
+
+impl From<steward_app::exports::Export> for ExportJson {
+    fn from(export: steward_app::exports::Export) -> ExportJson {
+        let file = export.file.map(|f| ExportFileJson {
+            name: f.name,
+            size: f.size,
+            sha256: f.sha256,
+            expires_at: f.expires_at,
+            deleted_at: f.deleted_at,
+            expired: f.expired,
+        });
+        let label = match &file {
+            Some(f) if f.expired => "Expired",
+            _ => export.job.status.portal_label(),
+        };
+        ExportJson {
+            job: JobJson::from(&export.job),
+            label,
+            file,
+        }
+    }
 }

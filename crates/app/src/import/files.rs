@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use steward_domain::text::{neutralize_formula, restore_formula};
-use steward_domain::{Job, JobId, JobKind, OrgId};
+use steward_domain::{AttributeDef, Job, JobId, JobKind, OrgId};
 use steward_store::{BlobKey, BlobReader, OutcomeRun, RowError, RowOutcome};
 
 use super::columns::{RESULT_HEADERS, normalize_header};
@@ -38,12 +38,20 @@ pub fn write_template_csv(app: &App, org: OrgId, out: &mut dyn Write) -> AppResu
     out.write_all("\u{feff}".as_bytes())
         .map_err(write_problem)?;
     let mut writer = csv::Writer::from_writer(out);
-    let header = ["Phone Number", "Name"]
-        .into_iter()
-        .chain(defs.iter().map(|d| d.name.as_str()));
-    writer.write_record(header).map_err(csv_write_problem)?;
+    writer
+        .write_record(template_header(&defs))
+        .map_err(csv_write_problem)?;
     writer.flush().map_err(write_problem)?;
     Ok(())
+}
+
+/// The template's columns: `Phone Number`, `Name`, then each attribute's display
+/// name in schema order. A users export has exactly these.
+pub fn template_header(defs: &[AttributeDef]) -> Vec<&str> {
+    ["Phone Number", "Name"]
+        .into_iter()
+        .chain(defs.iter().map(|d| d.name.as_str()))
+        .collect()
 }
 
 /// The uploaded file as it was received, and its media type (a CSV or a workbook, by
@@ -66,6 +74,12 @@ pub fn open_original(
 /// Writes a job's error log as CSV: row, column, value, reason.
 pub fn write_errors_csv(app: &App, org: OrgId, job: JobId, out: &mut dyn Write) -> AppResult<()> {
     find_row_job(app, org, job)?;
+    write_notes_csv(app, org, job, out)
+}
+
+/// Writes the row errors any job of the org recorded as CSV: row, column, value,
+/// reason (the caller has checked the job is one it may show).
+pub fn write_notes_csv(app: &App, org: OrgId, job: JobId, out: &mut dyn Write) -> AppResult<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer
         .write_record(["Row", "Column", "Value", "Reason"])

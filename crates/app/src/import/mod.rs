@@ -38,8 +38,8 @@ pub use enqueue::{
     enqueue_as,
 };
 pub use files::{
-    find_import, find_row_job, open_original, write_errors_csv, write_result_csv,
-    write_template_csv,
+    find_import, find_row_job, open_original, template_header, write_errors_csv, write_notes_csv,
+    write_result_csv, write_template_csv,
 };
 pub use input::MAX_ROW_BYTES;
 pub(crate) use input::{csv_problem, open_csv};

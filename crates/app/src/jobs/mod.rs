@@ -6,7 +6,10 @@
 
 pub mod delete_org;
 pub mod delete_users;
+pub mod export_tenant;
+pub mod export_users;
 pub mod import_users;
+mod publish;
 pub mod purge_users;
 pub mod runner;
 pub mod worker;
@@ -18,6 +21,8 @@ pub use worker::{Worker, WorkerConfig};
 pub fn registry() -> Registry {
     Registry::new()
         .register_job_type::<crate::import::ImportUsers>()
+        .register_job_type::<crate::export::ExportUsers>()
+        .register_job_type::<crate::export::ExportTenant>()
         .register_job_type::<crate::lifecycle::PurgeUsers>()
         .register_job_type::<crate::org_deletion::DeleteOrg>()
         .register_job_type::<delete_users::DeleteUsers>()
@@ -33,10 +38,11 @@ mod tests {
     fn the_registry_runs_every_job_steward_has_and_nothing_else() {
         let jobs = registry();
         assert!(jobs.runs(JobKind::ImportUsers));
+        assert!(jobs.runs(JobKind::ExportUsers));
+        assert!(jobs.runs(JobKind::ExportTenant));
         assert!(jobs.runs(JobKind::PurgeUsers));
         assert!(jobs.runs(JobKind::DeleteOrg));
         assert!(jobs.runs(JobKind::DeleteUsers));
-        assert!(!jobs.runs(JobKind::ExportUsers));
     }
 
     #[test]

@@ -82,7 +82,14 @@ impl Worker {
             }
             match self.run_next(None) {
                 Ok(Some(_)) => {}
-                Ok(None) => std::thread::sleep(self.config.poll),
+                Ok(None) => {
+                    // Idle: delete export files past their retention (an indexed look
+                    // at a small table when there is nothing to do).
+                    if let Err(error) = crate::exports::delete_expired_files(&self.app) {
+                        tracing::warn!(%error, "could not delete expired export files");
+                    }
+                    std::thread::sleep(self.config.poll);
+                }
                 Err(error) => {
                     tracing::error!(%error, "job worker could not claim work");
                     std::thread::sleep(self.config.poll);

@@ -23,6 +23,7 @@ pub(crate) enum Section {
     Connectors,
     Actions,
     Imports,
+    Exports,
     Settings,
     /// A page of no section (an error page).
     Other,
@@ -78,6 +79,9 @@ impl Nav {
         add("Actions", "/actions", Section::Actions);
         if caller.may(&Action::OrgAdminOnly(AdminTask::ImportUsers)) {
             add("Upload Users History", "/imports", Section::Imports);
+        }
+        if caller.may(&Action::OrgAdminOnly(AdminTask::ExportUsers)) {
+            add("Export History", "/exports", Section::Exports);
         }
         if org_admin || group_admin {
             add("Settings", "/settings", Section::Settings);

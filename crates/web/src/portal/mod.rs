@@ -21,6 +21,7 @@
 
 mod admin;
 mod content;
+mod exports;
 mod frame;
 mod groups;
 mod imports;
@@ -48,6 +49,7 @@ pub fn router() -> Router<WebState> {
         .merge(sign_in::router())
         .merge(users::router())
         .merge(imports::router())
+        .merge(exports::router())
         .merge(groups::router())
         .merge(content::router())
         .merge(admin::router())

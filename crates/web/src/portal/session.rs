@@ -310,6 +310,7 @@ impl From<AppError> for PageError {
             e @ AppError::PlanRequired { .. } => PageError::Forbidden(e.to_string()),
             AppError::Invalid(errors) => PageError::Invalid(errors),
             AppError::Conflict(reason)
+            | AppError::Gone(reason)
             | AppError::JobsPending {
                 message: reason, ..
             } => PageError::Conflict(reason),

@@ -12,6 +12,7 @@ mod browser;
 mod content;
 mod deletion;
 mod deletion_users;
+mod exports;
 mod groups;
 mod health;
 mod imports;

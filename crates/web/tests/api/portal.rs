@@ -847,3 +847,69 @@ async fn the_import_form_takes_files_larger_than_the_default_body_limit() {
         "{history}"
     );
 }
+
+#[tokio::test]
+async fn an_admin_exports_the_users_shown_from_the_users_page_and_downloads_it_from_the_history() {
+    let t = spawn_app().await;
+    t.add_users(&["+919876543210", "+919876543211"]);
+    t.add_admin("ada@contoso.example");
+    let mut portal = Portal::new(&t);
+    portal.sign_in_admin("ada@contoso.example").await;
+    let users = portal.page(&org_path(&t, "/users?q=%2B9198765432")).await;
+    assert!(users.contains("Export Users"), "{users}");
+    let csrf = portal.csrf(&org_path(&t, "/users")).await;
+    let forged = portal
+        .post(
+            &org_path(&t, "/exports"),
+            &[("csrf", "forged"), ("kind", "users")],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let queued = portal
+        .post(
+            &org_path(&t, "/exports"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("kind", "users"),
+                ("format", "csv"),
+                ("q", "+919876543211"),
+                ("sort", "phone"),
+            ],
+        )
+        .await;
+    assert_eq!(queued.status(), StatusCode::SEE_OTHER);
+    assert!(
+        queued.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("/exports?done=queued")
+    );
+    let mut html = String::new();
+    for _ in 0..400 {
+        html = portal.page(&org_path(&t, "/exports")).await;
+        if html.contains(">Completed<") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        html.contains(">Completed<") && html.contains("1 exported"),
+        "{html}"
+    );
+    let start = html.find("/download").expect("a download link");
+    let href_start = html[..start].rfind("href=\"").unwrap() + "href=\"".len();
+    let href = &html[href_start..start + "/download".len()];
+    let file = portal.get(href).await;
+    assert_eq!(file.status(), StatusCode::OK);
+    let text = file.text().await.unwrap();
+    assert!(
+        text.contains("'+919876543211"),
+        "the search applied: {text}"
+    );
+    assert!(!text.contains("'+919876543210"), "{text}");
+    // Members see no export page.
+    let mut member = Portal::new(&t);
+    member.sign_in_member(&t, "+919876543210").await;
+    let refused = member.get(&org_path(&t, "/exports")).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
