@@ -23,44 +23,8 @@ use steward_app::{Caller, directory, orgs, synthetic, tokens};
 use steward_domain::Role;
 use steward_web::{Application, ServerConfig, StorageConfig};
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Latencies of one kind of request in one phase, and how many failed.
-#[derive(Default)]
-struct Samples {
-    micros: Vec<u64>,
-    errors: u64,
-}
-
-impl Samples {
-    fn report(&mut self, what: &str) -> String {
-        self.micros.sort_unstable();
-        let at = |q: f64| {
-            self.micros
-                .get(((self.micros.len() as f64 - 1.0) * q).round() as usize)
-                .map_or(0.0, |us| *us as f64 / 1000.0)
-        };
-        format!(
-            "{what:<7} {:>7} done  p50 {:>8.1} ms  p99 {:>8.1} ms  max {:>8.1} ms  errors {}",
-            self.micros.len(),
-            at(0.5),
-            at(0.99),
-            self.micros.last().map_or(0.0, |us| *us as f64 / 1000.0),
-            self.errors
-        )
-    }
-}
-
-#[derive(Default)]
-struct Phase {
-    reads: Samples,
-    writes: Samples,
-}
+mod support;
+use support::{Phase, env_u64};
 
 /// A line of `/proc/self/status` in MiB: `VmHWM` (peak RSS) or `VmRSS` (RSS now).
 fn status_mib(field: &str) -> u64 {

@@ -39,43 +39,8 @@ use steward_store::{Publishable, PublishableId};
 use steward_store_sqlite::SqliteStore;
 use steward_web::{Application, ServerConfig, StorageConfig};
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-#[derive(Default)]
-struct Samples {
-    micros: Vec<u64>,
-    errors: u64,
-}
-
-impl Samples {
-    fn report(&mut self, what: &str) -> String {
-        self.micros.sort_unstable();
-        let at = |q: f64| {
-            self.micros
-                .get(((self.micros.len() as f64 - 1.0) * q).round() as usize)
-                .map_or(0.0, |us| *us as f64 / 1000.0)
-        };
-        format!(
-            "{what:<7} {:>7} done  p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  errors {}",
-            self.micros.len(),
-            at(0.5),
-            at(0.99),
-            self.micros.last().map_or(0.0, |us| *us as f64 / 1000.0),
-            self.errors
-        )
-    }
-}
-
-#[derive(Default)]
-struct Phase {
-    reads: Samples,
-    writes: Samples,
-}
+mod support;
+use support::{Phase, env_u64};
 
 struct Target {
     client: reqwest::Client,
