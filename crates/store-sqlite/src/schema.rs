@@ -88,6 +88,11 @@ pub fn tables_of(kind: DataKind) -> Home {
 /// moment wait, then find nothing left to do. The split into org files commits org by
 /// org (so a crash resumes it) before its migration drops the copied tables.
 pub fn migrate(conn: &mut Connection, path: &Path, orgs_dir: &Path) -> StoreResult<()> {
+    // A file already up to date takes no write lock: a command opening the store while
+    // a job writes in steps would otherwise queue behind those steps.
+    if current_version(conn, MIGRATIONS.len())? == MIGRATIONS.len() {
+        return Ok(());
+    }
     loop {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -143,6 +148,9 @@ fn current_version(conn: &Connection, known: usize) -> StoreResult<usize> {
 /// the old one, which must not cascade to the rows that point at it.
 pub fn migrate_org(conn: &mut Connection, upto: Option<usize>) -> StoreResult<()> {
     let upto = upto.unwrap_or(ORG_MIGRATIONS.len());
+    if current_version(conn, ORG_MIGRATIONS.len())? >= upto {
+        return Ok(());
+    }
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(db)?;
     let done = (|| {
