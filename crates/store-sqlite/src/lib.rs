@@ -202,6 +202,16 @@ fn write_on<T>(
     Ok(value)
 }
 
+/// The size a write-ahead log is cut back to once it restarts.
+const WAL_KEEP_BYTES: u64 = 64 << 20;
+
+/// The size of the connection's database's write-ahead log now (0 if none).
+fn wal_bytes(conn: &Connection) -> u64 {
+    conn.path()
+        .and_then(|path| std::fs::metadata(format!("{path}-wal")).ok())
+        .map_or(0, |m| m.len())
+}
+
 /// Opens a pool on one database file, switched to WAL first.
 fn open_pool(
     path: &Path,
@@ -224,7 +234,7 @@ fn open_pool(
              PRAGMA foreign_keys = ON;
              PRAGMA secure_delete = ON;
              {cache}
-             PRAGMA journal_size_limit = 67108864;"
+             PRAGMA journal_size_limit = {WAL_KEEP_BYTES};"
         ))
     });
     r2d2::Pool::builder()
