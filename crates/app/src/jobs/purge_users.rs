@@ -14,7 +14,7 @@ use super::runner::{BackgroundJob, JobContext, JobStop, checkpoint_of};
 use crate::lifecycle::{PurgeUsers, phone_hash};
 
 /// The most rows one step removes (attachments: their blobs first).
-pub const STEP_ROWS: u32 = 5000;
+pub const STEP_ROWS: u32 = 1000;
 /// The most attachments (and so blob files) one step removes.
 const STEP_ATTACHMENTS: u32 = 200;
 
