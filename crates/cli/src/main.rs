@@ -27,7 +27,9 @@ use steward_app::{
 use steward_domain::text::display_safe;
 use steward_domain::{AttributeDef, Job, JobId, JobKind, JobStatus, OrgId, Plan};
 use steward_store::Page;
-use steward_web::wire::{DeletedUserJson, ExportJson, JobJson, OrgDeletionJson, UserJson};
+use steward_web::wire::{
+    DeletedUserJson, ExportJson, HoldJson, JobJson, OrgDeletionJson, ReceiptJson, UserJson,
+};
 use steward_web::{Application, ServerConfig, StorageConfig};
 
 #[derive(Parser)]
@@ -203,6 +205,15 @@ enum OrgCommand {
     /// The org's plan, which decides the features it includes.
     #[command(subcommand)]
     Plan(PlanCommand),
+    /// Show how many days deleted users stay restorable, or set it (1 to 30).
+    PurgeWindow {
+        #[arg(long)]
+        org: String,
+        /// The new window in days; without it, the window is shown.
+        days: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The names `--plan` and `org plan set` accept.
@@ -355,6 +366,43 @@ enum UsersCommand {
     Deleted {
         #[arg(long)]
         org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Place a legal hold on one user (PHONE) or on the whole org (no PHONE): what it
+    /// covers is never purged while it stands.
+    Hold {
+        phone: Option<String>,
+        #[arg(long)]
+        org: String,
+        /// Why the data is held (required; kept in the audit log).
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the org's legal holds.
+    Holds {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lift a legal hold (by its id); purges that were due run at the next pass.
+    Release {
+        hold: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the receipts purges left (with --phone, only that phone's: the proof it was
+    /// purged).
+    Receipts {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        phone: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -535,6 +583,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let status = org_deletion::operator_status(&app, parse_org(&org)?)?
                 .with_context(|| format!("no deletion of org {org} has begun"))?;
             print_deletion(&status, json)
+        }
+        Command::Org(OrgCommand::PurgeWindow { org, days, json }) => {
+            let operator = operator(&app, &org)?;
+            let window = match days {
+                Some(days) => lifecycle::set_purge_window(&app, &operator, days)?,
+                None => lifecycle::purge_window(&app, &operator)?,
+            };
+            if json {
+                print_json(&serde_json::json!({"purge_window_days": window.as_days()}))
+            } else {
+                say(format!(
+                    "Deleted users stay restorable for {} days",
+                    window.as_days()
+                ))
+            }
         }
         Command::Token(TokenCommand::Create {
             org,
@@ -731,6 +794,80 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         v.deleted.deleted_by,
                         v.deleted.purge_after.format("%Y-%m-%d %H:%M"),
                         if v.held { "  (held)" } else { "" }
+                    ))?;
+                }
+                Ok(())
+            }
+        }
+        Command::Users(UsersCommand::Hold {
+            phone,
+            org,
+            reason,
+            json,
+        }) => {
+            let hold =
+                lifecycle::add_hold(&app, &operator(&app, &org)?, phone.as_deref(), &reason)?;
+            if json {
+                print_json(&HoldJson::from(hold))
+            } else {
+                say(format!(
+                    "Hold {} placed (steward users release {} --org {org})",
+                    hold.id, hold.id
+                ))
+            }
+        }
+        Command::Users(UsersCommand::Holds { org, json }) => {
+            let holds: Vec<HoldJson> = lifecycle::holds(&app, &operator(&app, &org)?)?
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            if json {
+                print_json(&serde_json::json!({"items": holds}))
+            } else {
+                for h in &holds {
+                    say(format!(
+                        "{}  {}  by {} on {}: {}",
+                        h.id,
+                        h.phone.as_deref().unwrap_or("the whole org"),
+                        display_safe(&h.created_by),
+                        h.created_at.format("%Y-%m-%d %H:%M"),
+                        display_safe(&h.reason)
+                    ))?;
+                }
+                Ok(())
+            }
+        }
+        Command::Users(UsersCommand::Release { hold, org, json }) => {
+            let hold = lifecycle::remove_hold(&app, &operator(&app, &org)?, &hold)?;
+            if json {
+                print_json(&HoldJson::from(hold))
+            } else {
+                say(format!("Hold {} lifted", hold.id))
+            }
+        }
+        Command::Users(UsersCommand::Receipts { org, phone, json }) => {
+            let operator = operator(&app, &org)?;
+            let receipts = match phone {
+                Some(phone) => lifecycle::receipts_for_phone(&app, &operator, &phone)?,
+                None => lifecycle::receipts(&app, &operator)?,
+            };
+            let receipts: Vec<ReceiptJson> = receipts.into_iter().map(Into::into).collect();
+            if json {
+                print_json(&serde_json::json!({"items": receipts}))
+            } else {
+                for r in &receipts {
+                    let counts: Vec<String> = r
+                        .counts
+                        .iter()
+                        .map(|(kind, n)| format!("{kind} {n}"))
+                        .collect();
+                    say(format!(
+                        "{}  purged {} by {}  phone hash {}  {}",
+                        r.id,
+                        r.purged_at.format("%Y-%m-%d %H:%M"),
+                        display_safe(&r.purged_by),
+                        r.phone_hash,
+                        counts.join(", ")
                     ))?;
                 }
                 Ok(())

@@ -921,6 +921,126 @@ fn users_delete_and_restore_at_the_command_line_and_a_purge_killed_mid_way_finis
     assert_eq!(receipts[0].purged_by, "cli");
 }
 
+#[test]
+fn the_purge_window_legal_holds_and_receipts_at_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (org, phone) = org_with_a_talkative_user(data, 10);
+    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+
+    // The window: shown, set, and bounded.
+    let window = run_json(data, &["org", "purge-window", "--org", &org, "--json"]);
+    assert_eq!(window["purge_window_days"], 30);
+    let window = run_json(data, &["org", "purge-window", "--org", &org, "7", "--json"]);
+    assert_eq!(window["purge_window_days"], 7);
+    let out = run(data, &["org", "purge-window", "--org", &org, "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("purge_window_days"),
+        "{}",
+        stderr(&out)
+    );
+    let deleted = run_json(data, &["users", "delete", &phone, "--org", &org, "--json"]);
+    let (deleted_at, purge_after) = (
+        deleted["deleted_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>(),
+        deleted["purge_after"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>(),
+    );
+    assert_eq!((purge_after.unwrap() - deleted_at.unwrap()).num_days(), 7);
+
+    // A hold needs a reason and keeps the user from a purge until it is lifted.
+    let out = run(
+        data,
+        &["users", "hold", &phone, "--org", &org, "--reason", " "],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("reason"), "{}", stderr(&out));
+    let hold = run_json(
+        data,
+        &[
+            "users",
+            "hold",
+            &phone,
+            "--org",
+            &org,
+            "--reason",
+            "Litigation 42",
+            "--json",
+        ],
+    );
+    assert_eq!(hold["scope"], "user");
+    assert_eq!(hold["phone"], phone.as_str());
+    let org_hold = run_json(
+        data,
+        &[
+            "users", "hold", "--org", &org, "--reason", "Audit", "--json",
+        ],
+    );
+    assert_eq!(org_hold["scope"], "org");
+    let holds = run_json(data, &["users", "holds", "--org", &org, "--json"]);
+    assert_eq!(holds["items"].as_array().unwrap().len(), 2, "{holds}");
+    let out = run(data, &["users", "purge", &phone, "--org", &org]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("hold"), "{}", stderr(&out));
+    for hold in [&hold, &org_hold] {
+        let id = hold["id"].as_str().unwrap();
+        let lifted = run_json(data, &["users", "release", id, "--org", &org, "--json"]);
+        assert_eq!(lifted["id"], hold["id"]);
+    }
+    let out = run(
+        data,
+        &[
+            "users",
+            "release",
+            hold["id"].as_str().unwrap(),
+            "--org",
+            &org,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "already lifted");
+
+    // The purge leaves a receipt that names no phone; the phone finds it by its hash.
+    let purged = run_json(data, &["users", "purge", &phone, "--org", &org, "--json"]);
+    assert_eq!(purged["status"], "completed", "{purged}");
+    assert_eq!(purged["counts"]["messages"], 10);
+    let all = run_json(data, &["users", "receipts", "--org", &org, "--json"]);
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+    assert!(!all.to_string().contains(&phone[1..]), "{all}");
+    assert_eq!(all["items"][0]["counts"]["messages"], 10);
+    let mine = run_json(
+        data,
+        &[
+            "users", "receipts", "--org", &org, "--phone", &phone, "--json",
+        ],
+    );
+    assert_eq!(mine["items"], all["items"]);
+    let other = run_json(
+        data,
+        &[
+            "users",
+            "receipts",
+            "--org",
+            &org,
+            "--phone",
+            "+919876543219",
+            "--json",
+        ],
+    );
+    assert_eq!(other["items"], serde_json::json!([]));
+    let text = run(data, &["users", "receipts", "--org", &org]);
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("messages 10") && !text.contains(&phone[1..]),
+        "{text}"
+    );
+}
+
 /// Every file of the store (the shared database, the org files, the blobs) that holds
 /// `needle`.
 fn store_files_holding(data: &Path, needle: &str) -> Vec<std::path::PathBuf> {

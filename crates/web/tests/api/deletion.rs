@@ -562,8 +562,14 @@ async fn deleting_company_data_ends_access_at_once_and_leaves_nothing_but_a_rece
     // The manifest names its own export and time; every other file is byte-identical.
     assert!(archive_before.remove("manifest.json").is_some());
     assert!(archive_after.remove("manifest.json").is_some());
-    assert!(archive_before.len() > data_kinds.len(), "attachments included");
-    assert!(archive_before == archive_after, "the canary's export changed");
+    assert!(
+        archive_before.len() > data_kinds.len(),
+        "attachments included"
+    );
+    assert!(
+        archive_before == archive_after,
+        "the canary's export changed"
+    );
     let still = t.get("/api/v1/me", &member_of_both).send().await.unwrap();
     assert_eq!(still.status(), StatusCode::OK);
 }
