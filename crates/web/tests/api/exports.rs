@@ -24,30 +24,11 @@ async fn request_export(t: &TestApp, body: Value) -> Value {
     response.json().await.unwrap()
 }
 
-/// Polls an export until its job ends.
-async fn finished_export(t: &TestApp, id: &str) -> Value {
-    for _ in 0..400 {
-        let export: Value = t
-            .get(&format!("/api/v1/orgs/{}/exports/{id}", t.org), &t.admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if export["finished_at"] != Value::Null {
-            return export;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("export {id} did not finish");
-}
-
 /// Exports and downloads; answers the export and the response of its download.
 async fn export_and_download(t: &TestApp, body: Value) -> (Value, reqwest::Response) {
     let queued = request_export(t, body).await;
     let id = queued["id"].as_str().unwrap().to_owned();
-    let export = finished_export(t, &id).await;
+    let export = t.finished_export(t.org, &t.admin, &id).await;
     let download = t
         .get(
             &format!("/api/v1/orgs/{}/exports/{id}/download", t.org),
@@ -578,7 +559,7 @@ async fn a_member_exports_their_own_data_and_only_they_can_download_it() {
     let queued: Value = response.json().await.unwrap();
     assert_eq!(queued["total"], 1, "one org: {queued}");
     let id = queued["items"][0]["id"].as_str().unwrap().to_owned();
-    let export = finished_export(&t, &id).await;
+    let export = t.finished_export(t.org, &t.admin, &id).await;
     assert_eq!(export["status"], "completed", "{export}");
     assert_eq!(export["created_by"], "user:+919876543210");
 

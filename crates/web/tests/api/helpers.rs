@@ -312,9 +312,22 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_owned();
+        let export = self.finished_export(org, token, &id).await;
+        assert_eq!(export["status"], "completed", "{export}");
+        let download = self
+            .get(&format!("{exports}/{id}/download"), token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(download.status(), StatusCode::OK);
+        unzip(&download.bytes().await.unwrap())
+    }
+
+    /// Polls an export of `org` until its job ends.
+    pub async fn finished_export(&self, org: OrgId, token: &str, id: &str) -> Value {
         for _ in 0..400 {
             let export: Value = self
-                .get(&format!("{exports}/{id}"), token)
+                .get(&format!("/api/v1/orgs/{org}/exports/{id}"), token)
                 .send()
                 .await
                 .unwrap()
@@ -322,14 +335,7 @@ impl TestApp {
                 .await
                 .unwrap();
             if export["finished_at"] != Value::Null {
-                assert_eq!(export["status"], "completed", "{export}");
-                let download = self
-                    .get(&format!("{exports}/{id}/download"), token)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(download.status(), StatusCode::OK);
-                return unzip(&download.bytes().await.unwrap());
+                return export;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
