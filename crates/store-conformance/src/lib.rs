@@ -109,6 +109,7 @@ macro_rules! conformance_tests {
             a_deleted_org_forgets_its_phones_and_leaves_only_its_receipt,
             deleting_a_user_hides_their_org_content_and_a_restore_brings_it_back_exactly,
             a_purge_removes_a_deleted_users_rows_in_steps_then_the_user_with_a_receipt,
+            a_purge_walks_the_attachments_batch_after_batch_in_message_order,
             a_legal_hold_refuses_purge_steps_until_it_is_removed,
             the_purge_window_salt_and_schedule_are_kept_per_org,
         );

@@ -129,6 +129,23 @@ struct Scene {
     attachment: AttachmentId,
 }
 
+fn attach(store: &dyn Store, message: &Message) -> AttachmentId {
+    let id = AttachmentId::new();
+    store
+        .insert_attachment(&Attachment {
+            id,
+            org_id: message.org_id,
+            message_id: message.id,
+            file_name: "plan.txt".into(),
+            content_type: "text/plain".into(),
+            size: 4,
+            blob_key: format!("orgs/{}/attachments/{id}", message.org_id),
+            created_at: t0(),
+        })
+        .unwrap();
+    id
+}
+
 fn scene(store: &dyn Store) -> Scene {
     let org = new_org(store, "Contoso").id;
     let gone = person(store, org, PHONES[0]);
@@ -141,19 +158,7 @@ fn scene(store: &dyn Store) -> Scene {
     let theirs = post(store, &org_group, &gone, "the plan");
     post(store, &org_group, &stays, "the answer");
     post(store, &consumer, &gone, "see you at the nets");
-    let attachment = AttachmentId::new();
-    store
-        .insert_attachment(&Attachment {
-            id: attachment,
-            org_id: org,
-            message_id: theirs.id,
-            file_name: "plan.txt".into(),
-            content_type: "text/plain".into(),
-            size: 4,
-            blob_key: format!("orgs/{org}/attachments/{attachment}"),
-            created_at: t0(),
-        })
-        .unwrap();
+    let attachment = attach(store, &theirs);
     let their_poll = poll(store, &gone, &org_group);
     let other_poll = poll(store, &stays, &org_group);
     answer(store, &their_poll, &org_group, &stays);
@@ -361,7 +366,7 @@ pub fn a_purge_removes_a_deleted_users_rows_in_steps_then_the_user_with_a_receip
         Err(StoreError::Conflict(Conflict::Rule(_)))
     ));
 
-    let attachments = store.purge_attachments(s.org, s.gone.id, 10).unwrap();
+    let attachments = store.purge_attachments(s.org, s.gone.id, 0, 10).unwrap();
     assert_eq!(attachments.len(), 1);
     assert_eq!(attachments[0].id, s.attachment);
     let mut removed = 0;
@@ -434,6 +439,51 @@ pub fn a_purge_removes_a_deleted_users_rows_in_steps_then_the_user_with_a_receip
     assert_eq!(outcome, Some(PurgedUser::Removed));
     assert!(store.get_user(s.org, &s.stays.phone).unwrap().is_none());
     assert_eq!(store.receipts(s.org).unwrap().len(), 2);
+}
+
+pub fn a_purge_walks_the_attachments_batch_after_batch_in_message_order(store: &dyn Store) {
+    let s = scene(store);
+    let mut expected = vec![s.attachment];
+    for n in 0..3 {
+        let message = post(store, &s.org_group, &s.gone, &format!("file {n}"));
+        expected.extend([attach(store, &message), attach(store, &message)]);
+    }
+    // Kept: in a consumer group, and another person's.
+    attach(store, &post(store, &s.consumer, &s.gone, "mine to keep"));
+    attach(store, &post(store, &s.org_group, &s.stays, "theirs"));
+    store
+        .delete_user(s.org, &s.gone.phone, "token:1", t0(), t0())
+        .unwrap()
+        .unwrap();
+    let lease = purge_job(store, s.org);
+    let (mut from, mut walked) = (0, Vec::new());
+    loop {
+        let batch = store.purge_attachments(s.org, s.gone.id, from, 3).unwrap();
+        let Some(last) = batch.last() else { break };
+        assert!(batch.len() <= 3);
+        assert!(batch.windows(2).all(|w| w[0].position <= w[1].position));
+        assert!(batch[0].position >= from, "no going back");
+        from = last.position;
+        let ids: Vec<AttachmentId> = batch.iter().map(|a| a.id).collect();
+        let removed = store
+            .job_step(&lease, &mut |tx| {
+                let n = tx.purge_rows(s.gone.id, PurgeKind::Attachments, &ids, 1000)?;
+                Ok(JobCheckpoint {
+                    progress: Progress { done: n, total: 0 },
+                    ..JobCheckpoint::default()
+                })
+            })
+            .unwrap();
+        assert_eq!(
+            removed.progress.done,
+            ids.len() as u64,
+            "each listed one goes"
+        );
+        walked.extend(ids);
+    }
+    expected.sort();
+    walked.sort();
+    assert_eq!(walked, expected, "every one once, and only these");
 }
 
 pub fn a_legal_hold_refuses_purge_steps_until_it_is_removed(store: &dyn Store) {

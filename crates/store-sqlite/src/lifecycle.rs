@@ -213,29 +213,35 @@ impl LifecycleStore for SqliteStore {
         &self,
         org: OrgId,
         user: UserId,
+        from: i64,
         limit: u32,
     ) -> StoreResult<Vec<PurgeAttachment>> {
         self.read_org(org, Vec::new, |conn| {
-            let rows: Vec<(String, String)> = conn
+            // The user's messages in rowid order (as the messages' purge walks them),
+            // from `from` on: each batch starts where the last one ended.
+            let rows: Vec<(String, String, i64)> = conn
                 .prepare_cached(
-                    "SELECT a.id, a.blob_key FROM attachments a
-                     WHERE a.message_id IN (SELECT m.id FROM messages m
-                         JOIN hidden_content h ON h.user_id = m.sender_id AND h.group_id = m.group_id
-                         WHERE m.sender_id = ?1)
-                     ORDER BY a.id LIMIT ?2",
+                    "SELECT a.id, a.blob_key, m.rowid FROM messages m INDEXED BY messages_by_sender
+                     JOIN attachments a ON a.message_id = m.id
+                     WHERE m.org_id = (SELECT org_id FROM messages WHERE sender_id = ?1 LIMIT 1)
+                       AND m.sender_id = ?1 AND m.rowid >= ?2
+                       AND EXISTS (SELECT 1 FROM hidden_content h
+                                   WHERE h.user_id = m.sender_id AND h.group_id = m.group_id)
+                     ORDER BY m.rowid LIMIT ?3",
                 )
                 .map_err(db)?
-                .query_map(params![user.to_string(), limit], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                .query_map(params![user.to_string(), from, limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
                 .map_err(db)?
                 .collect::<Result<_, _>>()
                 .map_err(db)?;
             rows.into_iter()
-                .map(|(id, blob_key)| {
+                .map(|(id, blob_key, position)| {
                     Ok(PurgeAttachment {
                         id: parse_id(&id)?,
                         blob_key,
+                        position,
                     })
                 })
                 .collect()
@@ -617,11 +623,15 @@ pub fn purge_rows(
     let removed = if kind == PurgeKind::Attachments {
         // Exactly the attachments whose blobs the job removed, if they are still the
         // user's hidden ones.
+        // (Checked per row: a `rowid IN (...)` list would list every attachment of
+        // the user again for each one.)
         let mut stmt = tx
-            .prepare_cached(&format!(
-                "DELETE FROM attachments WHERE id = ?2 AND rowid IN ({})",
-                purge_select(kind)
-            ))
+            .prepare_cached(
+                "DELETE FROM attachments WHERE id = ?2
+                   AND EXISTS (SELECT 1 FROM messages m
+                       JOIN hidden_content h ON h.user_id = m.sender_id AND h.group_id = m.group_id
+                       WHERE m.id = attachments.message_id AND m.sender_id = ?1)",
+            )
             .map_err(db)?;
         let mut n = 0;
         for id in attachments {

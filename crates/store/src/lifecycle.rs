@@ -62,6 +62,8 @@ impl PurgeKind {
 pub struct PurgeAttachment {
     pub id: AttachmentId,
     pub blob_key: String,
+    /// Where the walk through the user's messages stands: the `from` of the next batch.
+    pub position: i64,
 }
 
 /// How the last step of a purge left the user's row.
@@ -102,11 +104,14 @@ pub trait LifecycleStore {
     fn deleted_user(&self, org: OrgId, phone: &PhoneNumber) -> StoreResult<Option<DeletedUser>>;
     /// How many rows of each [`PurgeKind`] a purge of the user would remove.
     fn purge_counts(&self, org: OrgId, user: UserId) -> StoreResult<Counts>;
-    /// Up to `limit` attachments the purge of `user` removes, by id.
+    /// Up to `limit` attachments the purge of `user` removes, in the order of the
+    /// user's messages, from position `from` (0 at first, then the last one's
+    /// `position`: a message's attachments not yet removed come again).
     fn purge_attachments(
         &self,
         org: OrgId,
         user: UserId,
+        from: i64,
         limit: u32,
     ) -> StoreResult<Vec<PurgeAttachment>>;
 

@@ -125,6 +125,9 @@ fn purge_one(
     {
         return Ok(Err(HELD));
     }
+    // Where the attachments' walk through the user's messages stands (a new run
+    // starts again at 0, finding only what is left).
+    let mut from = 0;
     for kind in PurgeKind::ALL {
         loop {
             ctx.check(committed)?;
@@ -133,11 +136,12 @@ fn purge_one(
             if kind == PurgeKind::Attachments {
                 let batch = app
                     .store
-                    .purge_attachments(org, user, STEP_ATTACHMENTS)
+                    .purge_attachments(org, user, from, STEP_ATTACHMENTS)
                     .map_err(|e| store_stop(e, committed))?;
-                if batch.is_empty() {
+                let Some(last) = batch.last() else {
                     break;
-                }
+                };
+                from = last.position;
                 // The blobs go before their rows: a crash in between leaves hidden rows
                 // whose files are gone, which the next run removes; never a file
                 // without its row.
