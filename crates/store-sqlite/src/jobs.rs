@@ -892,12 +892,7 @@ impl JobStore for SqliteStore {
         if let Err(e) = self.write(|tx| mirror(tx, lease.job_id, seq, &saved)) {
             tracing::warn!(job = %lease.job_id, error = %e, "cannot mirror a job's checkpoint");
         }
-        // A step rewrites every index page it touches, up to gigabytes of WAL in a
-        // large org: copy it into the database now, so the WAL on disk never holds
-        // more than one step. (A reader on an older snapshot makes this a no-op; the
-        // next step tries again.)
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .map_err(db)?;
+        crate::checkpoint_past(&conn, crate::WAL_CHECKPOINT_BYTES / 2)?;
         // So filtered pages and searches use their indexes as soon as the job is done.
         crate::users::refresh_stats(&conn, false)?;
         Ok(saved)
