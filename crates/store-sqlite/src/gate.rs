@@ -148,12 +148,12 @@ mod tests {
         let (order, arrivals) = mpsc::channel();
         let mut waiting = Vec::new();
         for n in 0..4 {
-            let gate = gate.clone();
+            let mine = gate.clone();
             let order = order.clone();
             waiting.push(std::thread::spawn(move || {
-                assert!(gate.wait());
+                assert!(mine.wait());
                 order.send(n).unwrap();
-                gate.pass();
+                mine.pass();
             }));
             // Each has its ticket before the next arrives.
             while gate.turns().next != n + 2 {

@@ -145,10 +145,9 @@ impl BackgroundJob for ImportUsers {
 /// requests) wait their turn: the store lets each writer in, in arrival order, between
 /// the job's steps, so a write waits for at most about one step. Shorter steps rewrite
 /// more index pages per row, so when no one waited for the last step the job takes
-/// [`LONG_STEP`]s, still short enough that a write arriving during one is answered
-/// within half a second.
+/// [`LONG_STEP`]s.
 const SHORT_STEP: Duration = Duration::from_millis(40);
-const LONG_STEP: Duration = Duration::from_millis(250);
+const LONG_STEP: Duration = Duration::from_millis(100);
 
 /// A job that waited this long for its turn to write found other writers before it.
 const CONTENDED: Duration = Duration::from_millis(2);

@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use steward_store::JobStore;
+use steward_store::{JobStore, UserStore};
 
 use crate::helpers::{problem, spawn_app};
 
