@@ -15,7 +15,8 @@
 //! Every file is in WAL mode, so readers never wait for the writer and several
 //! processes (the server and the CLI) can share them. Every write is one
 //! `BEGIN IMMEDIATE` transaction: it takes the write lock up front, so two writers
-//! queue on the busy timeout instead of failing on a lock upgrade. Migrations are
+//! queue on the busy timeout instead of failing on a lock upgrade; within this
+//! process they first take turns at the file's write gate (see `gate`). Migrations are
 //! embedded and run when a file opens; a data directory of the single-file layout is
 //! split into org files once, on start-up (see `split`).
 //!
@@ -236,9 +237,9 @@ fn checkpoint_past(conn: &Connection, bytes: u64) -> StoreResult<()> {
 /// How much memory SQLite keeps in all (page caches of every connection to every
 /// file, statements, schemas) before connections reuse their caches' pages instead of
 /// growing them: `PRAGMA soft_heap_limit`, one limit for the process. Without it the
-/// page caches could hold their sum (eight shared connections at 16 MiB, four per
-/// open org file at 8 MiB), and a server under load during a 1M-row import kept
-/// about 650 MiB, idle.
+/// page caches could hold their sum (eight shared connections at 16 MiB, eight per
+/// open org file at 8 MiB); a server that had served clients during a 1M-row import
+/// measured about 650 MiB RSS, idle, before this limit.
 const SQLITE_HEAP_SOFT_LIMIT: u64 = 64 << 20;
 
 /// Opens a pool on one database file, switched to WAL first.
@@ -259,7 +260,7 @@ fn open_pool(
         // instead of keeping that size on disk. Secure delete overwrites what a
         // delete frees with zeros, so a purged user's text stays in no free page.
         // Writers checkpoint the WAL themselves, after their commit (see
-        // `checkpoint_if_long`).
+        // `checkpoint_past`).
         conn.execute_batch(&format!(
             "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
