@@ -395,11 +395,20 @@ fn list_messages(
     before: Option<MessageId>,
     limit: u32,
 ) -> StoreResult<Vec<Message>> {
+    // Two statements rather than `(?3 IS NULL OR id < ?3)`, which the planner cannot
+    // turn into a range: a later page starts in the index where the last one ended.
+    let page = if before.is_some() {
+        "id < ?3"
+    } else {
+        "?3 IS NULL"
+    };
     collect(
         conn,
-        "SELECT id, org_id, group_id, sender_id, body, created_at FROM visible_messages
-         WHERE org_id = ?1 AND group_id = ?2 AND (?3 IS NULL OR id < ?3)
-         ORDER BY id DESC LIMIT ?4",
+        &format!(
+            "SELECT id, org_id, group_id, sender_id, body, created_at FROM visible_messages
+             WHERE org_id = ?1 AND group_id = ?2 AND {page}
+             ORDER BY id DESC LIMIT ?4"
+        ),
         params![
             org.to_string(),
             group.to_string(),

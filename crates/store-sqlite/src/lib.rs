@@ -204,18 +204,25 @@ fn write_on<T>(
     let value = work(&tx)?;
     tx.commit().map_err(db)?;
     drop(turn);
-    checkpoint_past(conn, WAL_CHECKPOINT_BYTES)?;
+    checkpoint_past(conn, WAL_KEEP_BYTES)?;
     Ok(value)
 }
 
-/// The WAL length past which a writer copies it into the database after its commit:
-/// the length it is cut back to when it starts over (`journal_size_limit`).
-const WAL_CHECKPOINT_BYTES: u64 = 64 << 20;
+/// The size a write-ahead log is cut back to once it restarts (`journal_size_limit`),
+/// and past which a writer copies it into the database after its commit.
+const WAL_KEEP_BYTES: u64 = 64 << 20;
+
+/// The size of the connection's database's write-ahead log now (0 if none).
+fn wal_bytes(conn: &Connection) -> u64 {
+    conn.path()
+        .and_then(|path| std::fs::metadata(format!("{path}-wal")).ok())
+        .map_or(0, |m| m.len())
+}
 
 /// Copies the WAL into the database when it has grown past `bytes`, so that the next
 /// writer starts it over. Every writer calls it after its commit with
-/// [`WAL_CHECKPOINT_BYTES`]; a job's step with half of that, so that during a job the
-/// job pays for the copy, not an API request. SQLite's own automatic checkpoint is off
+/// [`WAL_KEEP_BYTES`]; a job's step with half of that, so that during a job the job
+/// pays for the copy, not an API request. SQLite's own automatic checkpoint is off
 /// (see `open_pool`): it runs inside the commit that makes the WAL long, with the
 /// write lock still held, so the next writers (API requests behind an import's step)
 /// would wait for it to copy and sync a step's pages. This one runs after the commit,
@@ -223,11 +230,7 @@ const WAL_CHECKPOINT_BYTES: u64 = 64 << 20;
 /// and only once the WAL is long, so its sync is paid once per tens of MiB, not per
 /// step.
 fn checkpoint_past(conn: &Connection, bytes: u64) -> StoreResult<()> {
-    let long = conn.path().is_some_and(|path| {
-        !path.is_empty()
-            && std::fs::metadata(format!("{path}-wal")).is_ok_and(|wal| wal.len() > bytes)
-    });
-    if long {
+    if wal_bytes(conn) > bytes {
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
             .map_err(db)?;
     }
@@ -266,7 +269,7 @@ fn open_pool(
              PRAGMA foreign_keys = ON;
              PRAGMA secure_delete = ON;
              {cache}
-             PRAGMA journal_size_limit = {WAL_CHECKPOINT_BYTES};
+             PRAGMA journal_size_limit = {WAL_KEEP_BYTES};
              PRAGMA wal_autocheckpoint = 0;
              PRAGMA soft_heap_limit = {SQLITE_HEAP_SOFT_LIMIT};"
         ))

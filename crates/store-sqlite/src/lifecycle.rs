@@ -524,34 +524,48 @@ fn is_held(conn: &Connection, user: UserId) -> StoreResult<bool> {
     .map_err(db)
 }
 
-/// The rowids of the rows of `kind` that the purge of user `?1` removes.
+/// The rowids (`row_id`) of the rows of `kind` that the purge of user `?1` removes,
+/// each once. The two halves of the responses are disjoint and joined by `UNION ALL`,
+/// which streams, so a step's `LIMIT` stops early, where `UNION` would first collect
+/// and sort every row of the user at each step.
 fn purge_select(kind: PurgeKind) -> &'static str {
     match kind {
         PurgeKind::Attachments => {
-            "SELECT a.rowid FROM attachments a
+            "SELECT a.rowid AS row_id FROM attachments a
              WHERE a.message_id IN (SELECT m.id FROM messages m
                  JOIN hidden_content h ON h.user_id = m.sender_id AND h.group_id = m.group_id
                  WHERE m.sender_id = ?1)"
         }
+        // Messages and responses go in rowid (time) order, through an index on the
+        // person alone (for messages, (org_id, sender_id), the org's id taken from
+        // the person's own messages): a step then removes neighbouring rows and
+        // rewrites a fifth of the pages it did in (sender_id, group_id) order, where
+        // one group's rows lie far apart.
         PurgeKind::Messages => {
-            "SELECT m.rowid FROM messages m
-             JOIN hidden_content h ON h.user_id = m.sender_id AND h.group_id = m.group_id
-             WHERE m.sender_id = ?1"
+            "SELECT m.rowid AS row_id FROM messages m INDEXED BY messages_by_sender
+             WHERE m.org_id = (SELECT org_id FROM messages WHERE sender_id = ?1 LIMIT 1)
+               AND m.sender_id = ?1
+               AND EXISTS (SELECT 1 FROM hidden_content h
+                           WHERE h.user_id = m.sender_id AND h.group_id = m.group_id)"
         }
         PurgeKind::ActionResponses => {
-            "SELECT r.rowid FROM action_responses r
-             JOIN hidden_content h ON h.user_id = r.user_id AND h.group_id = r.group_id
+            "SELECT r.rowid AS row_id FROM action_responses r INDEXED BY action_responses_by_user_id
              WHERE r.user_id = ?1
-             UNION
+               AND EXISTS (SELECT 1 FROM hidden_content h
+                           WHERE h.user_id = r.user_id AND h.group_id = r.group_id)
+             UNION ALL
              SELECT r.rowid FROM action_responses r
-             WHERE r.action_id IN (SELECT id FROM actions WHERE created_by = ?1)"
+             WHERE r.action_id IN (SELECT id FROM actions WHERE created_by = ?1)
+               AND NOT (r.user_id = ?1
+                        AND EXISTS (SELECT 1 FROM hidden_content h
+                                    WHERE h.user_id = r.user_id AND h.group_id = r.group_id))"
         }
         PurgeKind::ActionPublications => {
-            "SELECT p.rowid FROM action_publications p
+            "SELECT p.rowid AS row_id FROM action_publications p
              WHERE p.action_id IN (SELECT id FROM actions WHERE created_by = ?1)"
         }
-        PurgeKind::Actions => "SELECT rowid FROM actions WHERE created_by = ?1",
-        PurgeKind::Telemetry => "SELECT rowid FROM telemetry_events WHERE user_id = ?1",
+        PurgeKind::Actions => "SELECT rowid AS row_id FROM actions WHERE created_by = ?1",
+        PurgeKind::Telemetry => "SELECT rowid AS row_id FROM telemetry_events WHERE user_id = ?1",
     }
 }
 
@@ -618,7 +632,7 @@ pub fn purge_rows(
         n
     } else {
         tx.prepare_cached(&format!(
-            "DELETE FROM {} WHERE rowid IN (SELECT * FROM ({}) LIMIT ?2)",
+            "DELETE FROM {} WHERE rowid IN (SELECT row_id FROM ({}) LIMIT ?2)",
             table_of(kind),
             purge_select(kind)
         ))

@@ -45,6 +45,9 @@ const ORG_MIGRATIONS: &[OrgMigration] = &[
     OrgMigration::Sql(include_str!("../migrations/org/0001_tenant.sql")),
     OrgMigration::TypedAttributes,
     OrgMigration::Sql(include_str!("../migrations/org/0003_user_lifecycle.sql")),
+    OrgMigration::Sql(include_str!(
+        "../migrations/org/0004_time_ordered_indexes.sql"
+    )),
 ];
 
 /// The version of an org file that holds the tables of the single-file layout as they

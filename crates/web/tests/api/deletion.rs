@@ -441,6 +441,25 @@ async fn deleting_company_data_ends_access_at_once_and_leaves_nothing_but_a_rece
     let member_of_doomed_only = t.member_session("+919876543210").await;
     let member_of_both = t.member_session("+919876543211").await;
     let session = admin(&t, "ada@contoso.example").await;
+    // Every data file of a tenant export (all but the audit log and the jobs, which
+    // record the export itself and are compared through the API).
+    let data_kinds = [
+        "users",
+        "attributes",
+        "groups",
+        "memberships",
+        "messages",
+        "attachments",
+        "actions",
+        "action_publications",
+        "action_responses",
+        "connectors",
+        "connector_publications",
+        "telemetry",
+    ];
+    let mut archive_before = t
+        .tenant_archive(t.other_org, &t.other_admin, &data_kinds)
+        .await;
     let before = full_read(&t, t.other_org, &t.other_admin).await;
     for text in &doomed {
         assert!(
@@ -537,6 +556,20 @@ async fn deleting_company_data_ends_access_at_once_and_leaves_nothing_but_a_rece
         assert!(!files_holding(t.data_dir(), text).is_empty(), "{text}");
     }
     assert_eq!(full_read(&t, t.other_org, &t.other_admin).await, before);
+    let mut archive_after = t
+        .tenant_archive(t.other_org, &t.other_admin, &data_kinds)
+        .await;
+    // The manifest names its own export and time; every other file is byte-identical.
+    assert!(archive_before.remove("manifest.json").is_some());
+    assert!(archive_after.remove("manifest.json").is_some());
+    assert!(
+        archive_before.len() > data_kinds.len(),
+        "attachments included"
+    );
+    assert!(
+        archive_before == archive_after,
+        "the canary's export changed"
+    );
     let still = t.get("/api/v1/me", &member_of_both).send().await.unwrap();
     assert_eq!(still.status(), StatusCode::OK);
 }

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, problem, spawn_app};
+use crate::helpers::{TestApp, problem, spawn_app, unzip};
 
 /// Asks for an export; answers the queued export.
 async fn request_export(t: &TestApp, body: Value) -> Value {
@@ -497,19 +497,6 @@ async fn an_xlsx_export_is_a_workbook_offered_with_its_type() {
     let body = download.bytes().await.unwrap();
     assert!(body.starts_with(b"PK\x03\x04"), "a zip container");
     assert!(export["file"]["name"].as_str().unwrap().ends_with(".xlsx"));
-}
-
-/// The files of a zip, by name.
-fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    (0..archive.len())
-        .map(|i| {
-            let mut file = archive.by_index(i).unwrap();
-            let mut content = Vec::new();
-            std::io::Read::read_to_end(&mut file, &mut content).unwrap();
-            (file.name().unwrap().to_string(), content)
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -296,6 +296,46 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A tenant export of `org` through the API (its data `kinds`), downloaded and
+    /// unzipped: its files by name.
+    pub async fn tenant_archive(
+        &self,
+        org: OrgId,
+        token: &str,
+        kinds: &[&str],
+    ) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let exports = format!("/api/v1/orgs/{org}/exports");
+        let body = serde_json::json!({"kind": "tenant", "scope": {"kinds": kinds}});
+        let queued = self.send("POST", &exports, token, body).await;
+        assert_eq!(queued.status(), StatusCode::ACCEPTED);
+        let id = queued.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for _ in 0..400 {
+            let export: Value = self
+                .get(&format!("{exports}/{id}"), token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if export["finished_at"] != Value::Null {
+                assert_eq!(export["status"], "completed", "{export}");
+                let download = self
+                    .get(&format!("{exports}/{id}/download"), token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(download.status(), StatusCode::OK);
+                return unzip(&download.bytes().await.unwrap());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("export {id} did not finish");
+    }
+
     pub async fn put_schema(&self, attributes: Value) -> reqwest::Response {
         let path = format!("/api/v1/orgs/{}/attributes", self.org);
         self.send(
@@ -320,6 +360,19 @@ impl TestApp {
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Checks that `response` is a problem+json answer with `status`; returns its body.
+/// The files of a zip, by name.
+pub fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).unwrap();
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut content).unwrap();
+            (file.name().unwrap().to_string(), content)
+        })
+        .collect()
+}
+
 pub async fn problem(response: reqwest::Response, status: StatusCode) -> Value {
     assert_eq!(response.status(), status);
     let content_type = response.headers()["content-type"]
