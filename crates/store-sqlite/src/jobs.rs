@@ -892,16 +892,12 @@ impl JobStore for SqliteStore {
         if let Err(e) = self.write(|tx| mirror(tx, lease.job_id, seq, &saved)) {
             tracing::warn!(job = %lease.job_id, error = %e, "cannot mirror a job's checkpoint");
         }
-        // A step of a large import rewrites every index page it touches, up to
-        // gigabytes of WAL: copy such a WAL into the database now, so the WAL on disk
-        // never holds more than one step. (A reader on an older snapshot makes this a
-        // no-op; the next step tries again.) A small step is left to SQLite's own
+        // A step of a large import rewrites every index page it touches: once the WAL
+        // is long, copy it into the database now (the job pays for it, not the next
+        // API write; see `checkpoint_past`). A small step is left to the writers'
         // checkpoints: a forced one with its fsync at each step made a purge's small
         // steps three times slower.
-        if crate::wal_bytes(&conn) > crate::WAL_KEEP_BYTES {
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(db)?;
-        }
+        crate::checkpoint_past(&conn, crate::WAL_KEEP_BYTES / 2)?;
         // So filtered pages and searches use their indexes as soon as the job is done.
         crate::users::refresh_stats(&conn, false)?;
         Ok(saved)

@@ -23,8 +23,10 @@ use crate::{Pool, PoolShape, conn_of, open_pool, schema};
 
 /// How many org files stay open at most.
 pub const CAPACITY: usize = 32;
-/// Connections per org file: one writer and a few readers.
-pub const POOL_SIZE: u32 = 4;
+/// Connections per org file: writers (who take turns, see `gate`) and readers. Enough
+/// that a write rarely waits for a connection behind reads; their page caches together
+/// stay within `SQLITE_HEAP_SOFT_LIMIT`.
+pub const POOL_SIZE: u32 = 8;
 /// Page cache per org connection, in KiB. 8 MiB, half the shared file's: with 16 MiB
 /// a 1M-row first import (writer, readers beside it, the shared file's connections)
 /// peaked at 303 MiB, with 8 MiB at 225 MiB, in the same time (24-26 s); a page of

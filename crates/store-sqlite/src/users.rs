@@ -265,9 +265,10 @@ pub fn put_attribute_defs(
 /// ranging over its index. They are read in full: sampled statistics
 /// (`analysis_limit`) see only one status in the first rows of the status index and
 /// make `status = 'active'` look as selective as a name prefix, which sent name
-/// searches at 1M users through the whole status index. A full `ANALYZE users` reads
-/// each index once; the doubling rule keeps its total cost within twice that of the
-/// last one.
+/// searches at 1M users through the whole status index. A full refresh reads each
+/// index once; the doubling rule keeps its total cost within twice that of the last
+/// one. Each index is analyzed in a write transaction of its own, so other writers
+/// wait for one index's read (tens of milliseconds at 1M users), not all of them.
 pub fn refresh_stats(conn: &Connection, force: bool) -> StoreResult<()> {
     // The largest rowid stands for the row count (rows are appended, never deleted)
     // and costs one B-tree descent.
@@ -285,27 +286,26 @@ pub fn refresh_stats(conn: &Connection, force: bool) -> StoreResult<()> {
         .optional()
         // No sqlite_stat1 table yet: no statistics.
         .unwrap_or(None);
-    if known.is_none_or(|known| rows >= 2 * known + 100) {
-        return conn.execute_batch("ANALYZE users").map_err(db);
-    }
-    if force {
-        let missing: Vec<String> = {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users'
-                       AND name NOT IN (SELECT idx FROM sqlite_stat1 WHERE idx IS NOT NULL)",
-                )
-                .map_err(db)?;
-            stmt.query_map([], |r| r.get(0))
-                .map_err(db)?
-                .collect::<Result<_, _>>()
-                .map_err(db)?
-        };
-        for index in missing {
-            // Names come from the schema itself.
-            conn.execute_batch(&format!("ANALYZE \"{index}\""))
-                .map_err(db)?;
-        }
+    let stale = if known.is_none_or(|known| rows >= 2 * known + 100) {
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users'"
+    } else if force {
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users'
+           AND name NOT IN (SELECT idx FROM sqlite_stat1 WHERE idx IS NOT NULL)"
+    } else {
+        return Ok(());
+    };
+    let indexes: Vec<String> = {
+        let mut stmt = conn.prepare(stale).map_err(db)?;
+        stmt.query_map([], |r| r.get(0))
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?
+    };
+    for index in indexes {
+        let _turn = crate::gate::turn(conn);
+        // Names come from the schema itself.
+        conn.execute_batch(&format!("ANALYZE \"{index}\""))
+            .map_err(db)?;
     }
     Ok(())
 }
@@ -411,6 +411,7 @@ pub fn build_missing_indexes(conn: &mut Connection) -> StoreResult<()> {
     }
     conn.execute_batch("PRAGMA threads = 2").map_err(db)?;
     let built = (|| {
+        let _turn = crate::gate::turn(conn);
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;

@@ -1,17 +1,24 @@
 //! Load benchmark: concurrent API clients reading and writing while a large import runs.
 //!
-//! Starts the real server (`Application::build`, port 0, a fresh data directory) with an
-//! org carrying the synthetic attribute schema, then runs the same client mix twice:
-//! first on the idle server (the baseline), then while an import of `ROWS` synthetic users
-//! (uploaded through the API) runs on the server's workers. Each client loops: four list
-//! reads (a filtered, searched or sorted page of users) for every write (create a user,
-//! then rename one). Prints, per phase, reads and writes with p50/p99/max latency and
-//! error counts, the import's time and rate, and the process's peak RSS (server and
-//! clients share the process).
+//! Starts the real server (`Application::build`, port 0, a fresh data directory) with
+//! two orgs carrying the synthetic attribute schema, then:
+//! 1. runs the client mix on the idle server (the clients' baseline), in the first org;
+//! 2. imports `ROWS` synthetic users (uploaded through the API) into the second org with
+//!    no clients running (the import's baseline: its time and rate);
+//! 3. imports the same file into the first org while the clients run again.
+//!
+//! Both imports go into an org that already has users, as an org's imports usually do
+//! (an import into an empty org takes the store's bulk path instead). Each client
+//! loops: four list reads (a filtered, searched or sorted page of users) for every write
+//! (create a user, then rename one). Prints, per phase, reads and writes with
+//! p50/p99/max latency and error counts, each import's time and rate and their ratio,
+//! and the process's RSS (server and clients share the process): before the import
+//! with clients, its peak during it, right after it and `IDLE_SECS` (65) later, when
+//! the org's idle connections have closed.
 //!
 //! `cargo bench -p steward-web --bench load` (1M rows, 16 clients);
-//! `ROWS=100000 CLIENTS=8 BASELINE_SECS=5 cargo bench -p steward-web --bench load` for a
-//! quick run.
+//! `ROWS=100000 CLIENTS=8 BASELINE_SECS=5 IDLE_SECS=5 cargo bench -p steward-web --bench
+//! load` for a quick run.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -43,14 +50,87 @@ fn peak_rss_mib() -> u64 {
     status_mib("VmHWM:")
 }
 
+/// Starts a new peak: `VmHWM` restarts from the RSS now.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 fn rss_mib() -> u64 {
     status_mib("VmRSS:")
 }
 
 struct Target {
     client: reqwest::Client,
+    /// The org's API root, `.../api/v1/orgs/{org}`.
+    org: String,
     users: String,
     token: String,
+}
+
+impl Target {
+    /// An org with the synthetic schema, one user (so an import takes the usual path,
+    /// not the bulk path of an empty org) and an admin token.
+    async fn org(app: &steward_app::App, base: &str, name: &str) -> Target {
+        let org = orgs::create_org(app, &AuditContext::cli(), name, "IN").expect("an org");
+        let operator = Caller::operator(app, org.id).expect("the operator");
+        directory::save_schema(app, &operator, synthetic::attribute_defs(), false)
+            .expect("the schema");
+        let (_, token) =
+            tokens::create_token(app, org.id, Role::OrgAdmin, "load", None).expect("a token");
+        let org = format!("{base}/api/v1/orgs/{}", org.id);
+        let target = Target {
+            client: reqwest::Client::new(),
+            users: format!("{org}/users"),
+            org,
+            token,
+        };
+        let first = target
+            .client
+            .post(&target.users)
+            .bearer_auth(&target.token)
+            .json(&json!({"phone": "+14153000000", "name": "First User",
+                "attributes": {"employee_id": "L-0"}}))
+            .send()
+            .await
+            .expect("the first user");
+        assert!(
+            first.status().is_success(),
+            "the first user: {}",
+            first.status()
+        );
+        target
+    }
+
+    /// Uploads the CSV as an import and waits for the job to finish: the finished job.
+    async fn import(&self, csv: &std::path::Path) -> Value {
+        let body = tokio::fs::read(csv).await.expect("the CSV bytes");
+        let job: Value = self
+            .client
+            .post(format!("{}/imports?file_name=users.csv", self.org))
+            .bearer_auth(&self.token)
+            .body(body)
+            .send()
+            .await
+            .expect("the upload")
+            .json()
+            .await
+            .expect("the job");
+        let url = format!(
+            "{}/imports/{}",
+            self.org,
+            job["id"].as_str().expect("a job id")
+        );
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let job: Value = match self.client.get(&url).bearer_auth(&self.token).send().await {
+                Ok(r) => r.json().await.unwrap_or(Value::Null),
+                Err(_) => Value::Null,
+            };
+            if !job["finished_at"].is_null() {
+                return job;
+            }
+        }
+    }
 }
 
 /// One client: four reads per write until `stop`; `next_phone` hands out new numbers.
@@ -160,14 +240,14 @@ fn main() {
     let rows = env_u64("ROWS", 1_000_000);
     let clients = env_u64("CLIENTS", 16);
     let baseline_secs = env_u64("BASELINE_SECS", 10);
+    let idle_secs = env_u64("IDLE_SECS", 65);
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("a data directory");
-        let csv_path = dir.path().join("users.csv");
-        let file = std::fs::File::create(&csv_path).expect("the CSV file");
+        let csv = dir.path().join("users.csv");
+        let file = std::fs::File::create(&csv).expect("the CSV file");
         synthetic::write_users_csv(rows, 7, std::io::BufWriter::new(file)).expect("the CSV");
-        let csv = tokio::fs::read(&csv_path).await.expect("the CSV bytes");
-        let csv_mib = csv.len() >> 20;
+        let csv_mib = std::fs::metadata(&csv).expect("the CSV").len() >> 20;
 
         let config = ServerConfig {
             listen: "127.0.0.1:0".into(),
@@ -180,22 +260,13 @@ fn main() {
         let serving = tokio::spawn(server.run_until_stopped(async {
             let _ = stopped.await;
         }));
-
-        let org = orgs::create_org(&app, &AuditContext::cli(), "Load", "IN").expect("an org");
-        let operator = Caller::operator(&app, org.id).expect("the operator");
-        directory::save_schema(&app, &operator, synthetic::attribute_defs(), false)
-            .expect("the schema");
-        let (_, token) =
-            tokens::create_token(&app, org.id, Role::OrgAdmin, "load", None).expect("a token");
-        let target = Arc::new(Target {
-            client: reqwest::Client::new(),
-            users: format!("{base}/api/v1/orgs/{}/users", org.id),
-            token,
-        });
+        let target = Arc::new(Target::org(&app, &base, "Load").await);
+        let alone = Target::org(&app, &base, "Alone").await;
         let next_phone = Arc::new(AtomicU64::new(0));
 
         println!(
-            "Load: {clients} clients (4 reads : 1 write), import of {rows} users; {} cores",
+            "Load: {clients} clients (4 reads : 1 write), imports of {rows} users \
+             ({csv_mib} MiB of CSV); {} cores",
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
         let mut idle = run_clients(
@@ -208,48 +279,28 @@ fn main() {
         println!("Idle server ({baseline_secs} s):");
         println!("  {}", idle.reads.report("reads"));
         println!("  {}", idle.writes.report("writes"));
-        let before_import = rss_mib();
 
-        let imports = format!("{base}/api/v1/orgs/{}/imports?file_name=users.csv", org.id);
         let started = Instant::now();
-        let job: Value = target
-            .client
-            .post(&imports)
-            .bearer_auth(&target.token)
-            .body(csv)
-            .send()
-            .await
-            .expect("the upload")
-            .json()
-            .await
-            .expect("the job");
-        let id = job["id"].as_str().expect("a job id").to_owned();
-        let poll = {
-            let target = target.clone();
-            let url = format!("{base}/api/v1/orgs/{}/imports/{id}", org.id);
-            async move {
-                loop {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    let job: Value = match target
-                        .client
-                        .get(&url)
-                        .bearer_auth(&target.token)
-                        .send()
-                        .await
-                    {
-                        Ok(r) => r.json().await.unwrap_or(Value::Null),
-                        Err(_) => Value::Null,
-                    };
-                    if !job["finished_at"].is_null() {
-                        return job;
-                    }
-                }
-            }
-        };
+        let job = alone.import(&csv).await;
+        let alone_secs = started.elapsed().as_secs_f64();
+        println!(
+            "Import alone: {alone_secs:.1} s, {:.0} rows/s, {} {}",
+            rows as f64 / alone_secs,
+            job["status"].as_str().unwrap_or("?"),
+            job["counts"]
+        );
+
+        let before = rss_mib();
+        reset_peak_rss();
+        let started = Instant::now();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Value>();
-        let watcher = tokio::spawn(async move {
-            let _ = done_tx.send(poll.await);
-        });
+        let importer = {
+            let target = target.clone();
+            let csv = csv.clone();
+            tokio::spawn(async move {
+                let _ = done_tx.send(target.import(&csv).await);
+            })
+        };
         let finished = Arc::new(tokio::sync::Mutex::new(Value::Null));
         let slot = finished.clone();
         let mut busy = run_clients(&target, clients, &next_phone, async move {
@@ -257,26 +308,24 @@ fn main() {
         })
         .await;
         let secs = started.elapsed().as_secs_f64();
-        let _ = watcher.await;
+        let _ = importer.await;
         let job = finished.lock().await.clone();
         println!(
-            "During the import ({secs:.1} s, {:.0} rows/s, {} {}):",
+            "During the import ({secs:.1} s, {:.0} rows/s, {:.2}x the import alone, {} {}):",
             rows as f64 / secs,
+            secs / alone_secs,
             job["status"].as_str().unwrap_or("?"),
             job["counts"]
         );
         println!("  {}", busy.reads.report("reads"));
         println!("  {}", busy.writes.report("writes"));
         let peak = peak_rss_mib();
-        let after_import = rss_mib();
-        // Idle: the org's connections close after a minute unused; `IDLE_SECS=65` shows
-        // what the server keeps once they have.
-        let idle_secs = env_u64("IDLE_SECS", 5);
+        let after = rss_mib();
         tokio::time::sleep(Duration::from_secs(idle_secs)).await;
         println!(
-            "RSS of the process (server and clients; the upload body, {csv_mib} MiB, is held \
-             by the client until sent): before the import {before_import} MiB, peak {peak} MiB, \
-             right after {after_import} MiB, {idle_secs} s idle later {} MiB",
+            "RSS of the process (server and clients): before the import with clients \
+             {before} MiB, peak during it {peak} MiB, right after {after} MiB, {idle_secs} s \
+             idle later {} MiB",
             rss_mib()
         );
         let _ = stop_server.send(());

@@ -1,6 +1,7 @@
 //! Row reading: the rows of an upload parsed into users and row notes, in batches of
-//! [`BATCH_ROWS`] that a job commits one step at a time, each with the position to
-//! resume from.
+//! [`CHUNK_ROWS`], each with the position to resume from after it; a job joins
+//! consecutive batches into steps of up to [`BATCH_ROWS`] and commits them one at a
+//! time.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc;
@@ -32,10 +33,15 @@ pub(crate) struct ImportStep {
     pub(crate) repairs: Vec<RowError>,
 }
 
-/// Rows committed per step. Each commit rewrites every index page its rows touch, so
-/// larger steps write far less; a step still holds the write lock well under a second
-/// (readers never wait: the store runs in WAL mode).
+/// Rows committed per step at most. Each commit rewrites every index page its rows
+/// touch, so larger steps write less; but a step holds the org file's write lock, and
+/// other writers (API requests) wait for it, so the job sizes its steps by time (see
+/// `jobs::import_users`) within this bound. Readers never wait: the store runs in WAL
+/// mode.
 pub(crate) const BATCH_ROWS: usize = 50_000;
+
+/// Rows parsed per batch: the grain of a step's size.
+pub(crate) const CHUNK_ROWS: usize = 200;
 
 /// Where a resumed run continues: the CSV reader's position after the last committed
 /// row.
@@ -51,6 +57,18 @@ pub(crate) struct Batch {
     pub(crate) step: ImportStep,
     pub(crate) read: u64,
     pub(crate) resume_at: ResumeAt,
+}
+
+impl Batch {
+    /// Adds the batch read next: one step of both runs of rows.
+    pub(crate) fn append(&mut self, next: Batch) {
+        self.step.row_count += next.step.row_count;
+        self.step.users.extend(next.step.users);
+        self.step.errors.extend(next.step.errors);
+        self.step.repairs.extend(next.step.repairs);
+        self.read += next.read;
+        self.resume_at = next.resume_at;
+    }
 }
 
 /// Reads rows into batches and sends them, until the file ends or the receiver goes.
@@ -79,7 +97,7 @@ impl RowReader<'_> {
                 ..ImportStep::default()
             };
             let mut read = 0;
-            while read < BATCH_ROWS as u64 {
+            while read < CHUNK_ROWS as u64 {
                 match read_byte_record(&mut reader, &mut record) {
                     Ok(true) => {}
                     Ok(false) => break,

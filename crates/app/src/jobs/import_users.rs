@@ -6,12 +6,13 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use steward_domain::{JobKind, JobStatus, Progress, UpsertOutcome, UserUpsert};
 use steward_store::{JobCheckpoint, NoteKind, OutcomeRun, RowOutcome, StoreResult};
 
 use super::runner::{BackgroundJob, JobContext, JobStop, checkpoint_of};
-use crate::import::rows::{Batch, ImportStep, ResumeAt, RowReader};
+use crate::import::rows::{BATCH_ROWS, Batch, CHUNK_ROWS, ImportStep, ResumeAt, RowReader};
 use crate::import::scan::scan;
 use crate::import::{
     CREATED, Columns, FAILED, ImportUsers, UNCHANGED, UPDATED, csv_problem, open_csv,
@@ -79,13 +80,36 @@ impl BackgroundJob for ImportUsers {
                 .map(|d| d.user.phone)
                 .collect(),
         };
+        // A first import into an empty org starts with a step large enough for the
+        // store's bulk path (it defers the secondary indexes); others start small.
+        let empty = ctx
+            .app
+            .store
+            .count_users(org.id)
+            .map_err(|e| store_stop(e, &committed))?
+            == 0;
+        let mut pace = Pace::new(if empty { BATCH_ROWS } else { CHUNK_ROWS });
         std::thread::scope(|scope| {
-            // The parser runs one batch ahead of the commits, on the other core.
-            let (send, batches) = mpsc::sync_channel::<Result<Batch, String>>(0);
+            // The parser runs up to a step ahead of the commits, on the other core.
+            let (send, batches) =
+                mpsc::sync_channel::<Result<Batch, String>>(BATCH_ROWS / CHUNK_ROWS);
             scope.spawn(move || rows.send_batches(reader, send));
-            for batch in batches {
+            while let Ok(batch) = batches.recv() {
                 ctx.check(&committed)?;
-                let batch = batch.map_err(&fail)?;
+                let mut batch = batch.map_err(&fail)?;
+                // Join the batches parsed since into one step of the pace's size; a
+                // batch that failed to parse ends the job after the rows before it.
+                let mut unreadable = None;
+                while batch.read < pace.rows {
+                    match batches.recv() {
+                        Ok(Ok(more)) => batch.append(more),
+                        Ok(Err(message)) => {
+                            unreadable = Some(message);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
                 let next = JobCheckpoint {
                     progress: Progress {
                         done: committed.progress.done + batch.read,
@@ -96,8 +120,13 @@ impl BackgroundJob for ImportUsers {
                         serde_json::to_value(batch.resume_at).map_err(|e| fail(e.to_string()))?,
                     ),
                 };
-                committed = commit_step(ctx, &batch.step, dry_run, next)
+                let (saved, worked, waited) = commit_step(ctx, &batch.step, dry_run, next)
                     .map_err(|e| store_stop(e, &committed))?;
+                committed = saved;
+                pace.took(batch.read, worked, waited);
+                if let Some(message) = unreadable {
+                    return Err(fail(message));
+                }
             }
             Ok(committed)
         })
@@ -112,16 +141,55 @@ impl BackgroundJob for ImportUsers {
     }
 }
 
+/// How long a step may hold the org file's write lock while other writers (API
+/// requests) wait their turn: the store lets each writer in, in arrival order, between
+/// the job's steps, so a write waits for at most about one step. Shorter steps rewrite
+/// more index pages per row, so when no one waited for the last step the job takes
+/// [`LONG_STEP`]s.
+const SHORT_STEP: Duration = Duration::from_millis(40);
+const LONG_STEP: Duration = Duration::from_millis(100);
+
+/// A job that waited this long for its turn to write found other writers before it.
+const CONTENDED: Duration = Duration::from_millis(2);
+
+/// The size of the next step, in rows: what the last step committed scaled to the time
+/// a step may take, between [`CHUNK_ROWS`] and [`BATCH_ROWS`].
+struct Pace {
+    rows: u64,
+}
+
+impl Pace {
+    fn new(first: usize) -> Pace {
+        Pace { rows: first as u64 }
+    }
+
+    /// Learns from a step of `rows` whose transaction worked for `worked`, after the
+    /// job waited `waited` for its turn: the next step aims at [`SHORT_STEP`] when
+    /// others wrote in between, else at [`LONG_STEP`], growing at most twofold.
+    fn took(&mut self, rows: u64, worked: Duration, waited: Duration) {
+        let aim = if waited >= CONTENDED {
+            SHORT_STEP
+        } else {
+            LONG_STEP
+        };
+        let fit = rows as f64 * aim.as_secs_f64() / worked.as_secs_f64().max(1e-6);
+        self.rows = (fit as u64)
+            .min(rows.max(CHUNK_ROWS as u64) * 2)
+            .clamp(CHUNK_ROWS as u64, BATCH_ROWS as u64);
+    }
+}
+
 /// Commits one step in one store transaction: writes the valid rows (or, in a dry
 /// run, works out what writing them would do), records each row's outcome and notes,
 /// and saves `next` with this step's counts added. `next` holds the counts before the
-/// step.
+/// step. Answers the saved checkpoint, how long the transaction's work took and how
+/// long the job waited for the transaction to begin.
 fn commit_step(
     ctx: &JobContext<'_>,
     step: &ImportStep,
     dry_run: bool,
     next: JobCheckpoint,
-) -> StoreResult<JobCheckpoint> {
+) -> StoreResult<(JobCheckpoint, Duration, Duration)> {
     // Written in phone order: the phone-keyed indexes then take the rows in one sweep
     // instead of at random pages, which makes a step several times cheaper. (Stable, so
     // rows of one phone keep their file order.)
@@ -129,7 +197,12 @@ fn commit_step(
     order.sort_by(|a, b| step.users[*a].1.phone.cmp(&step.users[*b].1.phone));
     let rows: Vec<&UserUpsert> = order.iter().map(|i| &step.users[*i].1).collect();
     let now = ctx.app.clock.now();
-    ctx.app.store.job_step(ctx.lease(), &mut |tx| {
+    let mut worked = Duration::ZERO;
+    let mut waited = Duration::ZERO;
+    let called = Instant::now();
+    let saved = ctx.app.store.job_step(ctx.lease(), &mut |tx| {
+        let began = Instant::now();
+        waited = began - called;
         // A dry run asks what each row would do and writes nothing; the file's phones
         // are distinct (a phone on two rows fails both), so the answer is exactly what
         // the import would do.
@@ -170,6 +243,8 @@ fn commit_step(
             first_row: step.first_row,
             outcomes: outcomes.clone(),
         })?;
+        worked = began.elapsed();
         Ok(checkpoint)
-    })
+    })?;
+    Ok((saved, worked, waited))
 }

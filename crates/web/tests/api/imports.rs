@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use steward_store::JobStore;
+use steward_store::{JobStore, UserStore};
 
 use crate::helpers::{problem, spawn_app};
 
@@ -447,4 +447,96 @@ async fn a_workbook_too_big_to_read_in_bounded_memory_is_refused_with_413() {
         .await
         .unwrap();
     assert_eq!(history["total"], 0, "no job");
+}
+
+/// An API write that comes while an import runs takes its turn between the import's
+/// steps: it completes while the job still has most of the file to write, instead of
+/// waiting for the job to let go of the org's file.
+#[tokio::test]
+async fn an_api_write_during_an_import_completes_between_its_steps() {
+    let t = spawn_app().await;
+    // The org has users, so the import takes the usual path (not the bulk path of an
+    // empty org, whose first step is large).
+    t.add_users(&["+919800000000"]);
+    let rows: u64 = 20_000;
+    let mut csv = String::from("Phone Number,Name\n");
+    for i in 1..=rows {
+        csv.push_str(&format!("+9198{i:08},Person {i}\n"));
+    }
+    let job: Value = t
+        .client
+        .post(t.url(&format!(
+            "/api/v1/orgs/{}/imports?file_name=people.csv",
+            t.org
+        )))
+        .bearer_auth(&t.admin)
+        .body(csv)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job_url = format!(
+        "/api/v1/orgs/{}/imports/{}",
+        t.org,
+        job["id"].as_str().unwrap()
+    );
+    let progress = || async {
+        let job: Value = t
+            .get(&job_url, &t.admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        job
+    };
+    // Mid-way: a step is committed, most of the file is not.
+    let mut job = progress().await;
+    while job["progress"]["done"].as_u64().unwrap_or(0) == 0 {
+        assert_eq!(job["finished_at"], Value::Null, "{job}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        job = progress().await;
+    }
+    assert!(job["progress"]["done"].as_u64() < Some(rows / 2), "{job}");
+
+    let created = t
+        .client
+        .post(t.url(&format!("/api/v1/orgs/{}/users", t.org)))
+        .bearer_auth(&t.admin)
+        .json(&serde_json::json!({"phone": "+919700000001", "name": "Walk In"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let renamed = t
+        .client
+        .patch(t.url(&format!("/api/v1/orgs/{}/users/%2B919800000000", t.org)))
+        .bearer_auth(&t.admin)
+        .json(&serde_json::json!({"name": "Renamed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let job = progress().await;
+    assert_eq!(
+        job["finished_at"],
+        Value::Null,
+        "the writes waited for the import: {job}"
+    );
+    assert!(job["progress"]["done"].as_u64() < Some(rows), "{job}");
+
+    let mut job = progress().await;
+    for _ in 0..2400 {
+        if job["finished_at"] != Value::Null {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        job = progress().await;
+    }
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["counts"]["created"].as_u64(), Some(rows), "{job}");
+    assert_eq!(t.store.count_users(t.org).unwrap(), rows + 2);
 }
