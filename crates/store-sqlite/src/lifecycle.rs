@@ -330,7 +330,9 @@ impl LifecycleStore for SqliteStore {
             || (),
             |conn| {
                 // TRUNCATE waits (on the busy timeout) for readers of older frames,
-                // copies every frame into the file and empties the log.
+                // copies every frame into the file and empties the log; it keeps
+                // writers out meanwhile, so it takes its turn like one.
+                let _turn = crate::gate::turn(conn);
                 conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                     .map_err(db)
             },
