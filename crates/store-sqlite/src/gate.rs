@@ -7,96 +7,31 @@
 //! batches) takes the lock back before a sleeper wakes, so an API write could wait
 //! behind many steps in a row. Every write transaction of this process
 //! ([`crate::write_on`], and the few statements that write outside one) first takes its
-//! turn at the file's gate, a ticket queue: the writer that has waited longest goes
-//! next, woken the moment the lock is released. Other processes (the CLI beside the
+//! turn at the file's gate, a fair mutex (`parking_lot::FairMutex`: an unlock hands the
+//! lock to the writer that has waited longest). Other processes (the CLI beside the
 //! server) still meet this one through SQLite's busy handler.
 //!
 //! A writer that has waited [`WAIT`] for its turn goes on without it, to SQLite's busy
 //! handler, as before the gate: a writer nested in another file's write transaction
 //! can then never deadlock on the gates.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
+use parking_lot::{FairMutex, RawFairMutex, lock_api::ArcMutexGuard};
 use r2d2_sqlite::rusqlite::Connection;
 
 /// How long a writer waits for its turn before it goes to SQLite's busy handler (the
 /// connections' busy timeout is the same).
 const WAIT: Duration = Duration::from_secs(30);
 
-/// One file's queue of writers.
-#[derive(Default)]
-pub struct Gate {
-    turns: Mutex<Turns>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct Turns {
-    /// The next ticket to hand out.
-    next: u64,
-    /// The ticket whose turn it is (its holder may be writing).
-    serving: u64,
-    /// Tickets whose holders stopped waiting: their turns are skipped.
-    abandoned: BTreeSet<u64>,
-}
+type Gate = FairMutex<()>;
 
 /// A writer's turn at its file's gate, until dropped. `None` inside when the writer
-/// went on without its turn.
+/// went on without its turn (or the database is in memory).
 pub struct Turn {
-    gate: Option<Arc<Gate>>,
-}
-
-impl Gate {
-    fn turns(&self) -> MutexGuard<'_, Turns> {
-        // The state stays consistent whatever panicked while holding it.
-        self.turns.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Waits for a ticket's turn, at most [`WAIT`]; whether it came.
-    fn wait(&self) -> bool {
-        let mut turns = self.turns();
-        let ticket = turns.next;
-        turns.next += 1;
-        let deadline = Instant::now() + WAIT;
-        while turns.serving != ticket {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                turns.abandoned.insert(ticket);
-                return false;
-            }
-            turns = self
-                .changed
-                .wait_timeout(turns, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        true
-    }
-
-    /// Ends the current turn and hands it to the next waiting ticket.
-    fn pass(&self) {
-        let mut turns = self.turns();
-        turns.serving += 1;
-        loop {
-            let serving = turns.serving;
-            if !turns.abandoned.remove(&serving) {
-                break;
-            }
-            turns.serving += 1;
-        }
-        drop(turns);
-        self.changed.notify_all();
-    }
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        if let Some(gate) = self.gate.take() {
-            gate.pass();
-        }
-    }
+    _turn: Option<ArcMutexGuard<RawFairMutex, ()>>,
 }
 
 /// The gates of the files with writers now, by path; a gate lives while a writer holds
@@ -112,7 +47,7 @@ fn gate_of(path: &str) -> Arc<Gate> {
         return gate;
     }
     gates.retain(|_, gate| gate.strong_count() > 0);
-    let gate = Arc::new(Gate::default());
+    let gate = Arc::new(Gate::new(()));
     gates.insert(path.to_owned(), Arc::downgrade(&gate));
     gate
 }
@@ -123,62 +58,34 @@ fn gate_of(path: &str) -> Arc<Gate> {
 pub fn turn(conn: &Connection) -> Turn {
     let gate = match conn.path() {
         Some(path) if !path.is_empty() => gate_of(path),
-        _ => return Turn { gate: None },
+        _ => return Turn { _turn: None },
     };
-    if gate.wait() {
-        Turn { gate: Some(gate) }
-    } else {
+    let turn = gate.try_lock_arc_for(WAIT);
+    if turn.is_none() {
         tracing::warn!(
             file = conn.path().unwrap_or_default(),
             "waited {WAIT:?} for a turn to write; going on to SQLite's busy handler"
         );
-        Turn { gate: None }
     }
+    Turn { _turn: turn }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::mpsc;
 
     #[test]
-    fn writers_take_turns_in_arrival_order() {
-        let gate = Arc::new(Gate::default());
-        assert!(gate.wait());
-        let (order, arrivals) = mpsc::channel();
-        let mut waiting = Vec::new();
-        for n in 0..4 {
-            let mine = gate.clone();
-            let order = order.clone();
-            waiting.push(std::thread::spawn(move || {
-                assert!(mine.wait());
-                order.send(n).unwrap();
-                mine.pass();
-            }));
-            // Each has its ticket before the next arrives.
-            while gate.turns().next != n + 2 {
-                std::thread::yield_now();
-            }
-        }
-        gate.pass();
-        for thread in waiting {
-            thread.join().unwrap();
-        }
-        drop(order);
-        assert_eq!(arrivals.iter().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
-    }
-
-    #[test]
-    fn an_abandoned_ticket_is_skipped() {
-        let gate = Gate::default();
-        assert!(gate.wait());
-        {
-            let mut turns = gate.turns();
-            turns.abandoned.insert(1);
-            turns.next = 2;
-        }
-        gate.pass();
-        assert_eq!(gate.turns().serving, 2);
-        assert!(gate.wait());
+    fn one_writer_at_a_time_per_file_and_files_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str| Connection::open(dir.path().join(name)).unwrap();
+        let (a, b) = (open("a.db"), open("b.db"));
+        let first = turn(&a);
+        assert!(first._turn.is_some());
+        assert!(gate_of(a.path().unwrap()).is_locked(), "a's gate is held");
+        assert!(!gate_of(b.path().unwrap()).is_locked(), "b's is not");
+        let other = turn(&b);
+        assert!(other._turn.is_some());
+        drop(first);
+        assert!(!gate_of(a.path().unwrap()).is_locked(), "given back");
     }
 }
