@@ -443,20 +443,12 @@ async fn deleting_company_data_ends_access_at_once_and_leaves_nothing_but_a_rece
     let session = admin(&t, "ada@contoso.example").await;
     // Every data file of a tenant export (all but the audit log and the jobs, which
     // record the export itself and are compared through the API).
-    let data_kinds = [
-        "users",
-        "attributes",
-        "groups",
-        "memberships",
-        "messages",
-        "attachments",
-        "actions",
-        "action_publications",
-        "action_responses",
-        "connectors",
-        "connector_publications",
-        "telemetry",
-    ];
+    use steward_store::ArchiveKind;
+    let data_kinds: Vec<&str> = ArchiveKind::ALL
+        .into_iter()
+        .filter(|k| !matches!(k, ArchiveKind::Audit | ArchiveKind::Jobs))
+        .map(ArchiveKind::as_str)
+        .collect();
     let mut archive_before = t
         .tenant_archive(t.other_org, &t.other_admin, &data_kinds)
         .await;
