@@ -31,7 +31,7 @@ use steward_domain::Role;
 use steward_web::{Application, ServerConfig, StorageConfig};
 
 mod support;
-use support::{Phase, env_u64};
+use support::{Phase, env_u64, run_clients};
 
 /// A line of `/proc/self/status` in MiB: `VmHWM` (peak RSS) or `VmRSS` (RSS now).
 fn status_mib(field: &str) -> u64 {
@@ -196,44 +196,9 @@ async fn client_loop(
             };
             (&mut phase.reads, ok)
         };
-        if ok {
-            samples.micros.push(started.elapsed().as_micros() as u64);
-        } else {
-            samples.errors += 1;
-        }
+        samples.record(started, ok);
     }
     phase
-}
-
-/// Runs the clients until `done` says stop; returns their merged samples.
-async fn run_clients(
-    target: &Arc<Target>,
-    clients: u64,
-    next_phone: &Arc<AtomicU64>,
-    done: impl std::future::Future<Output = ()>,
-) -> Phase {
-    let stop = Arc::new(AtomicBool::new(false));
-    let tasks: Vec<_> = (0..clients)
-        .map(|n| {
-            tokio::spawn(client_loop(
-                target.clone(),
-                n,
-                stop.clone(),
-                next_phone.clone(),
-            ))
-        })
-        .collect();
-    done.await;
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Phase::default();
-    for task in tasks {
-        let phase = task.await.expect("a client task");
-        all.reads.micros.extend(phase.reads.micros);
-        all.reads.errors += phase.reads.errors;
-        all.writes.micros.extend(phase.writes.micros);
-        all.writes.errors += phase.writes.errors;
-    }
-    all
 }
 
 fn main() {
@@ -270,9 +235,8 @@ fn main() {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
         let mut idle = run_clients(
-            &target,
             clients,
-            &next_phone,
+            |n, stop| client_loop(target.clone(), n, stop, next_phone.clone()),
             tokio::time::sleep(Duration::from_secs(baseline_secs)),
         )
         .await;
@@ -303,9 +267,13 @@ fn main() {
         };
         let finished = Arc::new(tokio::sync::Mutex::new(Value::Null));
         let slot = finished.clone();
-        let mut busy = run_clients(&target, clients, &next_phone, async move {
-            *slot.lock().await = done_rx.await.unwrap_or(Value::Null);
-        })
+        let mut busy = run_clients(
+            clients,
+            |n, stop| client_loop(target.clone(), n, stop, next_phone.clone()),
+            async move {
+                *slot.lock().await = done_rx.await.unwrap_or(Value::Null);
+            },
+        )
         .await;
         let secs = started.elapsed().as_secs_f64();
         let _ = importer.await;

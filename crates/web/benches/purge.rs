@@ -40,7 +40,7 @@ use steward_store_sqlite::SqliteStore;
 use steward_web::{Application, ServerConfig, StorageConfig};
 
 mod support;
-use support::{Phase, env_u64};
+use support::{Phase, env_u64, run_clients};
 
 struct Target {
     client: reqwest::Client,
@@ -97,36 +97,9 @@ async fn client_loop(
             Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
             _ => false,
         };
-        if ok {
-            samples.micros.push(started.elapsed().as_micros() as u64);
-        } else {
-            samples.errors += 1;
-        }
+        samples.record(started, ok);
     }
     phase
-}
-
-async fn run_clients(
-    target: &Arc<Target>,
-    clients: u64,
-    next: &Arc<AtomicU64>,
-    done: impl std::future::Future<Output = ()>,
-) -> Phase {
-    let stop = Arc::new(AtomicBool::new(false));
-    let tasks: Vec<_> = (0..clients)
-        .map(|n| tokio::spawn(client_loop(target.clone(), n, stop.clone(), next.clone())))
-        .collect();
-    done.await;
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Phase::default();
-    for task in tasks {
-        let phase = task.await.expect("a client task");
-        all.reads.micros.extend(phase.reads.micros);
-        all.reads.errors += phase.reads.errors;
-        all.writes.micros.extend(phase.writes.micros);
-        all.writes.errors += phase.writes.errors;
-    }
-    all
 }
 
 fn phone(i: u64) -> PhoneNumber {
@@ -354,9 +327,8 @@ fn main() {
 
         let next = Arc::new(AtomicU64::new(0));
         let mut idle = run_clients(
-            &target,
             clients,
-            &next,
+            |n, stop| client_loop(target.clone(), n, stop, next.clone()),
             tokio::time::sleep(Duration::from_secs(baseline_secs)),
         )
         .await;
@@ -397,7 +369,10 @@ fn main() {
                 }
             }
         };
-        let mut busy = run_clients(&target, clients, &next, poll).await;
+        let mut busy = run_clients(
+            clients,
+            |n, stop| client_loop(target.clone(), n, stop, next.clone()),
+            poll).await;
         let secs = started.elapsed().as_secs_f64();
         let receipts: Value = target
             .client

@@ -1,4 +1,10 @@
-//! What the server benchmarks share: their knobs and how they report latencies.
+//! What the server benchmarks share: their knobs, how they run clients and how they
+//! report latencies.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 pub fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -15,6 +21,15 @@ pub struct Samples {
 }
 
 impl Samples {
+    /// Counts a request begun at `started`: its latency if it succeeded, else an error.
+    pub fn record(&mut self, started: Instant, ok: bool) {
+        if ok {
+            self.micros.push(started.elapsed().as_micros() as u64);
+        } else {
+            self.errors += 1;
+        }
+    }
+
     pub fn report(&mut self, what: &str) -> String {
         self.micros.sort_unstable();
         let at = |q: f64| {
@@ -37,4 +52,31 @@ impl Samples {
 pub struct Phase {
     pub reads: Samples,
     pub writes: Samples,
+}
+
+/// Runs `clients` client tasks, `client(n, stop)` each, until `done` ends; answers their
+/// samples merged.
+pub async fn run_clients<F>(
+    clients: u64,
+    client: impl Fn(u64, Arc<AtomicBool>) -> F,
+    done: impl Future<Output = ()>,
+) -> Phase
+where
+    F: Future<Output = Phase> + Send + 'static,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..clients)
+        .map(|n| tokio::spawn(client(n, stop.clone())))
+        .collect();
+    done.await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Phase::default();
+    for task in tasks {
+        let phase = task.await.expect("a client task");
+        all.reads.micros.extend(phase.reads.micros);
+        all.reads.errors += phase.reads.errors;
+        all.writes.micros.extend(phase.writes.micros);
+        all.writes.errors += phase.writes.errors;
+    }
+    all
 }
